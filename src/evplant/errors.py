@@ -1,0 +1,50 @@
+"""The one user-facing error type.
+
+Anything the user can fix (a bad line file, a bad scenario value, an unknown
+scenario name, a missing run directory) is raised as :class:`EvplantError`.
+The CLI turns it into one line per problem on stderr and exit code 2, without a
+traceback.  Every other exception is a bug and is allowed to show one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where it is and what is allowed."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file
+            if self.line is not None:
+                where += f":{self.line}"
+            where += ": "
+        field = f"{self.field}: " if self.field else ""
+        return f"{where}{field}{self.message}"
+
+
+class EvplantError(Exception):
+    """A problem with the user's input, reported as ``file:line: field: message``."""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        problems: Sequence[Problem] | None = None,
+    ) -> None:
+        if problems is None:
+            problems = [Problem(message or "invalid input", file, line, field)]
+        self.problems: list[Problem] = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

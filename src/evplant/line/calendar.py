@@ -1,0 +1,125 @@
+"""Working calendars: the windows in which a line works.
+
+A calendar is a sorted array of disjoint working windows ``[start, end)`` in seconds
+from time 0 (a Monday, 00:00). Outside them the line stands still. The kernel needs
+``W(t)``, the working time before ``t``, and its inverse; both come from the prefix
+sums kept here. The last window may end at ``inf`` (a line that always works).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._numba import inline
+
+DAY_S = 86_400.0
+WEEK_S = 7 * DAY_S
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """Working windows plus the prefix sums the kernel needs."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    cum: np.ndarray = field(init=False)  # working time before window w starts
+
+    def __post_init__(self) -> None:
+        starts = np.ascontiguousarray(self.starts, dtype=np.float64)
+        ends = np.ascontiguousarray(self.ends, dtype=np.float64)
+        if starts.shape != ends.shape or starts.ndim != 1 or len(starts) == 0:
+            raise ValueError("a calendar needs at least one window")
+        if np.any(ends <= starts) or np.any(starts[1:] < ends[:-1]):
+            raise ValueError("calendar windows must be sorted, disjoint and non-empty")
+        cum = np.zeros(len(starts))
+        np.cumsum((ends - starts)[:-1], out=cum[1:])
+        object.__setattr__(self, "starts", starts)
+        object.__setattr__(self, "ends", ends)
+        object.__setattr__(self, "cum", cum)
+
+    @classmethod
+    def always(cls) -> WorkCalendar:
+        return cls(np.array([0.0]), np.array([math.inf]))
+
+    @property
+    def end(self) -> float:
+        """The time up to which the calendar is known."""
+        return float(self.ends[-1])
+
+    def working_before(self, t: np.ndarray | float) -> np.ndarray:
+        """W(t): working time in [0, t), vectorised."""
+        t = np.asarray(t, dtype=np.float64)
+        w = np.searchsorted(self.starts, t, side="right") - 1
+        wc = np.clip(w, 0, None)
+        inside = np.minimum(t, self.ends[wc]) - self.starts[wc]
+        return np.where(w < 0, 0.0, self.cum[wc] + np.maximum(inside, 0.0))
+
+    def working_between(self, a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
+        return self.working_before(b) - self.working_before(a)
+
+
+def weekly(
+    windows_of_day: list[tuple[float, float]],
+    days: list[int],
+    horizon_s: float,
+) -> WorkCalendar:
+    """Repeat daily windows (seconds after midnight) on the given weekdays (0=Mon)."""
+    day_w = sorted(windows_of_day)
+    starts: list[float] = []
+    ends: list[float] = []
+    n_days = int(math.ceil(horizon_s / DAY_S)) + 1
+    for d in range(n_days):
+        if d % 7 not in days:
+            continue
+        for a, e in day_w:
+            s, t = d * DAY_S + a, d * DAY_S + e
+            if starts and s <= ends[-1]:  # a window running into the next (night shift)
+                ends[-1] = max(ends[-1], t)
+            else:
+                starts.append(s)
+                ends.append(t)
+    if not starts:
+        raise ValueError("the calendar has no working time")
+    return WorkCalendar(np.array(starts), np.array(ends))
+
+
+@inline
+def window_at(t: float, starts: np.ndarray) -> int:
+    """Index of the last window starting at or before t (-1 if none)."""
+    return int(np.searchsorted(starts, t, side="right")) - 1
+
+
+@inline
+def working_before(t: float, starts: np.ndarray, ends: np.ndarray, cum: np.ndarray) -> float:
+    w = int(np.searchsorted(starts, t, side="right")) - 1
+    if w < 0:
+        return 0.0
+    return cum[w] + min(t, ends[w]) - starts[w]
+
+
+@inline
+def consume(t: float, x: float, starts: np.ndarray, ends: np.ndarray, cum: np.ndarray) -> float:
+    """The earliest time by which ``x`` seconds of working time have passed since ``t``.
+
+    Returns ``inf`` when the calendar ends first (the caller extends it and retries).
+    """
+    if x <= 0.0:
+        return t
+    w = int(np.searchsorted(starts, t, side="right")) - 1
+    if w >= 0 and t < ends[w]:
+        # the common case: the work fits in the current window
+        if t + x <= ends[w]:
+            return t + x
+        target = cum[w] + (t - starts[w]) + x
+    else:
+        target = (cum[w] + (ends[w] - starts[w]) if w >= 0 else 0.0) + x
+    n = len(starts)
+    v = max(w, 0)
+    while v < n and cum[v] + (ends[v] - starts[v]) < target:
+        v += 1
+    if v == n:
+        return math.inf
+    return starts[v] + (target - cum[v])

@@ -1,0 +1,78 @@
+"""Draw the random inputs of a line, chunk by chunk, from one seed.
+
+``LineDraws`` hands out processing times and variants for consecutive jobs. Each
+(station, variant) pair has its own generator, so the times of job ``j`` do not
+depend on how the jobs were split into chunks: a run in one chunk and a resumed run
+in many draw exactly the same numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .draws import as_seed_sequence, failure_keys, mix_rng, processing_rng
+from .spec import CompiledLine
+
+
+class LineDraws:
+    """The random inputs of one line: processing times, variants, failure keys."""
+
+    def __init__(self, line: CompiledLine, seed: int | np.random.SeedSequence) -> None:
+        self.seed = as_seed_sequence(seed)
+        self.line = line
+        self.next_job = 0
+        n_var = len(line.variant_names)
+        self._rngs = [
+            [processing_rng(self.seed, i, q) for q in range(n_var)] for i in range(line.m)
+        ]
+        self._mix = mix_rng(self.seed)
+        kmax = int(line.servers.max())
+        self.fail_keys = np.zeros((line.m, kmax, 2), dtype=np.uint64)
+        for i in range(line.m):
+            self.fail_keys[i, : line.servers[i]] = failure_keys(self.seed, i, int(line.servers[i]))
+        self._release_rng = np.random.Generator(
+            np.random.PCG64(
+                np.random.SeedSequence(self.seed.entropy, spawn_key=(*self.seed.spawn_key, 3))
+            )
+        )
+        self._last_release = 0.0
+
+    def variants(self, n: int) -> np.ndarray:
+        """Variant index of the next ``n`` jobs (does not advance the job counter)."""
+        spec = self.line.variants
+        if spec is None:
+            return np.zeros(n, dtype=np.int64)
+        names = self.line.variant_names
+        if spec.sequence is not None:
+            seq = np.array([names.index(v) for v in spec.sequence], dtype=np.int64)
+            return seq[(self.next_job + np.arange(n)) % len(seq)]
+        weights = np.array([spec.mix[v] for v in names], dtype=np.float64)  # type: ignore[index]
+        return self._mix.choice(len(names), size=n, p=weights / weights.sum()).astype(np.int64)
+
+    def processing(self, variants: np.ndarray) -> np.ndarray:
+        """Processing times ``[n, m]`` for the next jobs, whose variants are given."""
+        n = len(variants)
+        p = np.empty((n, self.line.m), dtype=np.float64)
+        for i in range(self.line.m):
+            for q, dist in enumerate(self.line.cycle_time[i]):
+                mask = variants == q
+                k = int(mask.sum()) if len(self.line.cycle_time[i]) > 1 else n
+                if k == 0:
+                    continue
+                vals = dist.sample(self._rngs[i][q], k)
+                if k == n:
+                    p[:, i] = vals
+                else:
+                    p[mask, i] = vals
+        self.next_job += n
+        return p
+
+    def releases(self, n: int) -> np.ndarray:
+        """Release times of the next ``n`` jobs from the line's ``release`` interval."""
+        rel = self.line.release
+        if rel is None:
+            return np.zeros(n)
+        gaps = rel.interval.sample(self._release_rng, n)
+        out = self._last_release + np.cumsum(gaps)
+        self._last_release = float(out[-1]) if n else self._last_release
+        return out

@@ -1,0 +1,281 @@
+"""Line files: the pydantic model users write, and its compiled numeric form.
+
+A line file (YAML, times in seconds)::
+
+    name: body-shop            # optional
+    stations:
+      - name: weld
+        cycle_time: {dist: exponential, mean: 60}
+        servers: 1                                   # parallel identical servers
+        failures: {basis: operating, mtbf: 3600, mttr: 300}
+        first_pass_yield: 0.98
+        variant_cycle_time: {YU7: {dist: lognormal, mean: 70, cv: 0.2}}
+      - name: paint
+        cycle_time: {dist: lognormal, mean: 55, cv: 0.3}
+    buffers: [2]           # waiting places between consecutive stations
+    calendar:              # optional; without it the line always works
+      shifts: [{start: "06:00", end: "14:00"}]
+      breaks: [{start: "10:00", end: "10:15"}]
+      days: [mon, tue, wed, thu, fri]
+    variants: {sequence: [SU7, SU7, YU7]}   # or {mix: {SU7: 0.7, YU7: 0.3}}
+    release: {interval: {dist: exponential, mean: 65}}   # optional kit arrivals
+
+``evplant schema --line`` writes the JSON Schema of this format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+
+from .calendar import WorkCalendar, weekly
+from .distributions import Dist, Exponential
+
+FAIL_NONE, FAIL_OPERATING, FAIL_CALENDAR = 0, 1, 2
+_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Failures(_Model):
+    """Breakdowns of each server: times to failure and to repair."""
+
+    basis: Literal["operating", "calendar"] = Field(
+        "operating",
+        description="operating: the clock runs while the server works; "
+        "calendar: it runs always (wall clock)",
+    )
+    mtbf: PositiveFloat | None = Field(None, description="mean time between failures, s")
+    mttr: PositiveFloat | None = Field(None, description="mean time to repair, s")
+    time_to_failure: Dist | None = None
+    time_to_repair: Dist | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Failures:
+        if (self.mtbf is None) == (self.time_to_failure is None):
+            raise ValueError("give exactly one of mtbf (exponential) or time_to_failure")
+        if (self.mttr is None) == (self.time_to_repair is None):
+            raise ValueError("give exactly one of mttr (exponential) or time_to_repair")
+        return self
+
+    @property
+    def ttf(self) -> Dist:
+        return self.time_to_failure or Exponential(mean=self.mtbf)  # type: ignore[arg-type]
+
+    @property
+    def ttr(self) -> Dist:
+        return self.time_to_repair or Exponential(mean=self.mttr)  # type: ignore[arg-type]
+
+    @property
+    def availability(self) -> float:
+        """Steady-state fraction up: MTBF / (MTBF + MTTR)."""
+        return self.ttf.mean / (self.ttf.mean + self.ttr.mean)
+
+
+class Station(_Model):
+    name: str = Field(min_length=1)
+    cycle_time: Dist = Field(description="work per job, seconds")
+    servers: int = Field(1, ge=1, le=64, description="parallel identical servers")
+    failures: Failures | None = None
+    first_pass_yield: float = Field(1.0, gt=0, le=1, description="share of jobs right first time")
+    ideal_cycle_time: PositiveFloat | None = Field(
+        None, description="design cycle time for OEE, s (default: the mean cycle time)"
+    )
+    variant_cycle_time: dict[str, Dist] = Field(
+        default_factory=dict, description="cycle time per variant, overriding cycle_time"
+    )
+
+
+class Clock(_Model):
+    start: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$", description="HH:MM")
+    end: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$", description="HH:MM")
+
+    def seconds(self) -> tuple[float, float]:
+        def sec(s: str) -> float:
+            h, m = s.split(":")
+            return int(h) * 3600.0 + int(m) * 60.0
+
+        a, e = sec(self.start), sec(self.end)
+        if e <= a:  # a night shift runs past midnight
+            e += 86_400.0
+        return a, e
+
+
+class CalendarSpec(_Model):
+    shifts: list[Clock] = Field(min_length=1)
+    breaks: list[Clock] = Field(default_factory=list)
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
+    )
+
+    def build(self, horizon_s: float) -> WorkCalendar:
+        windows: list[tuple[float, float]] = []
+        breaks = [b.seconds() for b in self.breaks]
+        for shift in self.shifts:
+            pieces = [shift.seconds()]
+            for ba, be in breaks:
+                pieces = [
+                    part
+                    for a, e in pieces
+                    for part in ((a, min(e, ba)), (max(a, be), e))
+                    if part[1] > part[0]
+                ] if any(ba < e and be > a for a, e in pieces) else pieces
+            windows.extend(pieces)
+        days = [_DAYS.index(d) for d in self.days]
+        return weekly(windows, days, horizon_s)
+
+
+class Variants(_Model):
+    sequence: list[str] | None = Field(None, min_length=1, description="repeating build sequence")
+    mix: dict[str, PositiveFloat] | None = Field(None, description="random mix by weight")
+
+    @model_validator(mode="after")
+    def _one(self) -> Variants:
+        if (self.sequence is None) == (self.mix is None):
+            raise ValueError("give exactly one of sequence or mix")
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        if self.sequence is not None:
+            return list(dict.fromkeys(self.sequence))
+        return list(self.mix or {})
+
+
+class Release(_Model):
+    interval: Dist = Field(description="time between kit arrivals, seconds")
+
+
+class LineSpec(_Model):
+    name: str = "line"
+    stations: list[Station] = Field(min_length=1)
+    buffers: list[int] = Field(default_factory=list, description="waiting places between stations")
+    calendar: CalendarSpec | None = None
+    variants: Variants | None = None
+    release: Release | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LineSpec:
+        m = len(self.stations)
+        if len(self.buffers) != m - 1:
+            raise ValueError(
+                f"buffers needs {m - 1} capacities (one between each pair of the {m} "
+                f"stations), got {len(self.buffers)}"
+            )
+        if any(b < 0 for b in self.buffers):
+            raise ValueError("buffer capacities must be >= 0")
+        names = [s.name for s in self.stations]
+        if len(set(names)) != m:
+            raise ValueError("station names must be unique")
+        known = set(self.variants.names) if self.variants else set()
+        for s in self.stations:
+            unknown = set(s.variant_cycle_time) - known
+            if unknown:
+                raise ValueError(
+                    f"station {s.name!r}: variant_cycle_time names {sorted(unknown)} "
+                    f"not declared in variants"
+                )
+        return self
+
+    def compile(self, calendar: WorkCalendar | None = None) -> CompiledLine:
+        return compile_line(self, calendar)
+
+
+@dataclass
+class CompiledLine:
+    """The numeric form of a line: what both engines read."""
+
+    names: list[str]
+    servers: np.ndarray  # int64 [m]
+    buffers: np.ndarray  # int64 [m], buffers[m-1] = 0 (after the last station)
+    fail_basis: np.ndarray  # int64 [m]
+    ttf_code: np.ndarray  # float64 [m, 4]
+    ttr_code: np.ndarray  # float64 [m, 4]
+    table: np.ndarray  # float64: empirical samples for failure draws
+    ideal_ct: np.ndarray  # float64 [m]
+    fpy: np.ndarray  # float64 [m]
+    cycle_time: list[list[Dist]]  # [station][variant]
+    variant_names: list[str]
+    variants: Variants | None
+    calendar: WorkCalendar
+    calendar_spec: CalendarSpec | None = None
+    release: Release | None = None
+    failures: list[Failures | None] = field(default_factory=list)
+
+    @property
+    def m(self) -> int:
+        return len(self.names)
+
+    def with_calendar(self, calendar: WorkCalendar) -> CompiledLine:
+        from dataclasses import replace
+
+        return replace(self, calendar=calendar)
+
+    def with_cycle_scale(self, factors: np.ndarray) -> CompiledLine:
+        """Every station's cycle times multiplied by ``factors[i]`` (ramp-up learning)."""
+        from dataclasses import replace
+
+        ct = [[d.scaled(float(f)) for d in row] for row, f in zip(self.cycle_time, factors, strict=True)]
+        return replace(self, cycle_time=ct)
+
+
+def _encode(dist: Dist, table: list[float]) -> np.ndarray:
+    code = np.array(dist.encode(), dtype=np.float64)
+    if getattr(dist, "dist", "") == "empirical":
+        code[1] = len(table)
+        table.extend(dist.samples)  # type: ignore[union-attr]
+    return code
+
+
+def compile_line(spec: LineSpec, calendar: WorkCalendar | None = None) -> CompiledLine:
+    m = len(spec.stations)
+    variant_names = spec.variants.names if spec.variants else ["default"]
+    table: list[float] = []
+    ttf = np.zeros((m, 4))
+    ttr = np.zeros((m, 4))
+    basis = np.zeros(m, dtype=np.int64)
+    for i, st in enumerate(spec.stations):
+        if st.failures is not None:
+            basis[i] = FAIL_OPERATING if st.failures.basis == "operating" else FAIL_CALENDAR
+            ttf[i] = _encode(st.failures.ttf, table)
+            ttr[i] = _encode(st.failures.ttr, table)
+    if calendar is None:
+        if spec.calendar is None:
+            calendar = WorkCalendar.always()
+        else:
+            calendar = spec.calendar.build(horizon_s=8 * 7 * 86_400.0)
+    return CompiledLine(
+        names=[s.name for s in spec.stations],
+        servers=np.array([s.servers for s in spec.stations], dtype=np.int64),
+        buffers=np.array([*spec.buffers, 0], dtype=np.int64),
+        fail_basis=basis,
+        ttf_code=ttf,
+        ttr_code=ttr,
+        table=np.array(table if table else [0.0], dtype=np.float64),
+        ideal_ct=np.array(
+            [s.ideal_cycle_time or s.cycle_time.mean for s in spec.stations], dtype=np.float64
+        ),
+        fpy=np.array([s.first_pass_yield for s in spec.stations], dtype=np.float64),
+        cycle_time=[
+            [st.variant_cycle_time.get(v, st.cycle_time) for v in variant_names]
+            for st in spec.stations
+        ],
+        variant_names=variant_names,
+        variants=spec.variants,
+        calendar=calendar,
+        calendar_spec=spec.calendar,
+        release=spec.release,
+        failures=[s.failures for s in spec.stations],
+    )
+
+
+def nominal_rate_per_hour(line: CompiledLine) -> float:
+    """Jobs per working hour the slowest station allows, ignoring losses."""
+    mean_ct = np.array([np.mean([d.mean for d in row]) for row in line.cycle_time])
+    return float(3600.0 * np.min(line.servers / mean_ct))
+
