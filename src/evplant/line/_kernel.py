@@ -1,0 +1,190 @@
+"""The compiled line kernel (private; use ``evplant.line.engine``).
+
+One recursion covers every feature of ``docs/line-semantics.md``: shifts, both
+failure bases, parallel servers, release times and variants. Shifts and failures only
+change how a job's end of work ``C`` follows from its entry ``E`` on one server
+(``_advance``), and a calendar-time failure is a fixed function of the wall clock, so
+the max-plus recursion over jobs stays exact. There is no event list and no Python
+object in the loop.
+
+Each job's row (all stations) is computed as a transaction: if the calendar runs out
+while advancing, the row's server states are restored and the kernel returns
+``STATUS_CALENDAR`` so the caller can extend the calendar and call again.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._numba import inline, kernel
+from .calendar import _window, consume, working_before
+from .draws import draw
+
+STATUS_DONE = 0
+STATUS_CALENDAR = 1
+
+# failure state columns
+_N, _A, _B = 0, 1, 2  # failure count; operating: work left to failure | calendar: down from A to B
+
+
+@kernel
+def _advance(
+    t: float, work: float, i: int, s: int, basis: int, fst: np.ndarray,
+    ttf_code: np.ndarray, ttr_code: np.ndarray, table: np.ndarray, keys: np.ndarray,
+    starts: np.ndarray, ends: np.ndarray, cum: np.ndarray, hint: np.ndarray,
+) -> tuple[float, float]:
+    """End of ``work`` seconds started at ``t`` on server s of station i; repair time."""
+    if basis == 0:
+        return consume(t, work, starts, ends, cum, hint, i), 0.0
+    if basis == 1:
+        repair = 0.0
+        left = fst[i, s, _A]
+        while True:
+            if left <= 0.0:
+                n = int(fst[i, s, _N])
+                ttr = draw(keys[i, s, 1], n, ttr_code[i], table)
+                t = consume(t, ttr, starts, ends, cum, hint, i)
+                repair += ttr
+                fst[i, s, _N] = n + 1
+                left = draw(keys[i, s, 0], n + 1, ttf_code[i], table)
+                if t == math.inf:
+                    break
+            if work <= left:
+                t = consume(t, work, starts, ends, cum, hint, i)
+                left -= work
+                break
+            t = consume(t, left, starts, ends, cum, hint, i)
+            work -= left
+            left = 0.0
+            if t == math.inf:
+                break
+        fst[i, s, _A] = left
+        return t, repair
+    # calendar-time failures: down on [A, B), whatever the server does
+    horizon = ends[len(ends) - 1]
+    while True:
+        if t >= horizon:
+            return math.inf, 0.0
+        down_from = fst[i, s, _A]
+        down_to = fst[i, s, _B]
+        if t >= down_to:
+            n = int(fst[i, s, _N]) + 1
+            fst[i, s, _N] = n
+            down_from = down_to + draw(keys[i, s, 0], n, ttf_code[i], table)
+            fst[i, s, _A] = down_from
+            fst[i, s, _B] = down_from + draw(keys[i, s, 1], n, ttr_code[i], table)
+            continue
+        if t >= down_from:
+            t = down_to
+            continue
+        avail = working_before(down_from, starts, ends, cum, hint, i) - working_before(
+            t, starts, ends, cum, hint, i
+        )
+        if work <= avail:
+            return consume(t, work, starts, ends, cum, hint, i), 0.0
+        work -= avail
+        t = down_from
+
+
+@kernel
+def run_rows(
+    p: np.ndarray, release: np.ndarray,
+    servers: np.ndarray, buffers: np.ndarray, basis: np.ndarray,
+    ttf_code: np.ndarray, ttr_code: np.ndarray, table: np.ndarray, keys: np.ndarray,
+    starts: np.ndarray, ends: np.ndarray, cum: np.ndarray,
+    ring: np.ndarray, free_at: np.ndarray, fst: np.ndarray, scal: np.ndarray, hint: np.ndarray,
+    entry: np.ndarray, end: np.ndarray, dep: np.ndarray, srv: np.ndarray, rep: np.ndarray,
+) -> tuple[int, int]:
+    """Advance the line by the jobs in ``p``; return (status, jobs done).
+
+    State (updated in place): ``ring[i, j % L]`` departures of recent jobs,
+    ``free_at[i, s]`` when server s's last job left, ``fst`` failure states,
+    ``scal[0]`` the next job number, ``scal[1]`` the previous job's entry to station 0, ``hint[i]`` station i's calendar
+    window.
+    """
+    n, m = p.shape
+    mask = ring.shape[1] - 1  # a power of two: a bit mask instead of a division
+    saved = np.empty((m, 3))
+    saved_free = np.empty(m)
+    chosen = np.empty(m, dtype=np.int64)
+    job = int(scal[0])
+    for r in range(n):
+        j = job + r
+        ok = True
+        prev_dep = 0.0  # departure from the previous station
+        for i in range(m):
+            k = servers[i]
+            # entry: after the job left the previous station and a server is free
+            if i == 0:
+                t_in = max(release[r], scal[1])
+            else:
+                t_in = prev_dep
+            if j - k >= 0:
+                t_in = max(t_in, ring[i, (j - k) & mask])
+            # the lowest-index free server
+            s = 0
+            if k > 1:
+                s = -1
+                for c in range(k):
+                    if free_at[i, c] <= t_in:
+                        s = c
+                        break
+            chosen[i] = s
+            saved[i, 0] = fst[i, s, 0]
+            saved[i, 1] = fst[i, s, 1]
+            saved[i, 2] = fst[i, s, 2]
+            saved_free[i] = free_at[i, s]
+            # fast path: the work fits in the current shift window and before the
+            # server's next failure; otherwise walk shifts and failures (_advance)
+            work = p[r, i]
+            b = basis[i]
+            h = _window(t_in, starts, hint, i)
+            t_end = t_in + work
+            repair = 0.0
+            fits = starts[h] <= t_in and t_end <= ends[h]
+            if fits and b == 1:
+                fits = work <= fst[i, s, 1]
+                if fits:
+                    fst[i, s, 1] -= work
+            elif fits and b == 2:
+                fits = t_end <= fst[i, s, 1]
+            if not fits:
+                t_end, repair = _advance(
+                    t_in, work, i, s, b, fst, ttf_code, ttr_code, table, keys,
+                    starts, ends, cum, hint,
+                )
+            if t_end == math.inf:
+                ok = False
+                # restore the servers this row touched, then stop before job j
+                for q in range(i + 1):
+                    cs = chosen[q]
+                    fst[q, cs, 0] = saved[q, 0]
+                    fst[q, cs, 1] = saved[q, 1]
+                    fst[q, cs, 2] = saved[q, 2]
+                    free_at[q, cs] = saved_free[q]
+                break
+            # departure: sequence kept, and room downstream (buffer + next servers)
+            t_out = t_end
+            if j >= 1:
+                t_out = max(t_out, ring[i, (j - 1) & mask])
+            if i < m - 1:
+                room = buffers[i] + servers[i + 1]
+                if j - room >= 0:
+                    t_out = max(t_out, ring[i + 1, (j - room) & mask])
+            entry[r, i] = t_in
+            end[r, i] = t_end
+            dep[r, i] = t_out
+            srv[r, i] = s
+            rep[r, i] = repair
+            free_at[i, s] = t_out
+            prev_dep = t_out
+        if not ok:
+            scal[0] = j
+            return STATUS_CALENDAR, r
+        for i in range(m):
+            ring[i, j & mask] = dep[r, i]
+        scal[1] = entry[r, 0]
+    scal[0] = job + n
+    return STATUS_DONE, n

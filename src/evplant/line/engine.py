@@ -1,0 +1,391 @@
+"""The public line engine: compiled kernel, chunked and resumable.
+
+``LineEngine`` feeds jobs to the kernel in chunks and keeps its state between calls,
+so a plant can run millions of vehicles month by month with memory that does not
+grow with the number of vehicles. ``simulate_line`` is the one-call form used by the
+``evplant line`` command; ``simulate_visits`` runs given draws (the reference engine's
+twin, for tests).
+
+Which path each feature takes: all of them (shifts and breaks, operating- and
+calendar-time failures, parallel servers, zero buffers, release times, variants) run
+through the one max-plus recursion in ``_kernel.run_rows``; see
+``docs/line-semantics.md`` for why it is exact. Statistics are computed by
+``_stats.accumulate`` from the visits, identically for both engines.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from ..errors import EvplantError
+from . import _kernel, _stats
+from .calendar import WorkCalendar
+from .sampling import LineDraws
+from .spec import FAIL_CALENDAR, FAIL_OPERATING, CompiledLine
+from .visits import Visits
+
+Engine = Literal["fast", "reference"]
+
+
+@dataclass
+class StationStats:
+    name: str
+    servers: int
+    jobs: int
+    busy: float  # fractions of the period [0, T]
+    blocked: float
+    starved: float
+    failed: float
+    off_shift: float
+    active_period_mean_s: float
+    availability: float
+    performance: float
+    quality: float
+
+    @property
+    def on_shift(self) -> float:
+        return 1.0 - self.off_shift
+
+    @property
+    def utilisation(self) -> float:
+        """Busy share of working (on-shift) time."""
+        return self.busy / self.on_shift if self.on_shift > 0 else 0.0
+
+    @property
+    def oee(self) -> float:
+        return self.availability * self.performance * self.quality
+
+    def share_of_working_time(self) -> dict[str, float]:
+        w = self.on_shift if self.on_shift > 0 else 1.0
+        return {
+            "utilisation": self.busy / w,
+            "blocked": self.blocked / w,
+            "starved": self.starved / w,
+            "failed": self.failed / w,
+        }
+
+
+@dataclass
+class LineResult:
+    """What a line run measured over ``[0, T]``."""
+
+    name: str
+    jobs: int
+    horizon_s: float
+    throughput_per_hour: float
+    lead_time_mean_s: float
+    wip_mean: float
+    stations: list[StationStats]
+    bottleneck: str
+    oee: float
+    bin_edges: np.ndarray = field(repr=False)
+    timeline: list[str] = field(repr=False)  # momentary bottleneck per bin
+    engine: str = "fast"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "line": self.name,
+            "engine": self.engine,
+            "jobs": self.jobs,
+            "horizon_s": self.horizon_s,
+            "throughput_per_hour": self.throughput_per_hour,
+            "lead_time_mean_s": self.lead_time_mean_s,
+            "wip_mean": self.wip_mean,
+            "bottleneck": self.bottleneck,
+            "oee": self.oee,
+            "stations": [
+                {
+                    "name": s.name,
+                    "servers": s.servers,
+                    **s.share_of_working_time(),
+                    "off_shift": s.off_shift,
+                    "active_period_mean_s": s.active_period_mean_s,
+                    "availability": s.availability,
+                    "performance": s.performance,
+                    "quality": s.quality,
+                    "oee": s.oee,
+                }
+                for s in self.stations
+            ],
+            "bottleneck_timeline": [
+                {"from_s": float(a), "to_s": float(b), "station": name}
+                for a, b, name in zip(
+                    self.bin_edges[:-1], self.bin_edges[1:], self.timeline, strict=True
+                )
+            ],
+        }
+
+
+def _ring_length(line: CompiledLine) -> int:
+    k = line.servers
+    room = line.buffers[:-1] + k[1:] if line.m > 1 else np.zeros(0, dtype=np.int64)
+    need = int(max(int(k.max()), int(room.max()) if room.size else 0)) + 1
+    return 1 << (need - 1).bit_length()  # a power of two, so the kernel can mask
+
+
+def _initial_failures(line: CompiledLine, keys: np.ndarray) -> np.ndarray:
+    from .draws import draw
+
+    kmax = keys.shape[1]
+    fst = np.zeros((line.m, kmax, 3))
+    for i in range(line.m):
+        for s in range(int(line.servers[i])):
+            if line.fail_basis[i] == FAIL_OPERATING:
+                fst[i, s, 1] = draw(keys[i, s, 0], 0, line.ttf_code[i], line.table)
+            elif line.fail_basis[i] == FAIL_CALENDAR:
+                lo = draw(keys[i, s, 0], 0, line.ttf_code[i], line.table)
+                fst[i, s, 1] = lo
+                fst[i, s, 2] = lo + draw(keys[i, s, 1], 0, line.ttr_code[i], line.table)
+    return fst
+
+
+class LineEngine:
+    """A resumable compiled simulation of one line.
+
+    >>> engine = LineEngine(line, seed=1)        # doctest: +SKIP
+    >>> engine.feed(10_000)                      # doctest: +SKIP
+    >>> engine.result().throughput_per_hour     # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        line: CompiledLine,
+        seed: int | np.random.SeedSequence = 0,
+        *,
+        bin_edges: np.ndarray | None = None,
+        chunk: int = 2048,
+        extend_calendar: bool | None = None,
+    ) -> None:
+        self.line = line
+        self.draws = LineDraws(line, seed)
+        self.chunk = chunk
+        self.bin_edges = (
+            np.array([0.0, math.inf]) if bin_edges is None else np.asarray(bin_edges, float)
+        )
+        if extend_calendar is None:
+            extend_calendar = line.calendar_spec is not None
+        self._extend = extend_calendar
+        keys = self.draws.fail_keys
+        m, kmax = line.m, keys.shape[1]
+        self._ring = np.full((m, _ring_length(line)), -math.inf)
+        self._free_at = np.full((m, kmax), -math.inf)
+        self._fst = _initial_failures(line, keys)
+        self._scal = np.array([0.0, -math.inf])
+        self._hint = np.zeros(m, dtype=np.int64)
+        self._hint_stats = np.zeros(m, dtype=np.int64)
+        # statistics state
+        self._fst_stats = self._fst.copy()
+        self._act = np.zeros((m, kmax, 4))
+        self._act[:, :, 2] = -1.0
+        self._acc = np.zeros((m, _stats.N_ACC))
+        self._bins = np.zeros((len(self.bin_edges) - 1, m, _stats.N_BIN))
+        self._line = np.zeros(3)
+        self._buf = Visits.empty(chunk, m)
+
+    @property
+    def jobs_done(self) -> int:
+        return int(self._scal[0])
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return self.line.calendar
+
+    def set_calendar(self, calendar: WorkCalendar) -> None:
+        """Swap in a longer calendar; it must agree with the old one where they overlap."""
+        self.line = self.line.with_calendar(calendar)
+
+    def feed(
+        self,
+        n: int,
+        release: np.ndarray | None = None,
+        variants: np.ndarray | None = None,
+        *,
+        keep: bool = False,
+        p: np.ndarray | None = None,
+    ) -> Visits | None:
+        """Run the next ``n`` jobs through the line.
+
+        ``release``: release times (non-decreasing; default: the line's own release
+        process, or unlimited supply). ``variants``: variant index per job (default:
+        the line's sequence or mix). ``p``: processing times to use instead of drawing
+        them (tests). With ``keep``, return the jobs' visits.
+        """
+        if n <= 0:
+            return Visits.empty(0, self.line.m) if keep else None
+        if variants is None:
+            variants = self.draws.variants(n)
+        if p is None:
+            p = self.draws.processing(np.asarray(variants, dtype=np.int64))
+        if release is None:
+            release = self.draws.releases(n)
+        release = np.ascontiguousarray(release, dtype=np.float64)
+        kept = Visits.empty(n, self.line.m) if keep else None
+        done = 0
+        while done < n:
+            k = min(self.chunk, n - done)
+            buf = self._buf if k == self.chunk else Visits.empty(k, self.line.m)
+            got = self._run(p[done : done + k], release[done : done + k], buf)
+            vis = buf[:got]
+            self._book(vis, release[done : done + got])
+            if kept is not None:
+                for name in ("entry", "end", "departure", "server", "repair"):
+                    getattr(kept, name)[done : done + got] = getattr(vis, name)
+            done += got
+        return kept
+
+    def _run(self, p: np.ndarray, release: np.ndarray, out: Visits) -> int:
+        line = self.line
+        total = 0
+        while True:
+            cal = line.calendar
+            status, got = _kernel.run_rows(
+                np.ascontiguousarray(p[total:]), release[total:], line.servers, line.buffers,
+                line.fail_basis, line.ttf_code, line.ttr_code, line.table, self.draws.fail_keys,
+                cal.starts, cal.ends, cal.cum, self._ring, self._free_at, self._fst, self._scal,
+                self._hint,
+                out.entry[total:], out.end[total:], out.departure[total:], out.server[total:],
+                out.repair[total:],
+            )
+            total += got
+            if status == _kernel.STATUS_DONE:
+                return total
+            self._grow_calendar()
+            line = self.line
+
+    def _grow_calendar(self) -> None:
+        spec = self.line.calendar_spec
+        if not self._extend or spec is None:
+            raise EvplantError(
+                f"the working calendar ends at {self.line.calendar.end:.0f} s before the "
+                f"jobs are done; give a calendar that covers the whole run"
+            )
+        self.set_calendar(spec.build(horizon_s=2.0 * self.line.calendar.end))
+
+    def _book(self, vis: Visits, release: np.ndarray) -> None:
+        line = self.line
+        cal = line.calendar
+        _stats.accumulate(
+            vis.entry, vis.end, vis.departure, vis.server, vis.repair, release,
+            line.fail_basis, line.ttf_code, line.ttr_code, line.table, self.draws.fail_keys,
+            cal.starts, cal.ends, cal.cum, self._fst_stats, self._act, self._acc, self._bins,
+            self.bin_edges, self._line, self._hint_stats,
+        )
+
+    def result(self, name: str | None = None) -> LineResult:
+        """Statistics so far, over [0, T] with T the last departure from the last station."""
+        line = self.line
+        cal = line.calendar
+        t_end = float(self._line[_stats.L_T])
+        acc, bins = self._acc.copy(), self._bins.copy()
+        _stats.close_all(
+            t_end, line.fail_basis, line.servers, line.ttf_code, line.ttr_code, line.table,
+            self.draws.fail_keys, cal.starts, cal.ends, cal.cum, self._fst_stats.copy(),
+            self._act.copy(), acc, bins, self.bin_edges,
+        )
+        return summarise(line, acc, bins, self._line, self.bin_edges, name=name)
+
+
+def summarise(
+    line: CompiledLine, acc: np.ndarray, bins: np.ndarray, line_acc: np.ndarray,
+    bin_edges: np.ndarray, *, name: str | None = None, engine: str = "fast",
+) -> LineResult:
+    t_end = float(line_acc[_stats.L_T])
+    done = int(line_acc[_stats.L_DONE])
+    cal = line.calendar
+    on = float(cal.working_before(t_end)) if t_end > 0 else 0.0
+    k = line.servers.astype(float)
+    denom = np.where(k * t_end > 0, k * t_end, 1.0)
+    busy = acc[:, _stats.BUSY] / denom
+    blocked = acc[:, _stats.BLOCKED] / denom
+    failed = acc[:, _stats.FAILED] / denom
+    off = np.full(line.m, (t_end - on) / t_end if t_end > 0 else 0.0)
+    starved = np.clip(1.0 - off - busy - blocked - failed, 0.0, None)
+    act_mean = acc[:, _stats.ACT_SUM] / np.maximum(acc[:, _stats.ACT_CNT], 1.0)
+    up = np.where(on > 0, (k * on - acc[:, _stats.FAILED]) / np.maximum(k * on, 1e-300), 0.0)
+    run_time = k * on - acc[:, _stats.FAILED]
+    perf = np.where(run_time > 0, line.ideal_ct * acc[:, _stats.JOBS] / np.maximum(run_time, 1e-300), 0.0)
+    stations = [
+        StationStats(
+            name=line.names[i], servers=int(k[i]), jobs=int(acc[i, _stats.JOBS]),
+            busy=float(busy[i]), blocked=float(blocked[i]), starved=float(starved[i]),
+            failed=float(failed[i]), off_shift=float(off[i]),
+            active_period_mean_s=float(act_mean[i]), availability=float(up[i]),
+            performance=float(perf[i]), quality=float(line.fpy[i]),
+        )
+        for i in range(line.m)
+    ]
+    bottleneck = line.names[int(np.argmax(act_mean))] if done else ""
+    act_max = bins[:, :, _stats.B_ACT_MAX]
+    timeline = [line.names[int(np.argmax(row))] if row.max() > 0 else "" for row in act_max]
+    ideal_line = float(np.max(line.ideal_ct / k))
+    oee = done * ideal_line / on * float(np.prod(line.fpy)) if on > 0 else 0.0
+    return LineResult(
+        name=name or "line",
+        jobs=done,
+        horizon_s=t_end,
+        throughput_per_hour=done / t_end * 3600.0 if t_end > 0 else 0.0,
+        lead_time_mean_s=float(line_acc[_stats.L_LEAD]) / done if done else 0.0,
+        wip_mean=float(line_acc[_stats.L_LEAD]) / t_end if t_end > 0 else 0.0,
+        stations=stations,
+        bottleneck=bottleneck,
+        oee=oee,
+        bin_edges=bin_edges,
+        timeline=timeline,
+        engine=engine,
+    )
+
+
+def simulate_visits(
+    line: CompiledLine,
+    p: np.ndarray,
+    release: np.ndarray | None = None,
+    fail_keys: np.ndarray | None = None,
+) -> Visits:
+    """Run given processing times through the compiled kernel (the reference's twin)."""
+    p = np.ascontiguousarray(p, dtype=np.float64)
+    engine = LineEngine(line, seed=0, chunk=max(len(p), 1))
+    if fail_keys is not None:
+        engine.draws.fail_keys = np.ascontiguousarray(fail_keys, dtype=np.uint64)
+        engine._fst = _initial_failures(line, engine.draws.fail_keys)
+        engine._fst_stats = engine._fst.copy()
+    rel = np.zeros(len(p)) if release is None else release
+    out = engine.feed(len(p), release=rel, variants=np.zeros(len(p), np.int64), keep=True, p=p)
+    assert out is not None
+    return out
+
+
+def simulate_line(
+    line: CompiledLine,
+    n_jobs: int,
+    seed: int | np.random.SeedSequence = 0,
+    *,
+    engine: Engine = "fast",
+    bin_edges: np.ndarray | None = None,
+    name: str | None = None,
+) -> LineResult:
+    """Simulate ``n_jobs`` through a line with either engine; same draws for both."""
+    if n_jobs < 1:
+        raise EvplantError(f"--jobs must be at least 1, got {n_jobs}", field="jobs")
+    fast = LineEngine(line, seed, bin_edges=bin_edges)
+    if engine == "fast":
+        fast.feed(n_jobs)
+        return fast.result(name=name)
+    from .reference import simulate_reference
+
+    variants = fast.draws.variants(n_jobs)
+    p = fast.draws.processing(variants)
+    release = fast.draws.releases(n_jobs)
+    if line.calendar_spec is not None:
+        # give the reference a calendar long enough: what the fast engine needed, twice
+        fast.feed(n_jobs, release=release, variants=variants, p=p)
+        line = fast.line.with_calendar(line.calendar_spec.build(2.0 * fast.line.calendar.end))
+    ref = simulate_reference(line, p, release, fast.draws.fail_keys)
+    booked = LineEngine(line, seed, bin_edges=bin_edges, chunk=max(n_jobs, 1))
+    booked._book(ref.visits, release)
+    result = booked.result(name=name)
+    result.engine = "reference"
+    return result
