@@ -91,18 +91,25 @@ def _advance(
 @kernel
 def run_rows(
     p: np.ndarray, release: np.ndarray,
-    servers: np.ndarray, buffers: np.ndarray, basis: np.ndarray,
+    servers: np.ndarray, buffers: np.ndarray, up: np.ndarray, down: np.ndarray,
+    feeders: np.ndarray, basis: np.ndarray,
     ttf_code: np.ndarray, ttr_code: np.ndarray, table: np.ndarray, keys: np.ndarray,
     starts: np.ndarray, ends: np.ndarray, cum: np.ndarray,
-    ring: np.ndarray, free_at: np.ndarray, fst: np.ndarray, scal: np.ndarray, hint: np.ndarray,
-    entry: np.ndarray, end: np.ndarray, dep: np.ndarray, srv: np.ndarray, rep: np.ndarray,
+    ring: np.ndarray, free_at: np.ndarray, fst: np.ndarray, scal: np.ndarray, last_in: np.ndarray,
+    hint: np.ndarray, entry: np.ndarray, end: np.ndarray, dep: np.ndarray, srv: np.ndarray, rep: np.ndarray,
 ) -> tuple[int, int]:
     """Advance the line by the jobs in ``p``; return (status, jobs done).
 
     State (updated in place): ``ring[i, j % L]`` departures of recent jobs,
     ``free_at[i, s]`` when server s's last job left, ``fst`` failure states,
-    ``scal[0]`` the next job number, ``scal[1]`` the previous job's entry to station 0, ``hint[i]`` station i's calendar
-    window.
+    ``scal[0]`` the next job number, ``last_in[i]`` the previous job's entry to source
+    station i, ``hint[i]`` station i's calendar window.
+
+    Topology: ``up[i]`` is the station a job comes from (-1: a source, taking released
+    jobs), ``down[i]`` the one it goes to (-1: the end of the line), ``feeders[i]`` the
+    last stations of feeder lines whose part j station i needs to start job j (an
+    assembly join; -1 for none). Stations are numbered so that ``up`` and ``feeders``
+    come first; station ``m-1`` is the end.
     """
     n, m = p.shape
     mask = ring.shape[1] - 1  # a power of two: a bit mask instead of a division
@@ -113,14 +120,19 @@ def run_rows(
     for r in range(n):
         j = job + r
         ok = True
-        prev_dep = 0.0  # departure from the previous station
         for i in range(m):
             k = servers[i]
-            # entry: after the job left the previous station and a server is free
-            if i == 0:
-                t_in = max(release[r], scal[1])
+            # entry: after the job left the station before (or was released), its
+            # feeder parts are there, and a server is free
+            u = up[i]
+            if u < 0:
+                t_in = max(release[r], last_in[i])
             else:
-                t_in = prev_dep
+                t_in = dep[r, u]
+            for f in range(feeders.shape[1]):
+                fi = feeders[i, f]
+                if fi >= 0:
+                    t_in = max(t_in, dep[r, fi])
             if j - k >= 0:
                 t_in = max(t_in, ring[i, (j - k) & mask])
             # the lowest-index free server
@@ -169,22 +181,23 @@ def run_rows(
             t_out = t_end
             if j >= 1:
                 t_out = max(t_out, ring[i, (j - 1) & mask])
-            if i < m - 1:
-                room = buffers[i] + servers[i + 1]
+            dn = down[i]
+            if dn >= 0:
+                room = buffers[i] + servers[dn]
                 if j - room >= 0:
-                    t_out = max(t_out, ring[i + 1, (j - room) & mask])
+                    t_out = max(t_out, ring[dn, (j - room) & mask])
             entry[r, i] = t_in
             end[r, i] = t_end
             dep[r, i] = t_out
             srv[r, i] = s
             rep[r, i] = repair
             free_at[i, s] = t_out
-            prev_dep = t_out
         if not ok:
             scal[0] = j
             return STATUS_CALENDAR, r
         for i in range(m):
             ring[i, j & mask] = dep[r, i]
-        scal[1] = entry[r, 0]
+            if up[i] < 0:
+                last_in[i] = entry[r, i]
     scal[0] = job + n
     return STATUS_DONE, n

@@ -20,8 +20,8 @@ from .draws import draw
 BUSY, BLOCKED, FAILED, JOBS, ACT_SUM, ACT_CNT = range(6)
 N_ACC = 6
 # per-bin accumulators, bins[b, m, :]
-B_BUSY, B_BLOCKED, B_FAILED, B_ACT_MAX, B_ACT_SUM, B_ACT_CNT = range(6)
-N_BIN = 6
+B_BUSY, B_BLOCKED, B_FAILED, B_ACT_MAX, B_ACT_SUM, B_ACT_CNT, B_IN, B_OUT = range(8)
+N_BIN = 8
 # line accumulators
 L_DONE, L_LEAD, L_T = range(3)
 
@@ -153,9 +153,11 @@ def accumulate(
             acc[i, BUSY] += busy
             acc[i, BLOCKED] += blocked
             acc[i, JOBS] += 1.0
-            bc = _bin(c, edges)
-            bins[bc, i, B_BUSY] += busy
-            bins[_bin(d, edges), i, B_BLOCKED] += blocked
+            bd = _bin(d, edges)
+            bins[_bin(c, edges), i, B_BUSY] += busy
+            bins[bd, i, B_BLOCKED] += blocked
+            bins[bd, i, B_OUT] += 1.0
+            bins[_bin(e, edges), i, B_IN] += 1.0
             # Roser's active period: entry to end of work; merge when back to back
             if act[i, s, 2] >= 0.0 and e == act[i, s, 3]:
                 act[i, s, 1] += wc - we

@@ -122,8 +122,10 @@ class LineResult:
 
 def _ring_length(line: CompiledLine) -> int:
     k = line.servers
-    room = line.buffers[:-1] + k[1:] if line.m > 1 else np.zeros(0, dtype=np.int64)
-    need = int(max(int(k.max()), int(room.max()) if room.size else 0)) + 1
+    down = line.down
+    assert down is not None
+    room = [int(line.buffers[i] + k[down[i]]) for i in range(line.m) if down[i] >= 0]
+    need = max(int(k.max()), max(room, default=0)) + 1
     return 1 << (need - 1).bit_length()  # a power of two, so the kernel can mask
 
 
@@ -174,7 +176,8 @@ class LineEngine:
         self._ring = np.full((m, _ring_length(line)), -math.inf)
         self._free_at = np.full((m, kmax), -math.inf)
         self._fst = _initial_failures(line, keys)
-        self._scal = np.array([0.0, -math.inf])
+        self._scal = np.array([0.0])
+        self._last_in = np.full(m, -math.inf)
         self._hint = np.zeros(m, dtype=np.int64)
         self._hint_stats = np.zeros(m, dtype=np.int64)
         # statistics state
@@ -244,9 +247,9 @@ class LineEngine:
             cal = line.calendar
             status, got = _kernel.run_rows(
                 np.ascontiguousarray(p[total:]), release[total:], line.servers, line.buffers,
-                line.fail_basis, line.ttf_code, line.ttr_code, line.table, self.draws.fail_keys,
+                line.up, line.down, line.feeders, line.fail_basis, line.ttf_code, line.ttr_code, line.table, self.draws.fail_keys,
                 cal.starts, cal.ends, cal.cum, self._ring, self._free_at, self._fst, self._scal,
-                self._hint,
+                self._last_in, self._hint,
                 out.entry[total:], out.end[total:], out.departure[total:], out.server[total:],
                 out.repair[total:],
             )

@@ -206,6 +206,19 @@ class CompiledLine:
     calendar_spec: CalendarSpec | None = None
     release: Release | None = None
     failures: list[Failures | None] = field(default_factory=list)
+    # topology (see _kernel.run_rows); None: a serial line
+    up: np.ndarray | None = None
+    down: np.ndarray | None = None
+    feeders: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        m = len(self.names)
+        if self.up is None:
+            self.up = np.arange(-1, m - 1, dtype=np.int64)
+        if self.down is None:
+            self.down = np.array([*range(1, m), -1], dtype=np.int64)
+        if self.feeders is None:
+            self.feeders = np.full((m, 1), -1, dtype=np.int64)
 
     @property
     def m(self) -> int:

@@ -1,0 +1,441 @@
+"""The reference line engine: a plain SimPy model of ``docs/line-semantics.md``.
+
+It exists to check the compiled kernel (``evplant.line.engine``). It reads the same
+compiled line and the same random draws (processing times ``p`` and the failure
+keys), but shares no simulation code with the kernel: it is written the obvious
+discrete-event way, so that a disagreement between the two points at a bug.
+
+- every job (vehicle) is a SimPy process walking through the stations;
+- the servers of a station are a ``Resource`` (the entry permit) plus the set of free
+  server numbers, from which a job takes the lowest once the instant has settled;
+- the room behind station ``i`` (buffer ``i`` plus the servers of station ``i + 1``)
+  is a ``Resource``: a finished job leaves its server only with a place there;
+- the build sequence is a turn counter per station;
+- one process walks the shift calendar and one per server walks its calendar-time
+  breakdowns; both pause and resume the work in progress (preempt-resume);
+- station states and WIP are measured by integrating the model's own state
+  variables over time, not derived from the visit times.
+
+It is slow on purpose (tens of thousands of station visits per second): clarity
+comes first. Use it in tests and for small runs (``--engine reference``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import simpy
+from simpy.resources.resource import Request
+
+from ..errors import EvplantError
+from .calendar import WorkCalendar
+from .draws import draw
+from .spec import FAIL_CALENDAR, FAIL_NONE, FAIL_OPERATING, CompiledLine
+from .visits import Visits
+
+Process = Generator[simpy.Event, Any, Any]
+
+# what a server is doing (its own activity, before shifts and breakdowns are applied)
+_IDLE, _WORKING, _REPAIRING, _HOLDING = range(4)
+# the states measured, in the contract's priority order
+OFF_SHIFT, FAILED, BUSY, BLOCKED, STARVED = range(5)
+# SimPy runs the events of one instant by priority (URGENT = 0, NORMAL = 1), so an
+# event of priority 2 runs after everything else that happens at that instant
+_END_OF_INSTANT = simpy.events.EventPriority(2)
+
+
+@dataclass
+class ReferenceResult:
+    """Visits and the reference's own measurements over ``[0, T]``.
+
+    Station arrays are ``[m]``: the mean over the station's servers, as fractions of
+    ``T``. ``calendar`` is the calendar actually used (longer than the line's when the
+    reference had to extend it).
+    """
+
+    visits: Visits
+    busy: np.ndarray
+    blocked: np.ndarray
+    starved: np.ndarray
+    failed: np.ndarray
+    off_shift: np.ndarray
+    wip_mean: float
+    throughput_per_hour: float
+    lead_time_mean_s: float
+    T: float
+    calendar: WorkCalendar
+
+
+class _EndOfInstant(simpy.Event):
+    """Fires once every other event of the current instant has run.
+
+    A job that may enter a station at time t must choose among all servers that are
+    free at t, including those whose job leaves later in the same instant.
+    """
+
+    def __init__(self, env: simpy.Environment) -> None:
+        super().__init__(env)
+        # the way SimPy's own Timeout schedules itself, with a later priority
+        self._ok = True
+        self._value = None
+        env.schedule(self, _END_OF_INSTANT)
+
+
+class _Server:
+    """One server of a station: what it does, whether it is down, time in each state."""
+
+    def __init__(self, env: simpy.Environment, station: int, index: int) -> None:
+        self.env = env
+        self.station = station
+        self.index = index
+        self.activity = _IDLE
+        self.down = False  # calendar-time breakdown in progress
+        self.changed = env.event()  # fires when the server becomes (un)available
+        self.to_failure = 0.0  # operating basis: work left before the next failure
+        self.failures = 0  # operating basis: failures so far
+        self.time_in = np.zeros(5)
+        self.since = 0.0
+
+    def state(self, on_shift: bool) -> int:
+        if not on_shift:
+            return OFF_SHIFT
+        if self.down or self.activity == _REPAIRING:
+            return FAILED
+        if self.activity == _WORKING:
+            return BUSY
+        if self.activity == _HOLDING:
+            return BLOCKED
+        return STARVED
+
+    def book(self, on_shift: bool) -> None:
+        """Add the time since the last change to the current state."""
+        now = self.env.now
+        self.time_in[self.state(on_shift)] += now - self.since
+        self.since = now
+
+    def notify(self) -> None:
+        """Wake whoever waits for this server's availability to change."""
+        fired, self.changed = self.changed, self.env.event()
+        fired.succeed()
+
+
+class _Sequence:
+    """The build sequence at one station: job j leaves only after job j-1 has left."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.next_out = 0
+        self._waiting: dict[int, simpy.Event] = {}
+
+    def turn(self, job: int) -> simpy.Event | None:
+        """An event for job's turn to leave, or None if it is its turn already."""
+        if self.next_out == job:
+            return None
+        ev = self.env.event()
+        self._waiting[job] = ev
+        return ev
+
+    def left(self, job: int) -> None:
+        self.next_out = job + 1
+        ev = self._waiting.pop(job + 1, None)
+        if ev is not None:
+            ev.succeed()
+
+
+class _LineModel:
+    """One run of the line over given draws."""
+
+    def __init__(
+        self, line: CompiledLine, p: np.ndarray, release: np.ndarray, fail_keys: np.ndarray
+    ) -> None:
+        self.line = line
+        self.p = p
+        self.release = release
+        self.fail_keys = fail_keys
+        self.n, self.m = p.shape
+        env = self.env = simpy.Environment()
+        k = [int(x) for x in line.servers]
+        self.servers = [[_Server(env, i, s) for s in range(k[i])] for i in range(self.m)]
+        self.all_servers = [srv for row in self.servers for srv in row]
+        self.permits = [simpy.Resource(env, capacity=k[i]) for i in range(self.m)]
+        self.free = [set(range(k[i])) for i in range(self.m)]
+        self.room = [
+            simpy.Resource(env, capacity=int(line.buffers[i]) + k[i + 1])
+            for i in range(self.m - 1)
+        ]
+        self.sequence = [_Sequence(env) for _ in range(self.m)]
+        self.visits = Visits.empty(self.n, self.m)
+        self.visits.repair[:] = 0.0
+        self.on_shift = False
+        self.on_for_good = False  # inside a working window that never ends
+        self.wip = 0
+        self.wip_area = 0.0
+        self.wip_since = 0.0
+        self.done = env.event()
+        cal = line.calendar
+        self.calendar_end = float(cal.ends[-1])
+        env.process(self._shifts(cal))
+        for i in range(self.m):
+            basis = int(line.fail_basis[i])
+            for srv in self.servers[i]:
+                if basis == FAIL_OPERATING:
+                    srv.to_failure = self._ttf(srv, 0)
+                elif basis == FAIL_CALENDAR:
+                    env.process(self._breakdowns(srv))
+        if self.n:
+            env.process(self._job(0))
+
+    # --- random draws: addressed by (station, server, failure number) ------------------
+    def _ttf(self, srv: _Server, n: int) -> float:
+        i = srv.station
+        line = self.line
+        return float(draw(self.fail_keys[i, srv.index, 0], n, line.ttf_code[i], line.table))
+
+    def _ttr(self, srv: _Server, n: int) -> float:
+        i = srv.station
+        line = self.line
+        return float(draw(self.fail_keys[i, srv.index, 1], n, line.ttr_code[i], line.table))
+
+    # --- the world around the jobs ---------------------------------------------------
+    def _set_shift(self, on: bool) -> None:
+        for srv in self.all_servers:
+            srv.book(self.on_shift)
+        self.on_shift = on
+        for srv in self.all_servers:
+            srv.notify()
+
+    def _shifts(self, cal: WorkCalendar) -> Process:
+        """Open and close the line along its working windows."""
+        env = self.env
+        for start, end in zip(cal.starts.tolist(), cal.ends.tolist(), strict=True):
+            if start > env.now:
+                yield env.timeout(start - env.now)
+            self._set_shift(True)
+            if math.isinf(end):
+                self.on_for_good = True
+                return
+            yield env.timeout(end - env.now)
+            self._set_shift(False)
+
+    def _set_down(self, srv: _Server, down: bool) -> None:
+        srv.book(self.on_shift)
+        srv.down = down
+        srv.notify()
+
+    def _breakdowns(self, srv: _Server) -> Process:
+        """Calendar-time failures: down on [F_n, F_n + TTR_n), whatever else happens."""
+        env = self.env
+        n = 0
+        yield env.timeout(self._ttf(srv, 0))
+        # after the calendar ends nothing works any more, so breakdowns cannot matter
+        while env.now < self.calendar_end:
+            self._set_down(srv, True)
+            yield env.timeout(self._ttr(srv, n))
+            self._set_down(srv, False)
+            n += 1
+            yield env.timeout(self._ttf(srv, n))
+
+    # --- a server doing work -----------------------------------------------------------
+    def _set_activity(self, srv: _Server, activity: int) -> None:
+        srv.book(self.on_shift)
+        srv.activity = activity
+
+    def _spend(self, srv: _Server, amount: float) -> Process:
+        """Let ``amount`` seconds of available time pass on ``srv`` (shifts, breakdowns)."""
+        env = self.env
+        if self.on_for_good and self.line.fail_basis[srv.station] != FAIL_CALENDAR:
+            # nothing can interrupt the work any more
+            yield env.timeout(amount)
+            return
+        left = amount
+        while True:
+            if not self.on_shift or srv.down:
+                yield srv.changed
+                continue
+            start = env.now
+            finished = env.timeout(left)
+            yield finished | srv.changed
+            if finished.processed:
+                return
+            left -= env.now - start
+            # a pause falling on the instant the work ends leaves a remainder of a few
+            # ulps of the clock: that is rounding, not work
+            if left <= 8.0 * math.ulp(max(env.now, 1.0)):
+                return
+
+    def _serve(self, srv: _Server, work: float) -> Generator[simpy.Event, Any, float]:
+        """Process one job on ``srv``; return the operating-repair time it met."""
+        repaired = 0.0
+        self._set_activity(srv, _WORKING)
+        if self.line.fail_basis[srv.station] != FAIL_OPERATING:
+            yield from self._spend(srv, work)
+        else:
+            while True:
+                if srv.to_failure <= 0.0:
+                    # the failure (perhaps due at the end of the previous job) happens now
+                    ttr = self._ttr(srv, srv.failures)
+                    self._set_activity(srv, _REPAIRING)
+                    yield from self._spend(srv, ttr)
+                    repaired += ttr
+                    srv.failures += 1
+                    srv.to_failure = self._ttf(srv, srv.failures)
+                    self._set_activity(srv, _WORKING)
+                if work <= srv.to_failure:
+                    # a failure due exactly at the end waits for the next job
+                    yield from self._spend(srv, work)
+                    srv.to_failure -= work
+                    break
+                yield from self._spend(srv, srv.to_failure)
+                work -= srv.to_failure
+                srv.to_failure = 0.0
+        self._set_activity(srv, _HOLDING)
+        return repaired
+
+    # --- jobs ------------------------------------------------------------------------
+    def _take_server(self, i: int) -> Generator[simpy.Event, Any, int]:
+        """The lowest-numbered free server of station i (the entry permit is held)."""
+        if len(self.servers[i]) > 1:
+            # servers freed later in this same instant count as free too
+            yield _EndOfInstant(self.env)
+        s = min(self.free[i])
+        self.free[i].remove(s)
+        return s
+
+    def _count_wip(self, delta: int) -> None:
+        now = self.env.now
+        self.wip_area += self.wip * (now - self.wip_since)
+        self.wip_since = now
+        self.wip += delta
+
+    def _job(self, j: int) -> Process:
+        env = self.env
+        vis = self.visits
+        last = self.m - 1
+        wait = self.release[j] - env.now
+        if wait > 0:
+            yield env.timeout(wait)  # the kit of parts arrives
+        permit = self.permits[0].request()
+        yield permit
+        s = yield from self._take_server(0)
+        self._count_wip(+1)
+        if j + 1 < self.n:
+            # job j+1 may enter station 0 only after job j has: start its process now
+            env.process(self._job(j + 1))
+        room_held: Request | None = None  # place behind the current station
+        for i in range(self.m):
+            srv = self.servers[i][s]
+            vis.entry[j, i] = env.now
+            vis.server[j, i] = s
+            vis.repair[j, i] = yield from self._serve(srv, float(self.p[j, i]))
+            vis.end[j, i] = env.now
+            # blocked from here on: first the sequence, then room downstream
+            turn = self.sequence[i].turn(j)
+            if turn is not None:
+                yield turn
+            room_ahead = None
+            if i < last:
+                room_ahead = self.room[i].request()
+                yield room_ahead
+            # departure: the job leaves station i (and the room it held behind i-1)
+            vis.departure[j, i] = env.now
+            self._set_activity(srv, _IDLE)
+            self.free[i].add(s)
+            self.permits[i].release(permit)
+            if room_held is not None:
+                self.room[i - 1].release(room_held)
+            self.sequence[i].left(j)
+            if i == last:
+                self._count_wip(-1)
+                if j == self.n - 1:
+                    self.done.succeed()
+                return
+            room_held = room_ahead
+            permit = self.permits[i + 1].request()
+            yield permit
+            s = yield from self._take_server(i + 1)
+
+    # --- running and measuring -------------------------------------------------------
+    def run(self) -> ReferenceResult:
+        if self.n:
+            try:
+                self.env.run(until=self.done)
+            except RuntimeError as exc:
+                if "No scheduled events left" not in str(exc):
+                    raise
+                raise _CalendarTooShort from None
+        n, m = self.n, self.m
+        vis = self.visits
+        t_end = float(vis.departure[n - 1, m - 1]) if n else 0.0
+        for srv in self.all_servers:
+            srv.book(self.on_shift)
+        self._count_wip(0)
+        per_station = np.zeros((m, 5))
+        for srv in self.all_servers:
+            per_station[srv.station] += srv.time_in
+        k = self.line.servers.astype(float)
+        frac = per_station / (k[:, None] * t_end) if t_end > 0 else np.zeros((m, 5))
+        lead = vis.departure[:, m - 1] - vis.entry[:, 0]
+        return ReferenceResult(
+            visits=vis,
+            busy=frac[:, BUSY],
+            blocked=frac[:, BLOCKED],
+            starved=frac[:, STARVED],
+            failed=frac[:, FAILED],
+            off_shift=frac[:, OFF_SHIFT],
+            wip_mean=self.wip_area / t_end if t_end > 0 else 0.0,
+            throughput_per_hour=n / t_end * 3600.0 if t_end > 0 else 0.0,
+            lead_time_mean_s=float(lead.mean()) if n else 0.0,
+            T=t_end,
+            calendar=self.line.calendar,
+        )
+
+
+class _CalendarTooShort(Exception):
+    """The jobs are still in the line when the working calendar ends."""
+
+
+def simulate_reference(
+    line: CompiledLine,
+    p: np.ndarray,
+    release: np.ndarray | None = None,
+    fail_keys: np.ndarray | None = None,
+) -> ReferenceResult:
+    """Run the jobs with work times ``p`` ``[n_jobs, m]`` through the line.
+
+    ``release``: non-decreasing release times ``[n_jobs]`` (None: all at 0).
+    ``fail_keys``: ``[m, kmax, 2]`` failure stream keys (as ``LineDraws.fail_keys``);
+    needed only when a station has failures. A line built from a calendar spec gets a
+    longer calendar if the jobs need one; otherwise a too-short calendar is an error.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != line.m:
+        raise ValueError(f"p must be [n_jobs, {line.m}], got shape {p.shape}")
+    if p.size and not np.all(p > 0):
+        raise ValueError("work times must be > 0")
+    n = p.shape[0]
+    rel = np.zeros(n) if release is None else np.asarray(release, dtype=np.float64)
+    if rel.shape != (n,):
+        raise ValueError(f"release must be [{n}], got shape {rel.shape}")
+    if np.any(np.diff(rel) < 0):
+        raise ValueError("release times must not decrease")
+    if fail_keys is None:
+        if np.any(line.fail_basis != FAIL_NONE):
+            raise ValueError("fail_keys are needed: the line has failures")
+        fail_keys = np.zeros((line.m, int(line.servers.max()), 2), dtype=np.uint64)
+    keys = np.asarray(fail_keys, dtype=np.uint64)
+    while True:
+        try:
+            return _LineModel(line, p, rel, keys).run()
+        except _CalendarTooShort:
+            spec = line.calendar_spec
+            if spec is None:
+                raise EvplantError(
+                    f"the working calendar ends at {line.calendar.end:.0f} s before the "
+                    f"jobs are done; give a calendar that covers the whole run"
+                ) from None
+            # same windows where they overlap, twice as far: run again from the start
+            line = line.with_calendar(spec.build(horizon_s=2.0 * line.calendar.end))

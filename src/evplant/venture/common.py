@@ -1,0 +1,115 @@
+"""What every part of the venture shares: months, schedules, random streams, integer splits.
+
+Months are ``'YYYY-MM'`` strings in the scenario and plain integers inside the model
+(``year * 12 + month - 1``), so month arithmetic is subtraction.  Schedules (stores by
+month, supplier capacity by month) are a few points joined by straight lines and held
+flat before the first and after the last point: a scenario states what it knows and
+the model does not invent a trend beyond it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, StringConstraints
+
+#: Average weeks in a month (365.25 days / 7 / 12): waits are quoted in weeks, the model
+#: steps in months.
+WEEKS_PER_MONTH = 365.25 / 7.0 / 12.0
+
+Month = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"), Field(description="'YYYY-MM'")
+]
+#: A name that becomes part of a column name (``share_tesla``, ``chip_price_factor``).
+Name = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=40),
+    Field(description="letters, digits and _; starts with a letter"),
+]
+#: A value by month, e.g. ``{"2024-03": 59, "2025-09": 402}``, straight lines between.
+Schedule = Annotated[dict[Month, NonNegativeFloat], Field(min_length=1)]
+
+
+class VentureModel(BaseModel):
+    """Base of every venture config model: unknown fields are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def month_number(month: str) -> int:
+    """``'2024-03'`` -> an integer that counts months (``year * 12 + month - 1``)."""
+    year, mon = month.split("-")
+    return int(year) * 12 + int(mon) - 1
+
+
+def month_label(number: int) -> str:
+    """The inverse of :func:`month_number`."""
+    return f"{number // 12:04d}-{number % 12 + 1:02d}"
+
+
+def schedule_at(schedule: Mapping[str, float] | float, months: np.ndarray | int) -> np.ndarray:
+    """Values of a schedule (or a constant) at month numbers, linear between points."""
+    at = np.asarray(months, dtype=np.float64)
+    if not isinstance(schedule, Mapping):
+        return np.full(at.shape, float(schedule))
+    points = sorted((month_number(m), float(v)) for m, v in schedule.items())
+    xs = np.array([p[0] for p in points], dtype=np.float64)
+    ys = np.array([p[1] for p in points], dtype=np.float64)
+    return np.interp(at, xs, ys)
+
+
+def child_rng(seed: np.random.SeedSequence, *key: int) -> np.random.Generator:
+    """An independent stream addressed by ``key`` under ``seed`` (no global random state).
+
+    Addressing streams by key (rather than spawning in order) keeps a part's draws the
+    same when another part changes, so two scenarios that differ in one value see the
+    same weather everywhere else: their difference is the effect of that value.
+    """
+    child = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, *key))
+    return np.random.default_rng(child)
+
+
+def split_int(total: int, weights: np.ndarray) -> np.ndarray:
+    """Split ``total`` units in proportion to ``weights`` (largest remainder, ints).
+
+    Never gives an entry more than ``ceil`` of its share, and never more than its weight
+    when ``total <= weights.sum()`` and the weights are integers (used to ration orders).
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    out = np.zeros(w.shape, dtype=np.int64)
+    s = w.sum()
+    if total <= 0 or s <= 0:
+        return out
+    exact = total * w / s
+    out = np.floor(exact).astype(np.int64)
+    left = int(total - out.sum())
+    if left > 0:
+        # the largest remainders get one more; ties go to the earlier entry (stable sort)
+        order = np.argsort(-(exact - out), kind="stable")
+        out[order[:left]] += 1
+    return out
+
+
+def level_order(counts: np.ndarray) -> np.ndarray:
+    """Indices ``0..n-1`` repeated ``counts[i]`` times and evenly mixed (a level schedule).
+
+    ``level_order([3, 1]) -> [0, 0, 1, 0]``: each index is spread across the sequence
+    in proportion to its count, as a heijunka board would mix variants or kits.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.sum() == 0:
+        return np.zeros(0, dtype=np.int64)
+    ids = np.repeat(np.arange(counts.size), counts)
+    pos = np.concatenate([(np.arange(c) + 0.5) / c for c in counts if c > 0])
+    return ids[np.argsort(pos, kind="stable")]
+
+
+def stochastic_round(x: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Round each ``x >= 0`` down or up at random so that the mean is ``x`` (ints).
+
+    Takes its uniforms from the caller so that every month draws the same number of
+    random values whatever the means: scenarios stay coupled draw for draw.
+    """
+    return np.floor(np.maximum(x, 0.0) + u).astype(np.int64)
