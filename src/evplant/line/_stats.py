@@ -27,19 +27,18 @@ L_DONE, L_LEAD, L_T = range(3)
 
 
 @inline
-def _bin(t: float, edges: np.ndarray) -> int:
-    """The bin of time t (binary search; np.searchsorted is slow inside kernels)."""
+def _bin(t: float, edges: np.ndarray, hint: np.ndarray, i: int) -> int:
+    """The bin of time t, walking from the bin station i used last (times mostly grow)."""
     nb = len(edges) - 1
     if nb == 1:
         return 0
-    lo, hi = 0, nb + 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if edges[mid] <= t:
-            lo = mid + 1
-        else:
-            hi = mid
-    return min(max(lo - 1, 0), nb - 1)
+    b = hint[i]
+    while b + 1 < nb and edges[b + 1] <= t:
+        b += 1
+    while b > 0 and edges[b] > t:
+        b -= 1
+    hint[i] = b
+    return b
 
 
 @kernel
@@ -47,7 +46,7 @@ def _down_between(
     a: float, b: float, i: int, s: int, fst: np.ndarray, ttf_code: np.ndarray,
     ttr_code: np.ndarray, table: np.ndarray, keys: np.ndarray, starts: np.ndarray,
     ends: np.ndarray, cum: np.ndarray, acc: np.ndarray, bins: np.ndarray, edges: np.ndarray,
-    hint: np.ndarray,
+    hint: np.ndarray, bhint: np.ndarray,
 ) -> float:
     """Working time in [a, b] during which server s is down (calendar failures).
 
@@ -73,7 +72,7 @@ def _down_between(
             lo, starts, ends, cum, hint, i
         )
         acc[i, FAILED] += w
-        bins[_bin(hi, edges), i, B_FAILED] += w
+        bins[_bin(hi, edges, bhint, i), i, B_FAILED] += w
         n = int(fst[i, s, 0]) + 1
         fst[i, s, 0] = n
         nlo = hi + draw(keys[i, s, 0], n, ttf_code[i], table)
@@ -83,28 +82,21 @@ def _down_between(
 
 
 @kernel
-def _close_period_bins(
-    dur: float, t0: float, t1: float, i: int, bins: np.ndarray, edges: np.ndarray
-) -> None:
-    b0 = _bin(t0, edges)
-    b1 = _bin(t1, edges)
-    bins[b1, i, B_ACT_SUM] += dur
-    bins[b1, i, B_ACT_CNT] += 1.0
-    for b in range(b0, b1 + 1):
-        if dur > bins[b, i, B_ACT_MAX]:
-            bins[b, i, B_ACT_MAX] = dur
-
-
-@kernel
 def _close_period(
-    i: int, s: int, act: np.ndarray, acc: np.ndarray, bins: np.ndarray, edges: np.ndarray
+    i: int, s: int, act: np.ndarray, acc: np.ndarray, bins: np.ndarray
 ) -> None:
-    dur = act[i, s, 1]
     if act[i, s, 2] < 0.0:  # no open period
         return
+    dur = act[i, s, 1]
     acc[i, ACT_SUM] += dur
     acc[i, ACT_CNT] += 1.0
-    _close_period_bins(dur, act[i, s, 2], act[i, s, 3], i, bins, edges)
+    b1 = int(act[i, s, 5])
+    bins[b1, i, B_ACT_SUM] += dur
+    bins[b1, i, B_ACT_CNT] += 1.0
+    for b in range(int(act[i, s, 4]), b1 + 1):
+        if dur > bins[b, i, B_ACT_MAX]:
+            bins[b, i, B_ACT_MAX] = dur
+    act[i, s, 2] = -1.0
 
 
 @kernel
@@ -114,12 +106,11 @@ def accumulate(
     basis: np.ndarray, ttf_code: np.ndarray, ttr_code: np.ndarray, table: np.ndarray,
     keys: np.ndarray, starts: np.ndarray, ends: np.ndarray, cum: np.ndarray,
     fst: np.ndarray, act: np.ndarray, acc: np.ndarray, bins: np.ndarray, edges: np.ndarray,
-    line: np.ndarray, hint: np.ndarray,
+    line: np.ndarray, hint: np.ndarray, bhint: np.ndarray,
 ) -> None:
     """Book a chunk of visits into the accumulators (all updated in place).
 
-    ``act[i, s]`` is the open active period: (working time at its start, its working
-    duration so far, wall start, wall end); a wall start < 0 means none is open.
+    ``act[i, s]`` is the open active period (see below); a wall start < 0 means none.
     """
     n, m = entry.shape
     last = m - 1
@@ -136,49 +127,69 @@ def accumulate(
             if basis[i] == 2:
                 down_work = _down_between(
                     e, c, i, s, fst, ttf_code, ttr_code, table, keys, starts, ends, cum,
-                    acc, bins, edges, hint,
+                    acc, bins, edges, hint, bhint,
                 )
                 down_block = _down_between(
                     c, d, i, s, fst, ttf_code, ttr_code, table, keys, starts, ends, cum,
-                    acc, bins, edges, hint,
+                    acc, bins, edges, hint, bhint,
                 )
             else:
                 down_work = rep[r, i]
                 down_block = 0.0
                 if basis[i] == 1 and down_work > 0.0:
                     acc[i, FAILED] += down_work
-                    bins[_bin(c, edges), i, B_FAILED] += down_work
+                    bins[_bin(c, edges, bhint, i), i, B_FAILED] += down_work
             busy = (wc - we) - down_work
             blocked = (wd - wc) - down_block
             acc[i, BUSY] += busy
             acc[i, BLOCKED] += blocked
             acc[i, JOBS] += 1.0
-            bd = _bin(d, edges)
-            bins[_bin(c, edges), i, B_BUSY] += busy
+            if nbins == 1:
+                be = bc = bd = 0
+            else:
+                # e <= c <= d: walk forward from the station's last bin (written out:
+                # a call per lookup cost ~10 ns here)
+                b = bhint[i]
+                while b > 0 and edges[b] > e:
+                    b -= 1
+                while b + 1 < nbins and edges[b + 1] <= e:
+                    b += 1
+                be = b
+                while b + 1 < nbins and edges[b + 1] <= c:
+                    b += 1
+                bc = b
+                while b + 1 < nbins and edges[b + 1] <= d:
+                    b += 1
+                bd = b
+                bhint[i] = be
+            bins[bc, i, B_BUSY] += busy
             bins[bd, i, B_BLOCKED] += blocked
             bins[bd, i, B_OUT] += 1.0
-            bins[_bin(e, edges), i, B_IN] += 1.0
-            # Roser's active period: entry to end of work; merge when back to back
+            bins[be, i, B_IN] += 1.0
+            # Roser's active period: entry to end of work; merge when back to back.
+            # act[i, s] = (W at start, working duration, wall start, wall end, bin of
+            # start, bin of end). Closing is written out: a call here cost ~15 ns a visit.
             if act[i, s, 2] >= 0.0 and e == act[i, s, 3]:
                 act[i, s, 1] += wc - we
                 act[i, s, 3] = c
+                act[i, s, 5] = bc
             else:
                 if act[i, s, 2] >= 0.0:
-                    # close the open period (written out: a call here cost ~15 ns a visit)
                     dur = act[i, s, 1]
                     acc[i, ACT_SUM] += dur
                     acc[i, ACT_CNT] += 1.0
-                    if nbins == 1:
-                        bins[0, i, B_ACT_SUM] += dur
-                        bins[0, i, B_ACT_CNT] += 1.0
-                        if dur > bins[0, i, B_ACT_MAX]:
-                            bins[0, i, B_ACT_MAX] = dur
-                    else:
-                        _close_period_bins(dur, act[i, s, 2], act[i, s, 3], i, bins, edges)
+                    b1 = int(act[i, s, 5])
+                    bins[b1, i, B_ACT_SUM] += dur
+                    bins[b1, i, B_ACT_CNT] += 1.0
+                    for b in range(int(act[i, s, 4]), b1 + 1):
+                        if dur > bins[b, i, B_ACT_MAX]:
+                            bins[b, i, B_ACT_MAX] = dur
                 act[i, s, 0] = we
                 act[i, s, 1] = wc - we
                 act[i, s, 2] = e
                 act[i, s, 3] = c
+                act[i, s, 4] = be
+                act[i, s, 5] = bc
         t_out = dep[r, last]
         line[L_DONE] += 1.0
         line[L_LEAD] += t_out - entry[r, 0]
@@ -199,14 +210,15 @@ def close_all(
     """
     m = len(servers)
     hint = np.zeros(m, dtype=np.int64)
+    bhint = np.zeros(m, dtype=np.int64)
     for i in range(m):
         for s in range(servers[i]):
-            _close_period(i, s, act, acc, bins, edges)
+            _close_period(i, s, act, acc, bins)
             if basis[i] == 2:
                 # book whole intervals up to t_end, then the open part of the current one
                 _down_between(
                     t_end, t_end, i, s, fst, ttf_code, ttr_code, table, keys, starts, ends, cum,
-                    acc, bins, edges, hint,
+                    acc, bins, edges, hint, bhint,
                 )
                 lo = fst[i, s, 1]
                 if lo < t_end:
@@ -215,4 +227,4 @@ def close_all(
                         lo, starts, ends, cum, hint, i
                     )
                     acc[i, FAILED] += w
-                    bins[_bin(hi, edges), i, B_FAILED] += w
+                    bins[_bin(hi, edges, bhint, i), i, B_FAILED] += w

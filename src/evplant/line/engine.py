@@ -180,9 +180,10 @@ class LineEngine:
         self._last_in = np.full(m, -math.inf)
         self._hint = np.zeros(m, dtype=np.int64)
         self._hint_stats = np.zeros(m, dtype=np.int64)
+        self._hint_bins = np.zeros(m, dtype=np.int64)
         # statistics state
         self._fst_stats = self._fst.copy()
-        self._act = np.zeros((m, kmax, 4))
+        self._act = np.zeros((m, kmax, 6))
         self._act[:, :, 2] = -1.0
         self._acc = np.zeros((m, _stats.N_ACC))
         self._bins = np.zeros((len(self.bin_edges) - 1, m, _stats.N_BIN))
@@ -209,20 +210,22 @@ class LineEngine:
         *,
         keep: bool = False,
         p: np.ndarray | None = None,
+        scale: float = 1.0,
     ) -> Visits | None:
         """Run the next ``n`` jobs through the line.
 
         ``release``: release times (non-decreasing; default: the line's own release
         process, or unlimited supply). ``variants``: variant index per job (default:
         the line's sequence or mix). ``p``: processing times to use instead of drawing
-        them (tests). With ``keep``, return the jobs' visits.
+        them (tests). ``scale`` multiplies the drawn times (ramp-up learning). With
+        ``keep``, return the jobs' visits.
         """
         if n <= 0:
             return Visits.empty(0, self.line.m) if keep else None
         if variants is None:
             variants = self.draws.variants(n)
         if p is None:
-            p = self.draws.processing(np.asarray(variants, dtype=np.int64))
+            p = self.draws.processing(np.asarray(variants, dtype=np.int64), scale)
         if release is None:
             release = self.draws.releases(n)
         release = np.ascontiguousarray(release, dtype=np.float64)
@@ -275,7 +278,7 @@ class LineEngine:
             vis.entry, vis.end, vis.departure, vis.server, vis.repair, release,
             line.fail_basis, line.ttf_code, line.ttr_code, line.table, self.draws.fail_keys,
             cal.starts, cal.ends, cal.cum, self._fst_stats, self._act, self._acc, self._bins,
-            self.bin_edges, self._line, self._hint_stats,
+            self.bin_edges, self._line, self._hint_stats, self._hint_bins,
         )
 
     def result(self, name: str | None = None) -> LineResult:

@@ -398,6 +398,21 @@ class _CalendarTooShort(Exception):
     """The jobs are still in the line when the working calendar ends."""
 
 
+def _check_serial(line: CompiledLine) -> None:
+    """The contract (and so this engine) covers serial lines: refuse anything else."""
+    m = line.m
+    up = getattr(line, "up", None)
+    down = getattr(line, "down", None)
+    feeders = getattr(line, "feeders", None)
+    serial = (
+        (up is None or np.array_equal(up, np.arange(-1, m - 1)))
+        and (down is None or np.array_equal(down, [*range(1, m), -1]))
+        and (feeders is None or bool(np.all(np.asarray(feeders) < 0)))
+    )
+    if not serial:
+        raise NotImplementedError("the reference engine models serial lines only")
+
+
 def simulate_reference(
     line: CompiledLine,
     p: np.ndarray,
@@ -411,6 +426,7 @@ def simulate_reference(
     needed only when a station has failures. A line built from a calendar spec gets a
     longer calendar if the jobs need one; otherwise a too-short calendar is an error.
     """
+    _check_serial(line)
     p = np.asarray(p, dtype=np.float64)
     if p.ndim != 2 or p.shape[1] != line.m:
         raise ValueError(f"p must be [n_jobs, {line.m}], got shape {p.shape}")

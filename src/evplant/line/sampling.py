@@ -49,8 +49,12 @@ class LineDraws:
         weights = np.array([spec.mix[v] for v in names], dtype=np.float64)  # type: ignore[index]
         return self._mix.choice(len(names), size=n, p=weights / weights.sum()).astype(np.int64)
 
-    def processing(self, variants: np.ndarray) -> np.ndarray:
-        """Processing times ``[n, m]`` for the next jobs, whose variants are given."""
+    def processing(self, variants: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """Processing times ``[n, m]`` for the next jobs, whose variants are given.
+
+        ``scale`` multiplies every time (a ramp-up learning factor); every family here
+        is a scale family, so this equals drawing from the scaled distribution.
+        """
         n = len(variants)
         p = np.empty((n, self.line.m), dtype=np.float64)
         for i in range(self.line.m):
@@ -65,6 +69,8 @@ class LineDraws:
                 else:
                     p[mask, i] = vals
         self.next_job += n
+        if scale != 1.0:
+            p *= scale
         return p
 
     def releases(self, n: int) -> np.ndarray:

@@ -229,12 +229,28 @@ class CompiledLine:
 
         return replace(self, calendar=calendar)
 
-    def with_cycle_scale(self, factors: np.ndarray) -> CompiledLine:
-        """Every station's cycle times multiplied by ``factors[i]`` (ramp-up learning)."""
+    def with_repair_scale(self, factor: float) -> CompiledLine:
+        """Repair times multiplied by ``factor`` (ramp-up learning of maintenance).
+
+        Empirical repair times keep their samples: the kernel's table is not rescaled.
+        """
         from dataclasses import replace
 
-        ct = [[d.scaled(float(f)) for d in row] for row, f in zip(self.cycle_time, factors, strict=True)]
-        return replace(self, cycle_time=ct)
+        code = self.ttr_code.copy()
+        for i, f in enumerate(self.failures):
+            if f is not None and f.ttr.dist != "empirical":
+                code[i] = f.ttr.scaled(factor).encode()
+        return replace(self, ttr_code=code)
+
+    def station_rates(self, cycle_factor: float = 1.0, repair_factor: float = 1.0) -> np.ndarray:
+        """Jobs per second each station can do at most, net of failures."""
+        rates = np.empty(self.m)
+        for i in range(self.m):
+            ct = float(np.mean([d.mean for d in self.cycle_time[i]])) * cycle_factor
+            f = self.failures[i] if self.failures else None
+            loss = 1.0 if f is None else 1.0 + f.ttr.mean * repair_factor / f.ttf.mean
+            rates[i] = self.servers[i] / (ct * loss)
+        return rates
 
 
 def _encode(dist: Dist, table: list[float]) -> np.ndarray:

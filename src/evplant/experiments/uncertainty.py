@@ -1,0 +1,69 @@
+"""Uncertain scenario parameters: each a dotted path and a probability law.
+
+A Monte Carlo replication draws one value per uncertain parameter and sets it into
+the scenario (as ``--set`` would), so any number in a scenario can be made uncertain.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Uncertainty(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    path: str = Field(min_length=1, description="dotted path of the value, as for --set")
+    label: str = Field("", description="a short name for tables and the tornado chart")
+    law: Literal["uniform", "triangular", "normal", "lognormal"] = "triangular"
+    low: float | None = Field(None, description="uniform/triangular: the lowest value")
+    mode: float | None = Field(None, description="triangular: the most likely value")
+    high: float | None = Field(None, description="uniform/triangular: the highest value")
+    mean: float | None = Field(None, description="normal/lognormal: the mean")
+    sd: float | None = Field(None, gt=0, description="normal/lognormal: standard deviation")
+    integer: bool = Field(False, description="round draws to whole numbers")
+
+    @model_validator(mode="after")
+    def _params(self) -> Uncertainty:
+        need = {
+            "uniform": ("low", "high"),
+            "triangular": ("low", "mode", "high"),
+            "normal": ("mean", "sd"),
+            "lognormal": ("mean", "sd"),
+        }[self.law]
+        missing = [n for n in need if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"law {self.law} needs {', '.join(missing)}")
+        if self.law in ("uniform", "triangular"):
+            lo, hi = self.low, self.high
+            assert lo is not None and hi is not None
+            if not lo < hi:
+                raise ValueError("needs low < high")
+            if self.law == "triangular" and not (lo <= (self.mode or lo) <= hi):
+                raise ValueError("needs low <= mode <= high")
+        if self.law == "lognormal" and (self.mean or 0) <= 0:
+            raise ValueError("lognormal needs mean > 0")
+        return self
+
+    @property
+    def name(self) -> str:
+        return self.label or self.path
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Values at probabilities u (inverse CDF), so draws can use common random numbers."""
+        from scipy import stats
+
+        if self.law == "uniform":
+            x = stats.uniform(self.low, self.high - self.low).ppf(u)  # type: ignore[operator]
+        elif self.law == "triangular":
+            lo, hi, mo = self.low, self.high, self.mode
+            assert lo is not None and hi is not None and mo is not None
+            x = stats.triang((mo - lo) / (hi - lo), loc=lo, scale=hi - lo).ppf(u)
+        elif self.law == "normal":
+            x = stats.norm(self.mean, self.sd).ppf(u)
+        else:
+            assert self.mean is not None and self.sd is not None
+            s2 = np.log1p((self.sd / self.mean) ** 2)
+            x = stats.lognorm(np.sqrt(s2), scale=self.mean * np.exp(-s2 / 2)).ppf(u)
+        return np.round(x) if self.integer else np.asarray(x, dtype=float)

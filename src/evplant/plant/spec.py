@@ -1,0 +1,178 @@
+"""The plant section of a scenario: phases, shops, shifts, holidays and the ramp.
+
+These are the pydantic models behind ``plant:`` in a scenario file. Times are in
+seconds, months are ``YYYY-MM`` and days ``YYYY-MM-DD``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+
+from ..line.distributions import Dist
+from ..line.spec import Failures
+
+
+def _month(value: str) -> str:
+    try:
+        dt.date.fromisoformat(value + "-01")
+    except ValueError:
+        raise ValueError(f"must be a month written YYYY-MM, got {value!r}") from None
+    return value
+
+
+def _day(value: str) -> str:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"must be a date written YYYY-MM-DD, got {value!r}") from None
+    return value
+
+
+Month = Annotated[str, AfterValidator(_month)]
+Day = Annotated[str, AfterValidator(_day)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class StationSpec(_Model):
+    name: str = Field(min_length=1)
+    cycle_time: Dist = Field(description="mature work per vehicle, seconds")
+    servers: int = Field(1, ge=1, le=64, description="parallel identical servers (cells, booths)")
+    failures: Failures | None = None
+    first_pass_yield: float = Field(1.0, gt=0, le=1, description="mature share right first time")
+    ideal_cycle_time: PositiveFloat | None = Field(None, description="design cycle time for OEE, s")
+
+
+class ShopSpec(_Model):
+    """A shop is one stretch of line: stations with buffers between them."""
+
+    name: str = Field(min_length=1)
+    stations: list[StationSpec] = Field(min_length=1)
+    buffers: list[int] = Field(default_factory=list, description="places between its stations")
+    store_after: int = Field(
+        0, ge=0, description="places in the store after this shop (e.g. the painted-body store)"
+    )
+    joins: str | None = Field(
+        None,
+        description="a feeder shop: the shop whose first station needs one of this shop's "
+        "parts per vehicle (die-casting joins body, battery pack joins general assembly)",
+    )
+
+    @model_validator(mode="after")
+    def _buffers(self) -> ShopSpec:
+        if len(self.buffers) != len(self.stations) - 1:
+            raise ValueError(
+                f"shop {self.name!r}: buffers needs {len(self.stations) - 1} capacities, "
+                f"got {len(self.buffers)}"
+            )
+        if any(b < 0 for b in self.buffers):
+            raise ValueError(f"shop {self.name!r}: buffer capacities must be >= 0")
+        return self
+
+
+class ShiftRegime(_Model):
+    """From a date on, the plant works this pattern."""
+
+    start: Day
+    shifts: int = Field(ge=1, le=3)
+    hours: float = Field(gt=0, le=12, description="working hours per shift, breaks excluded")
+    days_per_week: int = Field(6, ge=1, le=7)
+    first_shift_starts: float = Field(7.0, ge=0, lt=24, description="hour of the day")
+
+
+class Holiday(_Model):
+    start: Day
+    days: int = Field(ge=1, le=60)
+    name: str = ""
+
+
+class Window(_Model):
+    start: Month
+    end: Month
+
+
+class PhaseSpec(_Model):
+    name: str = Field(min_length=1)
+    construction: Window
+    sop: Day = Field(description="start of production")
+    nameplate_per_year: PositiveFloat = Field(
+        description="the announced capacity; for comparison only, the model derives its own"
+    )
+    mix: dict[str, PositiveFloat] = Field(min_length=1, description="variants built, by weight")
+    cycle_time_scale: float = Field(
+        1.0, gt=0, le=10,
+        description="this phase's work content relative to its shops' stated cycle times "
+        "(lets phases share one shop design)",
+    )
+    shifts: list[ShiftRegime] = Field(min_length=1)
+    shops: list[ShopSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PhaseSpec:
+        names = [s.name for s in self.shops]
+        if len(set(names)) != len(names):
+            raise ValueError(f"phase {self.name!r}: shop names must be unique")
+        main = [s for s in self.shops if s.joins is None]
+        if not main:
+            raise ValueError(f"phase {self.name!r}: needs at least one shop on the main line")
+        for s in self.shops:
+            if s.joins is not None and s.joins not in {m.name for m in main}:
+                raise ValueError(
+                    f"phase {self.name!r}: shop {s.name!r} joins {s.joins!r}, which is not a "
+                    f"shop of the main line ({', '.join(m.name for m in main)})"
+                )
+        starts = [r.start for r in self.shifts]
+        if starts != sorted(starts):
+            raise ValueError(f"phase {self.name!r}: shift regimes must be in date order")
+        if self.shifts[0].start > self.sop:
+            raise ValueError(f"phase {self.name!r}: the first shift regime must start by SOP")
+        return self
+
+
+class Learning(_Model):
+    """Wright's law: a factor (n_eff / mature_units) ** log2(progress_ratio), floor 1."""
+
+    progress_ratio: float = Field(gt=0.5, lt=1.0, description="0.8: each doubling cuts 20%")
+    mature_units: PositiveFloat = Field(description="units after which the mature value holds")
+
+
+class Ramp(_Model):
+    cycle_time: Learning
+    repair_time: Learning
+    defects: Learning
+    experience_units: float = Field(
+        ge=0, description="units of experience the team brings on its own at SOP"
+    )
+    transfer_between_phases: float = Field(
+        0.5, ge=0, le=1, description="share of an earlier phase's output a later phase learns from"
+    )
+
+
+class Partner(_Model):
+    """An experienced carmaker consulting on the ramp (Great Wall for Xiaomi)."""
+
+    enabled: bool = True
+    name: str = "partner"
+    experience_units: float = Field(ge=0, description="extra units of experience it brings")
+    progress_ratio: float | None = Field(
+        None, gt=0.5, lt=1.0, description="cycle-time progress ratio with the partner"
+    )
+
+
+class PlantSpec(_Model):
+    phases: list[PhaseSpec] = Field(min_length=1)
+    holidays: list[Holiday] = Field(default_factory=list)
+    ramp: Ramp
+    partner: Partner | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> PlantSpec:
+        names = [p.name for p in self.phases]
+        if len(set(names)) != len(names):
+            raise ValueError("phase names must be unique")
+        return self
