@@ -11,6 +11,7 @@ engine's monthly bins.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,8 +51,12 @@ class Plant:
         variants: list[str],
         horizon: tuple[str, str],
         seed: np.random.SeedSequence,
+        *,
+        threads: bool = True,
     ) -> None:
         self.spec = spec
+        self.threads = threads
+        self._executor: ThreadPoolExecutor | None = None
         self.variants = variants
         self.months = month_starts(*horizon)
         self.t0 = self.months[0]
@@ -108,32 +113,27 @@ class Plant:
         produced = np.zeros(len(self.variants))
         released = np.zeros(len(self.variants))
         cols: dict[str, float | str] = {}
-        for run in self.phases:
-            pv = self.phase_variants(run)
-            state = self.ramp(run)
+        states = [self.ramp(run) for run in self.phases]
+        jobs = [self._releases(run, t_start, t_end, plan, arrivals) for run in self.phases]
+        work = [
+            (run, state, rel, kind)
+            for run, state, (rel, kind) in zip(self.phases, states, jobs, strict=True)
+            if len(rel)
+        ]
+        if len(work) > 1 and self.threads:
+            # phases are independent lines and the kernels release the GIL
+            list(self._pool().map(lambda w: self._feed(*w), work))
+        else:
+            for w in work:
+                self._feed(*w)
+        for run, state, (rel, kind) in zip(self.phases, states, jobs, strict=True):
             run.ramp = state
-            times, kinds = [], []
-            for local, v in enumerate(pv):
-                n = int(plan[v])
-                if n <= 0 or t_end <= run.sop_s:
-                    continue
-                frac = np.zeros(n) if arrivals is None else np.asarray(arrivals[v][:n])
-                times.append(np.maximum(t_start + frac * (t_end - t_start), run.sop_s))
-                kinds.append(np.full(len(frac), local, dtype=np.int64))
-            if times:
-                rel = np.concatenate(times)
-                kind = np.concatenate(kinds)
-                order = np.argsort(rel, kind="stable")
-                rel, kind = rel[order], kind[order]
-                engine = run.engine
-                engine.line = engine.line.with_repair_scale(state.repair_time_factor)
-                engine.feed(len(rel), release=rel, variants=kind, scale=state.cycle_time_factor)
-                run.released += len(rel)
+            pv = self.phase_variants(run)
+            if len(rel):
                 np.add.at(released, np.array(pv)[kind], 1.0)
-            bins = run.engine._bins
-            done = float(bins[t, -1, _stats.B_OUT])
-            # completions by variant: the phase's mix of what it released (one variant per
-            # phase in the built-in scenario, so this is exact there)
+            done = float(run.engine._bins[t, -1, _stats.B_OUT])
+            # completions by variant: the phase's mix (one variant per phase in the
+            # built-in scenario, so this is exact there)
             share = self._variant_share(run, pv)
             for local, v in enumerate(pv):
                 produced[v] += done * share[local]
@@ -141,6 +141,42 @@ class Plant:
             self._phase_columns(run, t, state, cols, done)
         self._shop_columns(t, cols)
         return PlantMonth(produced=produced, released=released, columns=cols)
+
+    def _releases(
+        self, run: PhaseRun, t_start: float, t_end: float, plan: np.ndarray,
+        arrivals: list[np.ndarray] | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Release times and local variant index of the vehicles this phase starts."""
+        times, kinds = [], []
+        for local, v in enumerate(self.phase_variants(run)):
+            n = int(plan[v])
+            if n <= 0 or t_end <= run.sop_s:
+                continue
+            frac = np.zeros(n) if arrivals is None else np.asarray(arrivals[v][:n])
+            times.append(np.maximum(t_start + frac * (t_end - t_start), run.sop_s))
+            kinds.append(np.full(len(frac), local, dtype=np.int64))
+        if not times:
+            return np.zeros(0), np.zeros(0, dtype=np.int64)
+        rel = np.concatenate(times)
+        kind = np.concatenate(kinds)
+        order = np.argsort(rel, kind="stable")
+        return rel[order], kind[order]
+
+    def _feed(self, run: PhaseRun, state: RampState, rel: np.ndarray, kind: np.ndarray) -> None:
+        engine = run.engine
+        engine.line = engine.line.with_repair_scale(state.repair_time_factor)
+        engine.feed(len(rel), release=rel, variants=kind, scale=state.cycle_time_factor)
+        run.released += len(rel)
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=len(self.phases))
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown()
+            self._executor = None
 
     def _variant_share(self, run: PhaseRun, pv: list[int]) -> np.ndarray:
         mix = np.array(list(self._phase_spec[run.name].mix.values()), dtype=float)
