@@ -126,6 +126,170 @@ def _print_line(data: dict[str, Any]) -> None:
     out.print("shares are of working (on-shift) time")
 
 
+ScenarioArg = Annotated[
+    str, typer.Argument(help="a built-in scenario name (see `evplant scenarios`) or a YAML file")
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="override a value by its dotted path, e.g. plant.partner.enabled=false"),
+]
+
+
+@app.command()
+@user_errors
+def run(
+    scenario: ScenarioArg = "beijing-etown",
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="output folder (default: runs/<scenario>)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="random seed", min=0)] = 0,
+    overrides: SetOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Simulate the plant (and its venture) month by month and write tables and a report."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .report import render_run
+    from .results import write_run
+    from .run import simulate
+    from .scenario import load_scenario
+
+    sc, source = load_scenario(scenario, overrides or [])
+    target = out_dir or Path("runs") / sc.name
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} months"),
+        TimeRemainingColumn(), console=err, disable=quiet, transient=True,
+    ) as bar:
+        task = bar.add_task(f"simulating {sc.name}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = simulate(sc, seed, progress=progress)
+    result.summary["source"] = source
+    result.summary["seed"] = seed
+    result.summary["overrides"] = list(overrides or [])
+    html = render_run(result.monthly, result.summary, title=f"evplant: {sc.name}")
+    write_run(target, result.monthly, result.summary, html)
+    _print_summary(result.summary)
+    out.print(f"wrote {target}/monthly.csv, monthly.parquet, summary.json, report.html")
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(title=f"{summary['scenario']}: {summary['horizon']}")
+    table.add_column("year")
+    table.add_column("produced", justify="right")
+    table.add_column("capacity", justify="right")
+    for year, made in summary["produced_by_year"].items():
+        table.add_row(str(year), f"{made:,.0f}", f"{summary['capacity_by_year'][year]:,.0f}")
+    out.print(table)
+    lines = [
+        f"first month at the {summary['rate_target_per_year']:,} a year rate: "
+        f"{summary['first_month_at_target_rate'] or 'not reached'} (capacity: "
+        f"{summary['first_month_capacity_at_target_rate'] or 'not reached'})",
+        f"bottleneck: {summary['bottleneck_shop']} ({summary['bottleneck_station']})",
+    ]
+    for key, label in (
+        ("npv_cny", "NPV, CNY"),
+        ("lowest_cash_cny", "lowest cash, CNY"),
+        ("break_even_month", "break-even month"),
+        ("cum_investment_usd", "investment, USD"),
+        ("budget_used_share", "share of the US$10bn budget"),
+    ):
+        if key in summary:
+            value = summary[key]
+            if isinstance(value, float):
+                value = f"{value:.1%}" if key.endswith("share") else f"{value:,.0f}"
+            lines.append(f"{label}: {value if value is not None else 'never'}")
+    for line in lines:
+        out.print(line)
+
+
+@app.command()
+def scenarios() -> None:
+    """List the built-in scenarios."""
+    from .scenario import builtin_names, load_scenario
+
+    for name in builtin_names():
+        sc, _ = load_scenario(name)
+        out.print(f"{name}\t{sc.description}", markup=False, highlight=False)
+
+
+@app.command()
+@user_errors
+def show(name: ScenarioArg = "beijing-etown") -> None:
+    """Print a scenario's YAML, to copy and edit."""
+    from .scenario import scenario_text
+
+    text, _ = scenario_text(name)
+    sys.stdout.write(text)
+
+
+@app.command()
+@user_errors
+def schema(
+    out_file: Annotated[Path | None, typer.Option("--out", help="write to a file")] = None,
+    line_file: Annotated[bool, typer.Option("--line", help="the line file schema instead")] = False,
+) -> None:
+    """Write the JSON Schema of scenario files (or line files), for editors."""
+    from . import atomic
+    from .line.spec import LineSpec
+    from .scenario import Scenario
+
+    model = LineSpec if line_file else Scenario
+    text = json.dumps(model.model_json_schema(by_alias=True), indent=2) + "\n"
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        atomic.write_text(out_file, text)
+
+
+@app.command()
+@user_errors
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="a folder written by `evplant run`")],
+    run_b: Annotated[Path, typer.Argument(help="another one")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="HTML page (default: RUN_B/compare.html)")
+    ] = None,
+) -> None:
+    """Show two runs side by side: cars and money, table and plots."""
+    from . import atomic
+    from .report import render_compare
+    from .results import read_run
+
+    ta, sa = read_run(run_a)
+    tb, sb = read_run(run_b)
+    table = Table(title=f"{run_a} vs {run_b}")
+    for col in ("figure", str(run_a), str(run_b), "B - A"):
+        table.add_column(col, justify="left" if col == "figure" else "right")
+    for key in _comparable(sa, sb):
+        a, b = sa[key], sb[key]
+        table.add_row(key, f"{a:,.0f}", f"{b:,.0f}", f"{b - a:+,.0f}")
+    ya, yb = sa.get("produced_by_year", {}), sb.get("produced_by_year", {})
+    for year in sorted(set(ya) & set(yb)):
+        table.add_row(f"produced {year}", f"{ya[year]:,.0f}", f"{yb[year]:,.0f}", f"{yb[year] - ya[year]:+,.0f}")
+    for key in ("first_month_at_target_rate", "break_even_month", "bottleneck_shop"):
+        if key in sa or key in sb:
+            table.add_row(key, str(sa.get(key)), str(sb.get(key)), "")
+    out.print(table)
+    html = render_compare(
+        ta.to_pylist(), sa, str(run_a), tb.to_pylist(), sb, str(run_b)
+    )
+    target = out_file or Path(run_b) / "compare.html"
+    atomic.write_text(target, html)
+    out.print(f"wrote {target}")
+
+
+def _comparable(sa: dict[str, Any], sb: dict[str, Any]) -> list[str]:
+    keys = []
+    for key, value in sa.items():
+        other = sb.get(key)
+        if isinstance(value, int | float) and isinstance(other, int | float) and not isinstance(value, bool):
+            keys.append(key)
+    return keys
+
+
 def main() -> None:
     app()
 
