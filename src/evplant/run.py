@@ -78,7 +78,8 @@ def simulate(
             "month": month,
             "produced": float(outcome.produced.sum()),
             "capacity": capacity,
-            "started": float(outcome.released.sum()),
+            "released": float(outcome.released.sum()),
+            "started": sum(float(outcome.columns.get(f"started_{p.name}", 0.0)) for p in plant.phases),
         }
         for v, name in enumerate(scenario.variants):
             row[f"produced_{name}"] = float(outcome.produced[v])

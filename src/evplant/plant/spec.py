@@ -9,10 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, model_validator
 
 from ..line.distributions import Dist
 from ..line.spec import Failures
+
+
+def _as_text(value: object) -> object:
+    # YAML reads an unquoted 2024-06-01 as a date; accept it as the text it was
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def _month(value: str) -> str:
@@ -31,8 +38,8 @@ def _day(value: str) -> str:
     return value
 
 
-Month = Annotated[str, AfterValidator(_month)]
-Day = Annotated[str, AfterValidator(_day)]
+Month = Annotated[str, BeforeValidator(_as_text), AfterValidator(_month)]
+Day = Annotated[str, BeforeValidator(_as_text), AfterValidator(_day)]
 
 
 class _Model(BaseModel):
