@@ -33,8 +33,11 @@ def issue_line(failures: bool) -> CompiledLine:
     for i in range(20):
         st: dict = {"name": f"s{i:02d}", "cycle_time": {"dist": "lognormal", "mean": 60, "cv": 0.3}}
         if failures:
-            st["failures"] = {"basis": "operating" if i % 2 else "calendar", "mtbf": 3600 * 8,
-                              "mttr": 600}
+            st["failures"] = {
+                "basis": "operating" if i % 2 else "calendar",
+                "mtbf": 3600 * 8,
+                "mttr": 600,
+            }
         stations.append(st)
     return LineSpec.model_validate({"stations": stations, "buffers": [2] * 19}).compile()
 
@@ -51,10 +54,14 @@ def best_of(fn, repeat: int) -> float:
 def bench_line(quick: bool) -> None:
     n_fast = 200_000 if quick else 1_000_000
     n_ref = 2_000 if quick else 10_000
-    print(f"\nline: 20 stations, buffers of 2, lognormal cv 0.3 ({n_fast:,} jobs fast, "
-          f"{n_ref:,} reference)")
-    print(f"{'case':<18}{'fast visits/s':>16}{'reference visits/s':>20}{'ratio':>10}"
-          f"{'kernel only':>14}")
+    print(
+        f"\nline: 20 stations, buffers of 2, lognormal cv 0.3 ({n_fast:,} jobs fast, "
+        f"{n_ref:,} reference)"
+    )
+    print(
+        f"{'case':<18}{'fast visits/s':>16}{'reference visits/s':>20}{'ratio':>10}"
+        f"{'kernel only':>14}"
+    )
     for failures in (False, True):
         line = issue_line(failures)
         LineEngine(line, 0).feed(5_000)  # compile / load the cache
@@ -67,14 +74,18 @@ def bench_line(quick: bool) -> None:
         pk = engine.draws.processing(engine.draws.variants(4096))
         rel = np.zeros(4096)
         reps = n_fast // 4096
-        kernel = best_of(
-            lambda: [engine._run(pk, rel, engine._buf) for _ in range(reps)], 3
-        ) * n_fast / (reps * 4096)
+        kernel = (
+            best_of(lambda: [engine._run(pk, rel, engine._buf) for _ in range(reps)], 3)
+            * n_fast
+            / (reps * 4096)
+        )
         v_fast = n_fast * 20 / fast
         v_ref = n_ref * 20 / ref
         label = "with failures" if failures else "no failures"
-        print(f"{label:<18}{v_fast / 1e6:>14.1f}M{v_ref / 1e6:>19.3f}M{v_fast / v_ref:>9.0f}x"
-              f"{n_fast * 20 / kernel / 1e6:>13.1f}M")
+        print(
+            f"{label:<18}{v_fast / 1e6:>14.1f}M{v_ref / 1e6:>19.3f}M{v_fast / v_ref:>9.0f}x"
+            f"{n_fast * 20 / kernel / 1e6:>13.1f}M"
+        )
     print("kernel only: the compiled recursion on pre-drawn times (no sampling, no statistics)")
 
 
@@ -86,15 +97,18 @@ def bench_plant(quick: bool) -> None:
     simulate(sc, 0)  # warm: compile, load caches
     t = best_of(lambda: simulate(sc, 0), 1 if quick else 3)
     made = simulate(sc, 0).summary["vehicles_produced"]
-    print(f"\nplant: beijing-etown, 2024-2033, warm: {t:.2f} s for {made:,.0f} vehicles "
-          f"({made / t / 1e6:.2f}M vehicles/s)")
+    print(
+        f"\nplant: beijing-etown, 2024-2033, warm: {t:.2f} s for {made:,.0f} vehicles "
+        f"({made / t / 1e6:.2f}M vehicles/s)"
+    )
     # a short horizon through the reference engine: replay the phase-1 line's first
     # months of inputs through SimPy and through the kernel
     from evplant.plant.model import Plant
     from evplant.run import _push_plan
 
-    plant = Plant(sc.plant, sc.variants, ("2024-01", "2024-06"),
-                  np.random.SeedSequence(0), threads=False)
+    plant = Plant(
+        sc.plant, sc.variants, ("2024-01", "2024-06"), np.random.SeedSequence(0), threads=False
+    )
     captured: list = []
     orig = LineEngine.feed
 
@@ -117,9 +131,11 @@ def bench_plant(quick: bool) -> None:
     t_ref = best_of(lambda: simulate_reference(line, p, rel, keys), 1)
     t_fast = best_of(lambda: simulate_visits(line, p, rel, keys), 3)
     visits = p.size
-    print(f"plant phase 1, Jan-Jun 2024 ({len(p):,} vehicles, {line.m} stations): reference "
-          f"{t_ref:.2f} s, fast {t_fast * 1e3:.1f} ms, ratio {t_ref / t_fast:.0f}x "
-          f"({visits / t_fast / 1e6:.1f}M vs {visits / t_ref / 1e6:.3f}M visits/s)")
+    print(
+        f"plant phase 1, Jan-Jun 2024 ({len(p):,} vehicles, {line.m} stations): reference "
+        f"{t_ref:.2f} s, fast {t_fast * 1e3:.1f} ms, ratio {t_ref / t_fast:.0f}x "
+        f"({visits / t_fast / 1e6:.1f}M vs {visits / t_ref / 1e6:.3f}M visits/s)"
+    )
 
 
 def main() -> None:
@@ -127,8 +143,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", choices=["line", "plant"])
     args = ap.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, numpy {np.__version__}"
+    )
     if args.only in (None, "line"):
         bench_line(args.quick)
     if args.only in (None, "plant"):

@@ -32,7 +32,7 @@ def test_line_json_has_the_documented_fields() -> None:
     assert names == ["weld", "paint"]
     for s in data["stations"]:
         for key in ("utilisation", "blocked", "starved", "failed", "active_period_mean_s"):
-            assert 0 <= s[key] if key != "active_period_mean_s" else s[key] > 0
+            assert s[key] >= 0 if key != "active_period_mean_s" else s[key] > 0
     # weld (mean 60 s) limits the line to at most 60 an hour
     assert 40 < data["throughput_per_hour"] < 60
 
@@ -54,7 +54,10 @@ def test_line_json_has_the_documented_fields() -> None:
             "  - name: b\n    cycle_time: {dist: exponential, mean: 60}\nbuffers: [1, 2]\n",
             ["buffers needs 1"],
         ),
-        ("stations:\n  - name: a\n    cycle_tme: {dist: exponential, mean: 60}\n", ["cycle_tme", "unknown field"]),
+        (
+            "stations:\n  - name: a\n    cycle_tme: {dist: exponential, mean: 60}\n",
+            ["cycle_tme", "unknown field"],
+        ),
         ("stations: [\n", ["not valid YAML"]),
         ("", ["empty"]),
     ],

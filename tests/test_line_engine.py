@@ -9,7 +9,6 @@ from numpy.testing import assert_allclose
 from evplant.line.calendar import WorkCalendar
 from evplant.line.engine import LineEngine, simulate_line, simulate_visits
 from evplant.line.spec import CompiledLine
-
 from helpers import det, expo, make_line, station
 
 
@@ -83,8 +82,12 @@ def test_feeding_in_chunks_is_identical_to_one_feed() -> None:
     line = make_line(
         [
             station("a", expo(50), failures={"basis": "calendar", "mtbf": 2000, "mttr": 300}),
-            station("b", {"dist": "lognormal", "mean": 45, "cv": 0.5}, servers=2,
-                    failures={"basis": "operating", "mtbf": 3000, "mttr": 200}),
+            station(
+                "b",
+                {"dist": "lognormal", "mean": 45, "cv": 0.5},
+                servers=2,
+                failures={"basis": "operating", "mtbf": 3000, "mttr": 200},
+            ),
             station("c", {"dist": "gamma", "mean": 40, "cv": 0.4}),
         ],
         [1, 0],
@@ -144,10 +147,16 @@ def test_littles_law_against_an_independent_count_of_jobs_in_the_line() -> None:
 
 def test_feeder_join_waits_for_its_part() -> None:
     # a feeder (station 0) makes one part per vehicle; the main line (1 -> 2) needs it at 2
-    base = make_line([station("f", det(30)), station("m1", det(10)), station("m2", det(10))], [5, 0])
+    base = make_line(
+        [station("f", det(30)), station("m1", det(10)), station("m2", det(10))], [5, 0]
+    )
     line = CompiledLine(
-        **{**base.__dict__, "up": np.array([-1, -1, 1]), "down": np.array([2, 2, -1]),
-           "feeders": np.array([[-1], [-1], [0]])}
+        **{
+            **base.__dict__,
+            "up": np.array([-1, -1, 1]),
+            "down": np.array([2, 2, -1]),
+            "feeders": np.array([[-1], [-1], [0]]),
+        }
     )
     v = simulate_visits(line, np.tile([30.0, 10.0, 10.0], (5, 1)))
     # m2 can only start job j when the feeder has delivered part j (every 30 s)
@@ -161,7 +170,9 @@ def test_statistics_add_up_to_the_clock() -> None:
     line = make_line(
         [
             station("a", expo(50), failures={"basis": "calendar", "mtbf": 3000, "mttr": 300}),
-            station("b", expo(45), servers=2, failures={"basis": "operating", "mtbf": 2000, "mttr": 100}),
+            station(
+                "b", expo(45), servers=2, failures={"basis": "operating", "mtbf": 2000, "mttr": 100}
+            ),
         ],
         [1],
     )

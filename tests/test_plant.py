@@ -15,7 +15,11 @@ SHORT = ["horizon.end=2024-12"]
 def _run(extra: list[str]) -> dict[str, np.ndarray]:
     sc, _ = load_scenario("beijing-etown", [*SHORT, *extra])
     result = simulate(sc, 0)
-    return {k: result.column(k) for k in result.monthly[0] if k not in ("month",) and not k.startswith("bottleneck")}
+    return {
+        k: result.column(k)
+        for k in result.monthly[0]
+        if k not in ("month",) and not k.startswith("bottleneck")
+    }
 
 
 def test_every_vehicle_started_is_completed_or_in_work_month_by_month(monkeypatch) -> None:
@@ -56,8 +60,11 @@ def test_every_vehicle_started_is_completed_or_in_work_month_by_month(monkeypatc
 
 
 def test_two_shifts_build_about_twice_what_one_shift_does() -> None:
-    mature = ["plant.ramp.experience_units=1000000", "plant.phases.phase2.sop=2030-01-01",
-              "plant.phases.phase2.shifts.0.start=2030-01-01"]
+    mature = [
+        "plant.ramp.experience_units=1000000",
+        "plant.phases.phase2.sop=2030-01-01",
+        "plant.phases.phase2.shifts.0.start=2030-01-01",
+    ]
     one = _run([*mature, "plant.phases.phase1.shifts.1.shifts=1"])
     two = _run(mature)
     # July to December: phase 1 on one shift versus two, both at the mature rate

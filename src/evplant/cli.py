@@ -84,9 +84,8 @@ def line(
     result = simulate_line(compiled, jobs, seed, engine=engine.value, bin_edges=edges, name=name)
     data = result.to_dict()
     # drop empty bins past the end of the run
-    data["bottleneck_timeline"] = [
-        b for b in data["bottleneck_timeline"] if b["from_s"] < result.horizon_s  # type: ignore[union-attr,index]
-    ]
+    timeline: list[dict[str, Any]] = data["bottleneck_timeline"]  # type: ignore[assignment]
+    data["bottleneck_timeline"] = [b for b in timeline if b["from_s"] < result.horizon_s]
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
@@ -113,8 +112,13 @@ def _print_line(data: dict[str, Any]) -> None:
     for s in data["stations"]:
         mark = " *" if s["name"] == data["bottleneck"] else ""
         table.add_row(
-            s["name"] + mark, str(s["servers"]), f"{s['utilisation']:.1%}", f"{s['blocked']:.1%}",
-            f"{s['starved']:.1%}", f"{s['failed']:.1%}", f"{s['active_period_mean_s']:.1f}",
+            s["name"] + mark,
+            str(s["servers"]),
+            f"{s['utilisation']:.1%}",
+            f"{s['blocked']:.1%}",
+            f"{s['starved']:.1%}",
+            f"{s['failed']:.1%}",
+            f"{s['active_period_mean_s']:.1f}",
             f"{s['oee']:.1%}",
         )
     out.print(table)
@@ -131,7 +135,9 @@ ScenarioArg = Annotated[
 ]
 SetOption = Annotated[
     list[str] | None,
-    typer.Option("--set", help="override a value by its dotted path, e.g. plant.partner.enabled=false"),
+    typer.Option(
+        "--set", help="override a value by its dotted path, e.g. plant.partner.enabled=false"
+    ),
 ]
 
 
@@ -157,8 +163,13 @@ def run(
     sc, source = load_scenario(scenario, overrides or [])
     target = out_dir or Path("runs") / sc.name
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} months"),
-        TimeRemainingColumn(), console=err, disable=quiet, transient=True,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} months"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
     ) as bar:
         task = bar.add_task(f"simulating {sc.name}", total=None)
 
@@ -268,14 +279,17 @@ def compare(
         table.add_row(key, f"{a:,.0f}", f"{b:,.0f}", f"{b - a:+,.0f}")
     ya, yb = sa.get("produced_by_year", {}), sb.get("produced_by_year", {})
     for year in sorted(set(ya) & set(yb)):
-        table.add_row(f"produced {year}", f"{ya[year]:,.0f}", f"{yb[year]:,.0f}", f"{yb[year] - ya[year]:+,.0f}")
+        table.add_row(
+            f"produced {year}",
+            f"{ya[year]:,.0f}",
+            f"{yb[year]:,.0f}",
+            f"{yb[year] - ya[year]:+,.0f}",
+        )
     for key in ("first_month_at_target_rate", "break_even_month", "bottleneck_shop"):
         if key in sa or key in sb:
             table.add_row(key, str(sa.get(key)), str(sb.get(key)), "")
     out.print(table)
-    html = render_compare(
-        ta.to_pylist(), sa, str(run_a), tb.to_pylist(), sb, str(run_b)
-    )
+    html = render_compare(ta.to_pylist(), sa, str(run_a), tb.to_pylist(), sb, str(run_b))
     target = out_file or Path(run_b) / "compare.html"
     atomic.write_text(target, html)
     out.print(f"wrote {target}")
@@ -285,7 +299,11 @@ def _comparable(sa: dict[str, Any], sb: dict[str, Any]) -> list[str]:
     keys = []
     for key, value in sa.items():
         other = sb.get(key)
-        if isinstance(value, int | float) and isinstance(other, int | float) and not isinstance(value, bool):
+        if (
+            isinstance(value, int | float)
+            and isinstance(other, int | float)
+            and not isinstance(value, bool)
+        ):
             keys.append(key)
     return keys
 

@@ -100,16 +100,27 @@ def problems_from_validation(
     return problems
 
 
+_UNION_TAGS = frozenset(
+    [
+        "deterministic",
+        "exponential",
+        "lognormal",
+        "gamma",
+        "triangular",
+        "uniform",
+        "weibull",
+        "empirical",
+    ]
+)
+
+
 def _strip_union_tags(loc: list[str | int], lines: Mapping[Path_, int]) -> list[str | int]:
-    """Drop discriminator tags (``exponential``) that pydantic inserts into locations."""
+    """Drop the discriminator tags (``lognormal``) that pydantic inserts into locations."""
     out: list[str | int] = []
-    for part in loc:
-        candidate = (*out, part)
-        if isinstance(part, str) and tuple(candidate) not in lines and tuple(out) in lines:
-            # a tag like 'lognormal' that is not a key in the file: skip it unless it is
-            # the last element (a missing field), which we keep for the message
-            if part is not loc[-1]:
-                continue
+    for k, part in enumerate(loc):
+        tag = isinstance(part, str) and part in _UNION_TAGS and k < len(loc) - 1
+        if tag and (*out, part) not in lines:
+            continue
         out.append(part)
     return out
 

@@ -38,7 +38,9 @@ def to_table(rows: list[dict[str, Any]]) -> pa.Table:
     arrays = {}
     for key, values in columns.items():
         if all(v is None or isinstance(v, int | float) for v in values):
-            arrays[key] = pa.array([math.nan if v is None else float(v) for v in values], pa.float64())
+            arrays[key] = pa.array(
+                [math.nan if v is None else float(v) for v in values], pa.float64()
+            )
         else:
             arrays[key] = pa.array(["" if v is None else str(v) for v in values], pa.string())
     return pa.table(arrays)
@@ -64,7 +66,9 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def write_run(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any], report_html: str) -> None:
+def write_run(
+    out: Path, rows: list[dict[str, Any]], summary: dict[str, Any], report_html: str
+) -> None:
     """Write monthly.csv, monthly.parquet, summary.json and report.html into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     table = to_table(rows)
@@ -84,14 +88,20 @@ def read_run(folder: Path) -> tuple[pa.Table, dict[str, Any]]:
     """Read a run directory written by ``write_run``."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise EvplantError("not a run directory (expected a folder written by `evplant run`)", file=str(folder))
+        raise EvplantError(
+            "not a run directory (expected a folder written by `evplant run`)", file=str(folder)
+        )
     table_path = folder / MONTHLY_PARQUET
     summary_path = folder / SUMMARY_JSON
     for path in (table_path, summary_path):
         if not path.exists():
-            raise EvplantError(f"missing {path.name}; is this a folder written by `evplant run`?", file=str(folder))
+            raise EvplantError(
+                f"missing {path.name}; is this a folder written by `evplant run`?", file=str(folder)
+            )
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise EvplantError(f"not valid JSON: {exc.msg}", file=str(summary_path), line=exc.lineno) from None
+        raise EvplantError(
+            f"not valid JSON: {exc.msg}", file=str(summary_path), line=exc.lineno
+        ) from None
     return pq.read_table(table_path), summary

@@ -11,13 +11,13 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .line.draws import as_seed_sequence
 from .plant.model import Plant
-from typing import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from .scenario.schema import Scenario
 
@@ -79,19 +79,25 @@ def simulate(
             "produced": float(outcome.produced.sum()),
             "capacity": capacity,
             "released": float(outcome.released.sum()),
-            "started": sum(float(outcome.columns.get(f"started_{p.name}", 0.0)) for p in plant.phases),
+            "started": sum(
+                float(outcome.columns.get(f"started_{p.name}", 0.0)) for p in plant.phases
+            ),
         }
         for v, name in enumerate(scenario.variants):
             row[f"produced_{name}"] = float(outcome.produced[v])
         row.update(outcome.columns)
         if venture is not None:
             row.update(
-                venture.close_month(t, outcome.produced, outcome.released, capacity_per_month=capacity)
+                venture.close_month(
+                    t, outcome.produced, outcome.released, capacity_per_month=capacity
+                )
             )
         rows.append(row)
         if progress is not None:
             progress(t + 1, len(months))
-    result = RunResult(scenario.name, int(root.entropy) if isinstance(root.entropy, int) else 0, rows)
+    result = RunResult(
+        scenario.name, int(root.entropy) if isinstance(root.entropy, int) else 0, rows
+    )
     result.summary = summarise(scenario, plant, result)
     if venture is not None:
         result.summary.update(venture.summary())
@@ -128,13 +134,23 @@ def summarise(scenario: Scenario, plant: Plant, result: RunResult) -> dict[str, 
     capacity = result.column("capacity")
     months = [r["month"] for r in result.monthly]
     years = sorted({m[:4] for m in months})
-    by_year = {y: float(sum(p for p, m in zip(produced, months, strict=True) if m[:4] == y)) for y in years}
-    cap_year = {y: float(sum(c for c, m in zip(capacity, months, strict=True) if m[:4] == y)) for y in years}
+    by_year = {
+        y: float(sum(p for p, m in zip(produced, months, strict=True) if m[:4] == y)) for y in years
+    }
+    cap_year = {
+        y: float(sum(c for c, m in zip(capacity, months, strict=True) if m[:4] == y)) for y in years
+    }
     monthly_target = RATE_TARGET_PER_YEAR / 12.0
-    first_rate = next((m for p, m in zip(produced, months, strict=True) if p >= monthly_target), None)
-    first_cap = next((m for c, m in zip(capacity, months, strict=True) if c >= monthly_target), None)
+    first_rate = next(
+        (m for p, m in zip(produced, months, strict=True) if p >= monthly_target), None
+    )
+    first_cap = next(
+        (m for c, m in zip(capacity, months, strict=True) if c >= monthly_target), None
+    )
     shops = Counter(r["bottleneck_shop"] for r in result.monthly if r.get("bottleneck_shop"))
-    stations = Counter(r["bottleneck_station"] for r in result.monthly if r.get("bottleneck_station"))
+    stations = Counter(
+        r["bottleneck_station"] for r in result.monthly if r.get("bottleneck_station")
+    )
     partner = scenario.plant.partner
     return {
         "scenario": scenario.name,

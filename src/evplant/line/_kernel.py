@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .._numba import inline, kernel
+from .._numba import kernel
 from .calendar import _window, consume, working_before
 from .draws import draw
 
@@ -31,9 +31,20 @@ _N, _A, _B = 0, 1, 2  # failure count; operating: work left to failure | calenda
 
 @kernel
 def _advance(
-    t: float, work: float, i: int, s: int, basis: int, fst: np.ndarray,
-    ttf_code: np.ndarray, ttr_code: np.ndarray, table: np.ndarray, keys: np.ndarray,
-    starts: np.ndarray, ends: np.ndarray, cum: np.ndarray, hint: np.ndarray,
+    t: float,
+    work: float,
+    i: int,
+    s: int,
+    basis: int,
+    fst: np.ndarray,
+    ttf_code: np.ndarray,
+    ttr_code: np.ndarray,
+    table: np.ndarray,
+    keys: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    cum: np.ndarray,
+    hint: np.ndarray,
 ) -> tuple[float, float]:
     """End of ``work`` seconds started at ``t`` on server s of station i; repair time."""
     if basis == 0:
@@ -90,13 +101,32 @@ def _advance(
 
 @kernel
 def run_rows(
-    p: np.ndarray, release: np.ndarray,
-    servers: np.ndarray, buffers: np.ndarray, up: np.ndarray, down: np.ndarray,
-    feeders: np.ndarray, basis: np.ndarray,
-    ttf_code: np.ndarray, ttr_code: np.ndarray, table: np.ndarray, keys: np.ndarray,
-    starts: np.ndarray, ends: np.ndarray, cum: np.ndarray,
-    ring: np.ndarray, free_at: np.ndarray, fst: np.ndarray, scal: np.ndarray, last_in: np.ndarray,
-    hint: np.ndarray, entry: np.ndarray, end: np.ndarray, dep: np.ndarray, srv: np.ndarray, rep: np.ndarray,
+    p: np.ndarray,
+    release: np.ndarray,
+    servers: np.ndarray,
+    buffers: np.ndarray,
+    up: np.ndarray,
+    down: np.ndarray,
+    feeders: np.ndarray,
+    basis: np.ndarray,
+    ttf_code: np.ndarray,
+    ttr_code: np.ndarray,
+    table: np.ndarray,
+    keys: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    cum: np.ndarray,
+    ring: np.ndarray,
+    free_at: np.ndarray,
+    fst: np.ndarray,
+    scal: np.ndarray,
+    last_in: np.ndarray,
+    hint: np.ndarray,
+    entry: np.ndarray,
+    end: np.ndarray,
+    dep: np.ndarray,
+    srv: np.ndarray,
+    rep: np.ndarray,
 ) -> tuple[int, int]:
     """Advance the line by the jobs in ``p``; return (status, jobs done).
 
@@ -164,8 +194,20 @@ def run_rows(
                 fits = t_end <= fst[i, s, 1]
             if not fits:
                 t_end, repair = _advance(
-                    t_in, work, i, s, b, fst, ttf_code, ttr_code, table, keys,
-                    starts, ends, cum, hint,
+                    t_in,
+                    work,
+                    i,
+                    s,
+                    b,
+                    fst,
+                    ttf_code,
+                    ttr_code,
+                    table,
+                    keys,
+                    starts,
+                    ends,
+                    cum,
+                    hint,
                 )
             if t_end == math.inf:
                 ok = False

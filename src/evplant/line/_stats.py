@@ -43,10 +43,23 @@ def _bin(t: float, edges: np.ndarray, hint: np.ndarray, i: int) -> int:
 
 @kernel
 def _down_between(
-    a: float, b: float, i: int, s: int, fst: np.ndarray, ttf_code: np.ndarray,
-    ttr_code: np.ndarray, table: np.ndarray, keys: np.ndarray, starts: np.ndarray,
-    ends: np.ndarray, cum: np.ndarray, acc: np.ndarray, bins: np.ndarray, edges: np.ndarray,
-    hint: np.ndarray, bhint: np.ndarray,
+    a: float,
+    b: float,
+    i: int,
+    s: int,
+    fst: np.ndarray,
+    ttf_code: np.ndarray,
+    ttr_code: np.ndarray,
+    table: np.ndarray,
+    keys: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    cum: np.ndarray,
+    acc: np.ndarray,
+    bins: np.ndarray,
+    edges: np.ndarray,
+    hint: np.ndarray,
+    bhint: np.ndarray,
 ) -> float:
     """Working time in [a, b] during which server s is down (calendar failures).
 
@@ -82,9 +95,7 @@ def _down_between(
 
 
 @kernel
-def _close_period(
-    i: int, s: int, act: np.ndarray, acc: np.ndarray, bins: np.ndarray
-) -> None:
+def _close_period(i: int, s: int, act: np.ndarray, acc: np.ndarray, bins: np.ndarray) -> None:
     if act[i, s, 2] < 0.0:  # no open period
         return
     dur = act[i, s, 1]
@@ -101,12 +112,28 @@ def _close_period(
 
 @kernel
 def accumulate(
-    entry: np.ndarray, end: np.ndarray, dep: np.ndarray, srv: np.ndarray, rep: np.ndarray,
+    entry: np.ndarray,
+    end: np.ndarray,
+    dep: np.ndarray,
+    srv: np.ndarray,
+    rep: np.ndarray,
     release: np.ndarray,
-    basis: np.ndarray, ttf_code: np.ndarray, ttr_code: np.ndarray, table: np.ndarray,
-    keys: np.ndarray, starts: np.ndarray, ends: np.ndarray, cum: np.ndarray,
-    fst: np.ndarray, act: np.ndarray, acc: np.ndarray, bins: np.ndarray, edges: np.ndarray,
-    line: np.ndarray, hint: np.ndarray, bhint: np.ndarray,
+    basis: np.ndarray,
+    ttf_code: np.ndarray,
+    ttr_code: np.ndarray,
+    table: np.ndarray,
+    keys: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    cum: np.ndarray,
+    fst: np.ndarray,
+    act: np.ndarray,
+    acc: np.ndarray,
+    bins: np.ndarray,
+    edges: np.ndarray,
+    line: np.ndarray,
+    hint: np.ndarray,
+    bhint: np.ndarray,
 ) -> None:
     """Book a chunk of visits into the accumulators (all updated in place).
 
@@ -131,13 +158,43 @@ def accumulate(
                 down_block = 0.0
                 if fst[i, s, 1] < c:
                     down_work = _down_between(
-                        e, c, i, s, fst, ttf_code, ttr_code, table, keys, starts, ends, cum,
-                        acc, bins, edges, hint, bhint,
+                        e,
+                        c,
+                        i,
+                        s,
+                        fst,
+                        ttf_code,
+                        ttr_code,
+                        table,
+                        keys,
+                        starts,
+                        ends,
+                        cum,
+                        acc,
+                        bins,
+                        edges,
+                        hint,
+                        bhint,
                     )
                 if fst[i, s, 1] < d:
                     down_block = _down_between(
-                        c, d, i, s, fst, ttf_code, ttr_code, table, keys, starts, ends, cum,
-                        acc, bins, edges, hint, bhint,
+                        c,
+                        d,
+                        i,
+                        s,
+                        fst,
+                        ttf_code,
+                        ttr_code,
+                        table,
+                        keys,
+                        starts,
+                        ends,
+                        cum,
+                        acc,
+                        bins,
+                        edges,
+                        hint,
+                        bhint,
                     )
             else:
                 down_work = rep[r, i]
@@ -205,10 +262,21 @@ def accumulate(
 
 @kernel
 def close_all(
-    t_end: float, basis: np.ndarray, servers: np.ndarray, ttf_code: np.ndarray,
-    ttr_code: np.ndarray, table: np.ndarray, keys: np.ndarray, starts: np.ndarray,
-    ends: np.ndarray, cum: np.ndarray, fst: np.ndarray, act: np.ndarray, acc: np.ndarray,
-    bins: np.ndarray, edges: np.ndarray,
+    t_end: float,
+    basis: np.ndarray,
+    servers: np.ndarray,
+    ttf_code: np.ndarray,
+    ttr_code: np.ndarray,
+    table: np.ndarray,
+    keys: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    cum: np.ndarray,
+    fst: np.ndarray,
+    act: np.ndarray,
+    acc: np.ndarray,
+    bins: np.ndarray,
+    edges: np.ndarray,
 ) -> None:
     """Finish the books at ``t_end``: open active periods, down time up to t_end.
 
@@ -223,8 +291,23 @@ def close_all(
             if basis[i] == 2:
                 # book whole intervals up to t_end, then the open part of the current one
                 _down_between(
-                    t_end, t_end, i, s, fst, ttf_code, ttr_code, table, keys, starts, ends, cum,
-                    acc, bins, edges, hint, bhint,
+                    t_end,
+                    t_end,
+                    i,
+                    s,
+                    fst,
+                    ttf_code,
+                    ttr_code,
+                    table,
+                    keys,
+                    starts,
+                    ends,
+                    cum,
+                    acc,
+                    bins,
+                    edges,
+                    hint,
+                    bhint,
                 )
                 lo = fst[i, s, 1]
                 if lo < t_end:

@@ -117,8 +117,13 @@ def working_before(
 
 @inline
 def consume(
-    t: float, x: float, starts: np.ndarray, ends: np.ndarray, cum: np.ndarray,
-    hint: np.ndarray, i: int,
+    t: float,
+    x: float,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    cum: np.ndarray,
+    hint: np.ndarray,
+    i: int,
 ) -> float:
     """The earliest time by which ``x`` seconds of working time have passed since ``t``.
 

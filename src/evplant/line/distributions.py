@@ -23,10 +23,6 @@ DETERMINISTIC, EXPONENTIAL, LOGNORMAL, GAMMA, TRIANGULAR, UNIFORM, WEIBULL, EMPI
 class _Dist(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    @property
-    def mean(self) -> float:  # pragma: no cover - every family overrides it
-        raise NotImplementedError
-
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
@@ -58,34 +54,24 @@ class Deterministic(_Dist):
 
 class Exponential(_Dist):
     dist: Literal["exponential"] = "exponential"
-    mean_: PositiveFloat = Field(alias="mean", description="mean time, seconds")
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @property
-    def mean(self) -> float:
-        return self.mean_
+    mean: PositiveFloat = Field(description="mean time, seconds")
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return rng.exponential(self.mean_, n)
+        return rng.exponential(self.mean, n)
 
     def encode(self) -> tuple[int, float, float, float]:
-        return EXPONENTIAL, self.mean_, 0.0, 0.0
+        return EXPONENTIAL, self.mean, 0.0, 0.0
 
     def scaled(self, factor: float) -> Exponential:
-        return Exponential(mean=self.mean_ * factor)
+        return Exponential(mean=self.mean * factor)
 
 
 class _MeanCv(_Dist):
-    mean_: PositiveFloat = Field(alias="mean", description="mean time, seconds")
+    mean: PositiveFloat = Field(description="mean time, seconds")
     cv: float = Field(gt=0, le=10, description="coefficient of variation (std / mean)")
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @property
-    def mean(self) -> float:
-        return self.mean_
 
     def scaled(self, factor: float) -> Dist:
-        return type(self)(mean=self.mean_ * factor, cv=self.cv)  # type: ignore[return-value]
+        return type(self)(mean=self.mean * factor, cv=self.cv)  # type: ignore[return-value]
 
 
 class Lognormal(_MeanCv):
@@ -93,7 +79,7 @@ class Lognormal(_MeanCv):
 
     def _mu_sigma(self) -> tuple[float, float]:
         sigma2 = math.log1p(self.cv**2)
-        return math.log(self.mean_) - 0.5 * sigma2, math.sqrt(sigma2)
+        return math.log(self.mean) - 0.5 * sigma2, math.sqrt(sigma2)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         mu, sigma = self._mu_sigma()
@@ -109,11 +95,11 @@ class Gamma(_MeanCv):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         shape = 1.0 / self.cv**2
-        return rng.gamma(shape, self.mean_ / shape, n)
+        return rng.gamma(shape, self.mean / shape, n)
 
     def encode(self) -> tuple[int, float, float, float]:
         shape = 1.0 / self.cv**2
-        return GAMMA, shape, self.mean_ / shape, 0.0
+        return GAMMA, shape, self.mean / shape, 0.0
 
 
 class Triangular(_Dist):
@@ -171,16 +157,11 @@ class Weibull(_Dist):
     """Weibull by mean and shape: the usual law for times to failure."""
 
     dist: Literal["weibull"] = "weibull"
-    mean_: PositiveFloat = Field(alias="mean", description="mean time, seconds")
+    mean: PositiveFloat = Field(description="mean time, seconds")
     shape: float = Field(gt=0.1, le=20, description="Weibull shape k (1 = exponential)")
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @property
-    def mean(self) -> float:
-        return self.mean_
 
     def _scale(self) -> float:
-        return self.mean_ / math.gamma(1.0 + 1.0 / self.shape)
+        return self.mean / math.gamma(1.0 + 1.0 / self.shape)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self._scale() * rng.weibull(self.shape, n)
@@ -189,7 +170,7 @@ class Weibull(_Dist):
         return WEIBULL, self._scale(), self.shape, 0.0
 
     def scaled(self, factor: float) -> Weibull:
-        return Weibull(mean=self.mean_ * factor, shape=self.shape)
+        return Weibull(mean=self.mean * factor, shape=self.shape)
 
 
 class Empirical(_Dist):

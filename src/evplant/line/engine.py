@@ -123,7 +123,6 @@ class LineResult:
 def _ring_length(line: CompiledLine) -> int:
     k = line.servers
     down = line.down
-    assert down is not None
     room = [int(line.buffers[i] + k[down[i]]) for i in range(line.m) if down[i] >= 0]
     need = max(int(k.max()), max(room, default=0)) + 1
     return 1 << (need - 1).bit_length()  # a power of two, so the kernel can mask
@@ -249,11 +248,31 @@ class LineEngine:
         while True:
             cal = line.calendar
             status, got = _kernel.run_rows(
-                np.ascontiguousarray(p[total:]), release[total:], line.servers, line.buffers,
-                line.up, line.down, line.feeders, line.fail_basis, line.ttf_code, line.ttr_code, line.table, self.draws.fail_keys,
-                cal.starts, cal.ends, cal.cum, self._ring, self._free_at, self._fst, self._scal,
-                self._last_in, self._hint,
-                out.entry[total:], out.end[total:], out.departure[total:], out.server[total:],
+                np.ascontiguousarray(p[total:]),
+                release[total:],
+                line.servers,
+                line.buffers,
+                line.up,
+                line.down,
+                line.feeders,
+                line.fail_basis,
+                line.ttf_code,
+                line.ttr_code,
+                line.table,
+                self.draws.fail_keys,
+                cal.starts,
+                cal.ends,
+                cal.cum,
+                self._ring,
+                self._free_at,
+                self._fst,
+                self._scal,
+                self._last_in,
+                self._hint,
+                out.entry[total:],
+                out.end[total:],
+                out.departure[total:],
+                out.server[total:],
                 out.repair[total:],
             )
             total += got
@@ -275,10 +294,28 @@ class LineEngine:
         line = self.line
         cal = line.calendar
         _stats.accumulate(
-            vis.entry, vis.end, vis.departure, vis.server, vis.repair, release,
-            line.fail_basis, line.ttf_code, line.ttr_code, line.table, self.draws.fail_keys,
-            cal.starts, cal.ends, cal.cum, self._fst_stats, self._act, self._acc, self._bins,
-            self.bin_edges, self._line, self._hint_stats, self._hint_bins,
+            vis.entry,
+            vis.end,
+            vis.departure,
+            vis.server,
+            vis.repair,
+            release,
+            line.fail_basis,
+            line.ttf_code,
+            line.ttr_code,
+            line.table,
+            self.draws.fail_keys,
+            cal.starts,
+            cal.ends,
+            cal.cum,
+            self._fst_stats,
+            self._act,
+            self._acc,
+            self._bins,
+            self.bin_edges,
+            self._line,
+            self._hint_stats,
+            self._hint_bins,
         )
 
     def result(self, name: str | None = None) -> LineResult:
@@ -288,16 +325,34 @@ class LineEngine:
         t_end = float(self._line[_stats.L_T])
         acc, bins = self._acc.copy(), self._bins.copy()
         _stats.close_all(
-            t_end, line.fail_basis, line.servers, line.ttf_code, line.ttr_code, line.table,
-            self.draws.fail_keys, cal.starts, cal.ends, cal.cum, self._fst_stats.copy(),
-            self._act.copy(), acc, bins, self.bin_edges,
+            t_end,
+            line.fail_basis,
+            line.servers,
+            line.ttf_code,
+            line.ttr_code,
+            line.table,
+            self.draws.fail_keys,
+            cal.starts,
+            cal.ends,
+            cal.cum,
+            self._fst_stats.copy(),
+            self._act.copy(),
+            acc,
+            bins,
+            self.bin_edges,
         )
         return summarise(line, acc, bins, self._line, self.bin_edges, name=name)
 
 
 def summarise(
-    line: CompiledLine, acc: np.ndarray, bins: np.ndarray, line_acc: np.ndarray,
-    bin_edges: np.ndarray, *, name: str | None = None, engine: str = "fast",
+    line: CompiledLine,
+    acc: np.ndarray,
+    bins: np.ndarray,
+    line_acc: np.ndarray,
+    bin_edges: np.ndarray,
+    *,
+    name: str | None = None,
+    engine: str = "fast",
 ) -> LineResult:
     t_end = float(line_acc[_stats.L_T])
     done = int(line_acc[_stats.L_DONE])
@@ -313,14 +368,23 @@ def summarise(
     act_mean = acc[:, _stats.ACT_SUM] / np.maximum(acc[:, _stats.ACT_CNT], 1.0)
     up = np.where(on > 0, (k * on - acc[:, _stats.FAILED]) / np.maximum(k * on, 1e-300), 0.0)
     run_time = k * on - acc[:, _stats.FAILED]
-    perf = np.where(run_time > 0, line.ideal_ct * acc[:, _stats.JOBS] / np.maximum(run_time, 1e-300), 0.0)
+    perf = np.where(
+        run_time > 0, line.ideal_ct * acc[:, _stats.JOBS] / np.maximum(run_time, 1e-300), 0.0
+    )
     stations = [
         StationStats(
-            name=line.names[i], servers=int(k[i]), jobs=int(acc[i, _stats.JOBS]),
-            busy=float(busy[i]), blocked=float(blocked[i]), starved=float(starved[i]),
-            failed=float(failed[i]), off_shift=float(off[i]),
-            active_period_mean_s=float(act_mean[i]), availability=float(up[i]),
-            performance=float(perf[i]), quality=float(line.fpy[i]),
+            name=line.names[i],
+            servers=int(k[i]),
+            jobs=int(acc[i, _stats.JOBS]),
+            busy=float(busy[i]),
+            blocked=float(blocked[i]),
+            starved=float(starved[i]),
+            failed=float(failed[i]),
+            off_shift=float(off[i]),
+            active_period_mean_s=float(act_mean[i]),
+            availability=float(up[i]),
+            performance=float(perf[i]),
+            quality=float(line.fpy[i]),
         )
         for i in range(line.m)
     ]

@@ -106,12 +106,17 @@ class Clock(_Model):
         return a, e
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _weekdays() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri"]
+
+
 class CalendarSpec(_Model):
     shifts: list[Clock] = Field(min_length=1)
     breaks: list[Clock] = Field(default_factory=list)
-    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
-    )
+    days: list[Weekday] = Field(default_factory=_weekdays)
 
     def build(self, horizon_s: float) -> WorkCalendar:
         windows: list[tuple[float, float]] = []
@@ -119,12 +124,16 @@ class CalendarSpec(_Model):
         for shift in self.shifts:
             pieces = [shift.seconds()]
             for ba, be in breaks:
-                pieces = [
-                    part
-                    for a, e in pieces
-                    for part in ((a, min(e, ba)), (max(a, be), e))
-                    if part[1] > part[0]
-                ] if any(ba < e and be > a for a, e in pieces) else pieces
+                pieces = (
+                    [
+                        part
+                        for a, e in pieces
+                        for part in ((a, min(e, ba)), (max(a, be), e))
+                        if part[1] > part[0]
+                    ]
+                    if any(ba < e and be > a for a, e in pieces)
+                    else pieces
+                )
             windows.extend(pieces)
         days = [_DAYS.index(d) for d in self.days]
         return weekly(windows, days, horizon_s)
@@ -206,18 +215,18 @@ class CompiledLine:
     calendar_spec: CalendarSpec | None = None
     release: Release | None = None
     failures: list[Failures | None] = field(default_factory=list)
-    # topology (see _kernel.run_rows); None: a serial line
-    up: np.ndarray | None = None
-    down: np.ndarray | None = None
-    feeders: np.ndarray | None = None
+    # topology (see _kernel.run_rows); empty: a serial line
+    up: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    down: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    feeders: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), dtype=np.int64))
 
     def __post_init__(self) -> None:
         m = len(self.names)
-        if self.up is None:
+        if len(self.up) == 0:
             self.up = np.arange(-1, m - 1, dtype=np.int64)
-        if self.down is None:
+        if len(self.down) == 0:
             self.down = np.array([*range(1, m), -1], dtype=np.int64)
-        if self.feeders is None:
+        if len(self.feeders) == 0:
             self.feeders = np.full((m, 1), -1, dtype=np.int64)
 
     @property
@@ -307,4 +316,3 @@ def nominal_rate_per_hour(line: CompiledLine) -> float:
     """Jobs per working hour the slowest station allows, ignoring losses."""
     mean_ct = np.array([np.mean([d.mean for d in row]) for row in line.cycle_time])
     return float(3600.0 * np.min(line.servers / mean_ct))
-

@@ -39,6 +39,9 @@ class Visits:
 
     def __getitem__(self, rows: slice) -> Visits:
         return Visits(
-            self.entry[rows], self.end[rows], self.departure[rows], self.server[rows],
+            self.entry[rows],
+            self.end[rows],
+            self.departure[rows],
+            self.server[rows],
             self.repair[rows],
         )

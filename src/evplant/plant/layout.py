@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..line.calendar import WorkCalendar
-from ..line.spec import CompiledLine, Failures, FAIL_CALENDAR, FAIL_OPERATING, Variants
+from ..line.spec import FAIL_CALENDAR, FAIL_OPERATING, CompiledLine, Failures, Variants
 from .spec import PhaseSpec, ShopSpec
 
 

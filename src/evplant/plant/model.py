@@ -143,7 +143,11 @@ class Plant:
         return PlantMonth(produced=produced, released=released, columns=cols)
 
     def _releases(
-        self, run: PhaseRun, t_start: float, t_end: float, plan: np.ndarray,
+        self,
+        run: PhaseRun,
+        t_start: float,
+        t_end: float,
+        plan: np.ndarray,
         arrivals: list[np.ndarray] | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Release times and local variant index of the vehicles this phase starts."""
@@ -213,8 +217,16 @@ class Plant:
             for i, name in enumerate(line.names):
                 shop = run.layout.shops[int(run.layout.shop_of[i])]
                 agg = shops.setdefault(
-                    shop, {"cap": 0.0, "busy": 0.0, "blocked": 0.0, "failed": 0.0,
-                           "out_time": 0.0, "q": 1.0, "on": 0.0}
+                    shop,
+                    {
+                        "cap": 0.0,
+                        "busy": 0.0,
+                        "blocked": 0.0,
+                        "failed": 0.0,
+                        "out_time": 0.0,
+                        "q": 1.0,
+                        "on": 0.0,
+                    },
                 )
                 k = float(line.servers[i])
                 agg["cap"] += k * on

@@ -9,7 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    model_validator,
+)
 
 from ..line.distributions import Dist
 from ..line.spec import Failures
@@ -112,7 +120,9 @@ class PhaseSpec(_Model):
     )
     mix: dict[str, PositiveFloat] = Field(min_length=1, description="variants built, by weight")
     cycle_time_scale: float = Field(
-        1.0, gt=0, le=10,
+        1.0,
+        gt=0,
+        le=10,
         description="this phase's work content relative to its shops' stated cycle times "
         "(lets phases share one shop design)",
     )

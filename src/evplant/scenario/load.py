@@ -39,8 +39,7 @@ def scenario_text(name_or_path: str) -> tuple[str, str]:
     path = Path(name_or_path)
     if not path.suffix and not path.exists():
         raise EvplantError(
-            f"no built-in scenario or file {name_or_path!r}; built-in: "
-            f"{', '.join(builtin_names())}"
+            f"no built-in scenario or file {name_or_path!r}; built-in: {', '.join(builtin_names())}"
         )
     try:
         return path.read_text(encoding="utf-8"), str(path)
