@@ -1,3 +1,65 @@
-"""evplant: a digital twin for planning an EV plant and the venture around it."""
+"""evplant: a digital twin for planning an EV plant and the venture around it.
+
+The public API, loaded lazily so that ``evplant --help`` starts fast::
+
+    from evplant import load_scenario, simulate
+    scenario, _ = load_scenario("beijing-etown", ["plant.partner.enabled=false"])
+    result = simulate(scenario, seed=1)
+    result.summary["produced_by_year"]
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "EvplantError": "evplant.errors",
+    "Problem": "evplant.errors",
+    "LineSpec": "evplant.line.spec",
+    "CompiledLine": "evplant.line.spec",
+    "WorkCalendar": "evplant.line.calendar",
+    "LineEngine": "evplant.line.engine",
+    "LineResult": "evplant.line.engine",
+    "StationStats": "evplant.line.engine",
+    "simulate_line": "evplant.line.engine",
+    "simulate_visits": "evplant.line.engine",
+    "simulate_reference": "evplant.line.reference",
+    "Visits": "evplant.line.visits",
+    "Scenario": "evplant.scenario.schema",
+    "load_scenario": "evplant.scenario.load",
+    "builtin_names": "evplant.scenario.load",
+    "simulate": "evplant.run",
+    "RunResult": "evplant.run",
+    "write_run": "evplant.results",
+    "read_run": "evplant.results",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .errors import EvplantError, Problem
+    from .line.calendar import WorkCalendar
+    from .line.engine import LineEngine, LineResult, StationStats, simulate_line, simulate_visits
+    from .line.reference import simulate_reference
+    from .line.spec import CompiledLine, LineSpec
+    from .line.visits import Visits
+    from .results import read_run, write_run
+    from .run import RunResult, simulate
+    from .scenario.load import builtin_names, load_scenario
+    from .scenario.schema import Scenario
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'evplant' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,42 @@
+"""The public API is exactly what __all__ says, and every name in it resolves."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import evplant
+
+EXPECTED = {
+    "__version__", "EvplantError", "Problem", "LineSpec", "CompiledLine", "WorkCalendar",
+    "LineEngine", "LineResult", "StationStats", "simulate_line", "simulate_visits",
+    "simulate_reference", "Visits", "Scenario", "load_scenario", "builtin_names", "simulate",
+    "RunResult", "write_run", "read_run",
+}
+
+
+def test_all_is_the_documented_api() -> None:
+    assert set(evplant.__all__) == EXPECTED
+
+
+def test_every_public_name_resolves() -> None:
+    for name in evplant.__all__:
+        assert getattr(evplant, name) is not None, name
+
+
+def test_unknown_names_raise_attribute_error() -> None:
+    try:
+        evplant.no_such_thing  # type: ignore[attr-defined]  # noqa: B018
+    except AttributeError as exc:
+        assert "no_such_thing" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("expected AttributeError")
+
+
+def test_the_console_script_is_installed_and_answers() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "evplant.cli", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    for command in ("line", "run", "compare", "scenarios", "show", "schema"):
+        assert command in done.stdout
