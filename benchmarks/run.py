@@ -65,7 +65,9 @@ def bench_line(quick: bool) -> None:
     for failures in (False, True):
         line = issue_line(failures)
         LineEngine(line, 0).feed(5_000)  # compile / load the cache
-        fast = best_of(lambda line=line: LineEngine(line, 1).feed(n_fast), 3)
+        fast = best_of(
+            lambda line=line: LineEngine(line, 1, chunk=4096, prefetch=True).feed(n_fast), 3
+        )
         draws = LineDraws(line, 1)
         p = draws.processing(draws.variants(n_ref))
         ref = best_of(lambda: simulate_reference(line, p, None, draws.fail_keys), 1)

@@ -16,6 +16,7 @@ through the one max-plus recursion in ``_kernel.run_rows``; see
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -160,8 +161,11 @@ class LineEngine:
         bin_edges: np.ndarray | None = None,
         chunk: int = 2048,
         extend_calendar: bool | None = None,
+        prefetch: bool = False,
     ) -> None:
         self.line = line
+        self.prefetch = prefetch
+        self._pool: ThreadPoolExecutor | None = None
         self.draws = LineDraws(line, seed)
         self.chunk = chunk
         self.bin_edges = (
@@ -221,26 +225,38 @@ class LineEngine:
         """
         if n <= 0:
             return Visits.empty(0, self.line.m) if keep else None
-        if variants is None:
-            variants = self.draws.variants(n)
-        if p is None:
-            p = self.draws.processing(np.asarray(variants, dtype=np.int64), scale)
-        if release is None:
-            release = self.draws.releases(n)
-        release = np.ascontiguousarray(release, dtype=np.float64)
+        chunks = [(lo, min(lo + self.chunk, n)) for lo in range(0, n, self.chunk)]
+
+        def inputs(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+            # drawn chunk by chunk, so memory does not grow with n
+            v = self.draws.variants(hi - lo) if variants is None else variants[lo:hi]
+            pp = self.draws.processing(np.asarray(v, np.int64), scale) if p is None else p[lo:hi]
+            rel = self.draws.releases(hi - lo) if release is None else release[lo:hi]
+            return np.ascontiguousarray(pp), np.ascontiguousarray(rel, dtype=np.float64)
+
         kept = Visits.empty(n, self.line.m) if keep else None
-        done = 0
-        while done < n:
-            k = min(self.chunk, n - done)
+        pool = self._prefetch_pool() if self.prefetch and len(chunks) > 1 else None
+        nxt = pool.submit(inputs, *chunks[0]) if pool is not None else None
+        for c, (lo, hi) in enumerate(chunks):
+            if nxt is not None and pool is not None:
+                pp, rel = nxt.result()
+                # draw the next chunk on the other core while this one runs
+                nxt = pool.submit(inputs, *chunks[c + 1]) if c + 1 < len(chunks) else None
+            else:
+                pp, rel = inputs(lo, hi)
+            k = hi - lo
             buf = self._buf if k == self.chunk else Visits.empty(k, self.line.m)
-            got = self._run(p[done : done + k], release[done : done + k], buf)
-            vis = buf[:got]
-            self._book(vis, release[done : done + got])
+            self._run(pp, rel, buf)
+            self._book(buf, rel)
             if kept is not None:
                 for name in ("entry", "end", "departure", "server", "repair"):
-                    getattr(kept, name)[done : done + got] = getattr(vis, name)
-            done += got
+                    getattr(kept, name)[lo:hi] = getattr(buf, name)
         return kept
+
+    def _prefetch_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evplant-draws")
+        return self._pool
 
     def _run(self, p: np.ndarray, release: np.ndarray, out: Visits) -> int:
         line = self.line
@@ -440,7 +456,7 @@ def simulate_line(
     """Simulate ``n_jobs`` through a line with either engine; same draws for both."""
     if n_jobs < 1:
         raise EvplantError(f"--jobs must be at least 1, got {n_jobs}", field="jobs")
-    fast = LineEngine(line, seed, bin_edges=bin_edges)
+    fast = LineEngine(line, seed, bin_edges=bin_edges, prefetch=True)
     if engine == "fast":
         fast.feed(n_jobs)
         return fast.result(name=name)
