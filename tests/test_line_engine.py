@@ -184,3 +184,23 @@ def test_statistics_add_up_to_the_clock() -> None:
         total = s.busy + s.blocked + s.starved + s.failed + s.off_shift
         assert total == pytest.approx(1.0, abs=1e-9)
         assert min(s.busy, s.blocked, s.starved, s.failed) >= 0
+
+
+def test_peak_memory_does_not_grow_with_the_number_of_jobs() -> None:
+    import tracemalloc
+
+    line = make_line(
+        [station("a", expo(50)), station("b", expo(45)), station("c", expo(40))], [2, 2]
+    )
+
+    def peak(n: int) -> int:
+        engine = LineEngine(line, seed=1, chunk=1024)
+        engine.feed(2048)  # allocate the engine's own buffers first
+        tracemalloc.start()
+        engine.feed(n)
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    small, large = peak(20_000), peak(400_000)
+    assert large < 1.5 * small + 64_000
