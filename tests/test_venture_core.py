@@ -15,9 +15,9 @@ from evplant.errors import EvplantError
 from evplant.inputs import read_yaml, validate
 from evplant.venture import Venture, VentureConfig, month_label, month_number
 
-YAML = (
-    resources.files("evplant.scenario") / "builtin" / "venture-beijing-etown.yaml"
-).read_text(encoding="utf-8")
+YAML = (resources.files("evplant.scenario") / "builtin" / "venture-beijing-etown.yaml").read_text(
+    encoding="utf-8"
+)
 BASE: dict[str, Any] = yaml.safe_load(YAML)["venture"]
 VARIANTS = ["SU7", "YU7"]
 
@@ -31,7 +31,9 @@ def edited(**edits: Any) -> dict[str, Any]:
         node: Any = data
         for key in keys[:-1]:
             if isinstance(node, list):
-                node = node[int(key)] if key.isdigit() else next(x for x in node if x["name"] == key)
+                node = (
+                    node[int(key)] if key.isdigit() else next(x for x in node if x["name"] == key)
+                )
             else:
                 node = node[key]
         node[keys[-1]] = value
@@ -112,7 +114,7 @@ def test_vehicles_produced_equal_delivered_plus_stock(base_run: Any) -> None:
     _, rows = base_run
     assert total(rows, "produced") > 100_000  # the test means something
     assert total(rows, "produced") == total(rows, "delivered") + rows[-1]["stock"]
-    for v in ("su7", "yu7"):
+    for v in VARIANTS:
         assert total(rows, f"produced_{v}") >= total(rows, f"delivered_{v}")
 
 
@@ -299,6 +301,8 @@ def test_the_month_loop_order_is_enforced() -> None:
     with pytest.raises(RuntimeError):
         venture.close_month(0, np.zeros(2), np.zeros(2), 1000.0)
     kits = venture.kits(0, np.array([100, 0]))
+    with pytest.raises(RuntimeError):
+        venture.kits(0, np.array([100, 0]))  # one delivery of kits a month
     with pytest.raises(ValueError, match="kits_used"):
         venture.close_month(0, np.zeros(2), kits.count + 1, 1000.0)
     with pytest.raises(RuntimeError):

@@ -13,7 +13,15 @@ from collections.abc import Mapping
 from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 #: Average weeks in a month (365.25 days / 7 / 12): waits are quoted in weeks, the model
 #: steps in months.
@@ -36,6 +44,29 @@ class VentureModel(BaseModel):
     """Base of every venture config model: unknown fields are errors, values are frozen."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def invalid(model: str, problems: list[tuple[tuple[str | int, ...], str, object]]) -> None:
+    """Raise a ValidationError whose errors point at the offending fields.
+
+    A ``model_validator`` that raises ValueError reports the whole model; cross-checks
+    (a variant named in one section but not in another) raise this instead, so the
+    loader can name the exact field and its line.  ``problems``: (location, message,
+    offending value), the location relative to the model being validated.
+    """
+    if not problems:
+        return
+    raise ValidationError.from_exception_data(
+        model,
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("value_error", "{message}", {"message": message}),
+                loc=loc,
+                input=value,
+            )
+            for loc, message, value in problems
+        ],
+    )
 
 
 def month_number(month: str) -> int:

@@ -31,10 +31,10 @@ from .common import VentureModel
 class Episodes(VentureModel):
     """How often episodes start, how deep they cut and how long they last."""
 
-    per_year: float = Field(0.0, ge=0, le=12, description="expected starts per year")
-    depth_min: float = Field(0.0, ge=0, le=1, description="smallest share lost (0..1)")
-    depth_max: float = Field(0.0, ge=0, le=1, description="largest share lost (0..1)")
-    duration_months: float = Field(1.0, ge=1, le=120, description="mean length, months")
+    per_year: float = Field(default=0.0, ge=0, le=12, description="expected starts per year")
+    depth_min: float = Field(default=0.0, ge=0, le=1, description="smallest share lost (0..1)")
+    depth_max: float = Field(default=0.0, ge=0, le=1, description="largest share lost (0..1)")
+    duration_months: float = Field(default=1.0, ge=1, le=120, description="mean length, months")
 
     @model_validator(mode="after")
     def _ordered(self) -> Episodes:
@@ -59,7 +59,10 @@ def step_episodes(
     started = bool(u_start < -np.expm1(-cfg.per_year / 12.0))
     if started:
         depth = cfg.depth_min + u_depth * (cfg.depth_max - cfg.depth_min)
-        length = int(stats.geom.ppf(u_length, 1.0 / cfg.duration_months))
+        # geometric on 1, 2, ...: the chance of ending is the same every month
+        length = 1
+        if cfg.duration_months > 1.0:
+            length = int(stats.geom.ppf(u_length, 1.0 / cfg.duration_months))
         active.append((float(depth), max(1, min(length, 1200))))
     depth_now = 1.0 - float(np.prod([1.0 - d for d, _ in active])) if active else 0.0
     after = tuple((d, n - 1) for d, n in active if n > 1)

@@ -1,0 +1,305 @@
+"""The venture around the plant, month by month: the interface the month loop calls.
+
+Each month the loop asks, in this order:
+
+1. :meth:`Venture.build_plan` - cars per variant the venture wants started: the order
+   book plus the finished stock it aims to hold (``target_stock_weeks`` of next month's
+   expected orders) less the finished stock it has;
+2. :meth:`Venture.kits` - the kits the line may start and when each arrives (supply);
+3. the plant builds what kits and capacity allow;
+4. :meth:`Venture.close_month` - books what was built: buyers choose, stores take
+   orders, orders are cancelled and delivered, contract cars fill spare capacity, and
+   the money is counted.  Returns the month's venture columns (all floats).
+
+The parts (supply, market, channel, contract, finance) do not call each other; this
+module passes values between them.  Each part draws from its own stream under the
+run's seed (spawn keys 0 supply, 1 market, 2 channel), so the same seed gives the same
+run and a change in one part leaves the others' draws alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from pydantic import model_validator
+
+from ..errors import EvplantError
+from .channel import Channel, ChannelConfig
+from .common import VentureModel, invalid, month_number
+from .contract import ContractConfig, contract_month
+from .finance import Finance, FinanceConfig
+from .market import Market, MarketConfig
+from .supply import KitSupply, Supply, SupplyConfig, SupplyMonth
+
+_Problem = tuple[tuple[str | int, ...], str, object]
+
+
+class VentureConfig(VentureModel):
+    """The venture section of a scenario: one sub-section per part."""
+
+    supply: SupplyConfig
+    market: MarketConfig
+    channel: ChannelConfig
+    contract: ContractConfig = ContractConfig()
+    finance: FinanceConfig
+
+    @model_validator(mode="after")
+    def _same_variants(self) -> VentureConfig:
+        """Every section names the variants the market sells, and only those."""
+        known = set(self.market.variants)
+        listed = sorted(known)
+        problems: list[_Problem] = []
+        loc: tuple[str | int, ...]
+        for v in sorted(known - set(self.finance.unit_cost)):
+            problems.append((("finance", "unit_cost"), f"no unit cost for variant {v!r}", v))
+        for v in sorted(set(self.finance.unit_cost) - known):
+            problems.append(
+                (("finance", "unit_cost", v), f"{v!r} is not one of the variants {listed}", v)
+            )
+        for i, comp in enumerate(self.supply.components):
+            for v in comp.per_vehicle or {}:
+                if v not in known:
+                    loc = ("supply", "components", i, "per_vehicle", v)
+                    problems.append((loc, f"{v!r} is not one of the variants {listed}", v))
+            for j, sup in enumerate(comp.suppliers):
+                for v in sup.variants or []:
+                    if v not in known:
+                        loc = ("supply", "components", i, "suppliers", j, "variants")
+                        problems.append((loc, f"{v!r} is not one of the variants {listed}", v))
+            uses = listed
+            if comp.per_vehicle is not None:
+                uses = [v for v in listed if comp.per_vehicle.get(v, 0) > 0]
+            for v in uses:
+                if not any(s.variants is None or v in s.variants for s in comp.suppliers):
+                    loc = ("supply", "components", i, "suppliers")
+                    problems.append((loc, f"no supplier of {comp.name!r} fits variant {v!r}", v))
+        invalid("VentureConfig", problems)
+        return self
+
+
+def _column(name: str) -> str:
+    """A rival or market name as it appears inside a column name: ``Tesla`` -> ``tesla``."""
+    return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
+
+
+class Venture:
+    """The venture for one run over ``months`` (``'YYYY-MM'``), variants in the plant's order.
+
+    Arrays passed in and out are indexed by variant in the order of ``variants``.
+    """
+
+    def __init__(
+        self,
+        cfg: VentureConfig,
+        variants: list[str],
+        months: list[str],
+        seed: np.random.SeedSequence,
+    ) -> None:
+        missing = [v for v in variants if v not in cfg.market.variants]
+        extra = [v for v in cfg.market.variants if v not in variants]
+        if missing or extra:
+            raise EvplantError(
+                f"the plant builds {list(variants)} but the market sells "
+                f"{list(cfg.market.variants)}: name the same variants",
+                field="venture.market.variants",
+            )
+        if not months:
+            raise ValueError("the run needs at least one month")
+        self.cfg = cfg
+        self.variants = list(variants)
+        self.months = list(months)
+        self.month_numbers = np.array([month_number(m) for m in months], dtype=np.int64)
+        if (np.diff(self.month_numbers) != 1).any():
+            raise ValueError("months must be consecutive")
+
+        def part(key: int) -> np.random.SeedSequence:
+            return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, key))
+
+        self.supply = Supply(cfg.supply, self.variants, self.month_numbers, part(0))
+        self.market = Market(cfg.market, self.variants, self.month_numbers, part(1))
+        self.channel = Channel(
+            cfg.channel, len(self.variants), len(cfg.market.exports), self.month_numbers, part(2)
+        )
+        self.finance = Finance(cfg.finance, self.variants, self.month_numbers)
+        self.rows: list[dict[str, float]] = []
+        self._next = 0  # the month close_month books next
+        self._plan = np.zeros(len(self.variants), dtype=np.int64)
+        self._kits: KitSupply | None = None
+        self._supply_month: SupplyMonth | None = None
+
+    # --- forecasts -------------------------------------------------------------------
+
+    def expected_orders(self, month: int) -> np.ndarray:
+        """Orders per variant the venture expects in a month (a month number): buyers at
+        today's quoted wait, up to the stores' capacity then, plus exports."""
+        demand = self.market.expected_demand(month, self.channel.wait_weeks)
+        stores = float(np.rint(np.interp(month, self.month_numbers, self.channel.stores)))
+        capacity = stores * self.cfg.channel.orders_per_store_per_month
+        if demand.sum() > capacity:
+            demand = demand * capacity / demand.sum()
+        return demand + self.market.expected_exports(month)
+
+    # --- the month ---------------------------------------------------------------------
+
+    def build_plan(self, t: int) -> np.ndarray:
+        """Vehicles per variant the venture wants started in month ``t`` (int64):
+        open orders + target finished stock - finished stock, before kits and capacity."""
+        self._check_month(t)
+        target = self.channel.target_stock(self.expected_orders(int(self.month_numbers[t]) + 1))
+        plan = self.channel.open_orders() + target - self.channel.stock
+        return np.maximum(plan, 0).astype(np.int64)
+
+    def kits(self, t: int, plan: np.ndarray) -> KitSupply:
+        """Kits the line may start in month ``t``: ``count`` per variant and
+        ``arrival_frac``, one sorted array per variant of instants in [0, 1) (kits held
+        from earlier months at 0).  Applies shortages and the allocation rule."""
+        self._check_month(t)
+        if self._kits is not None:
+            raise RuntimeError(f"kits({t}, plan) was already called for this month")
+        plan = np.asarray(plan)
+        if plan.shape != (len(self.variants),) or (plan < 0).any():
+            raise ValueError(f"plan must be {len(self.variants)} counts >= 0, got {plan}")
+        month = int(self.month_numbers[t])
+        ahead = np.array(
+            [self.expected_orders(month + 1 + k) for k in range(self.supply.horizon)]
+        ).reshape(self.supply.horizon, len(self.variants))
+        margin = (
+            self.finance.net_price_cny(self.market.price_cny(month))
+            - self.finance.build_cost_cny(self.finance.built, self.finance.built)
+            - self.supply.parts_cost_per_vehicle(t)
+        )
+        kits, supply_month = self.supply.receive(t, plan, ahead, margin)
+        self._plan = plan.astype(np.int64)
+        self._kits, self._supply_month = kits, supply_month
+        return kits
+
+    def close_month(
+        self,
+        t: int,
+        produced: np.ndarray,
+        kits_used: np.ndarray,
+        capacity_per_month: float,
+        capex_plant_cny: float = 0.0,
+    ) -> dict[str, float]:
+        """Book month ``t`` and return its venture columns (every value a float).
+
+        ``produced``: cars per variant completed by general assembly this month;
+        ``kits_used``: kits the line started; ``capacity_per_month``: what the plant
+        could have built (contract cars use the spare part); ``capex_plant_cny``: capex
+        the plant books itself this month.
+        """
+        self._check_month(t)
+        if self._kits is None or self._supply_month is None:
+            raise RuntimeError(f"call kits({t}, plan) before close_month({t})")
+        produced = np.asarray(produced, dtype=np.int64)
+        if produced.shape != (len(self.variants),) or (produced < 0).any():
+            raise ValueError(f"produced must be {len(self.variants)} counts >= 0, got {produced}")
+        kits, supplied = self._kits, self._supply_month
+        self.supply.consume(kits_used)
+        self.supply.note_capacity(float(capacity_per_month))
+
+        market = self.market.step(t, self.channel.wait_weeks)
+        sold = self.channel.step(t, produced, market.demand, market.exports)
+        month = int(self.month_numbers[t])
+        contract = contract_month(self.cfg.contract, month, capacity_per_month, produced.sum())
+        price = self.market.price_cny(month)
+        money = self.finance.step(
+            t,
+            produced=produced,
+            delivered=sold.delivered,
+            price_incl_vat=price,
+            export_price_factor=np.array([e.price_factor for e in self.cfg.market.exports]),
+            parts_spend_cny=supplied.spend_cny,
+            contract_revenue_cny=contract.revenue_cny,
+            contract_cost_cny=contract.cost_cny,
+            stores=sold.stores,
+            capex_plant_cny=capex_plant_cny,
+        )
+
+        used = np.asarray(kits_used, dtype=np.int64)
+        # kits short: what the plan wanted, scaled down to what the plant could build this
+        # month, less the kits there were (an order book beyond capacity is not a shortage)
+        plan = self._plan.astype(np.float64)
+        fit = min(1.0, capacity_per_month / plan.sum()) if plan.sum() > 0 else 1.0
+        short = np.maximum(np.floor(plan * fit + 1e-9) - kits.count, 0.0)
+        row: dict[str, float] = {
+            "plan": self._plan.sum(),
+            "kits_received": kits.received.sum(),
+            "kits_used": used.sum(),
+            "kit_stock": self.supply.state.kit_stock.sum(),
+            "kits_short": short.sum(),
+            "produced": produced.sum(),
+            "delivered": sold.delivered.sum(),
+            "stock": sold.stock.sum(),
+            "demand": market.demand.sum(),
+            "turned_away": sold.turned_away.sum(),
+            "orders": sold.orders.sum(),
+            "orders_domestic": sold.orders_domestic.sum(),
+            "export_orders": sold.orders[1:].sum(),
+            "cancelled": sold.cancelled.sum(),
+            "backlog": sold.backlog.sum(),
+            "wait_weeks": sold.wait_weeks_total,
+            "stores": sold.stores,
+            "sales_capacity": sold.sales_capacity,
+            "share_xiaomi": market.share_xiaomi,
+        }
+        row.update({f"share_{_column(r)}": s for r, s in market.share_rivals.items()})
+        row.update(
+            contract_units=contract.units,
+            spare_capacity=contract.spare_capacity,
+            capacity_per_month=float(capacity_per_month),
+        )
+        for name in supplied.received_units:
+            row[f"{name}_price_factor"] = supplied.price_factor[name]
+            row[f"{name}_shortage"] = supplied.depth[name]
+            row[f"{name}_received"] = supplied.received_units[name]
+            row[f"{name}_on_hand"] = supplied.on_hand_units[name]
+        for k, e in enumerate(self.cfg.market.exports):
+            row[f"export_orders_{_column(e.name)}"] = sold.orders[1 + k].sum()
+            row[f"export_closed_{_column(e.name)}"] = market.export_closed[k]
+        for i, v in enumerate(self.variants):  # named as the plant names them: produced_SU7
+            row[f"produced_{v}"] = produced[i]
+            row[f"orders_{v}"] = sold.orders[:, i].sum()
+            row[f"delivered_{v}"] = sold.delivered[:, i].sum()
+            row[f"backlog_{v}"] = sold.backlog[i]
+            row[f"wait_weeks_{v}"] = sold.wait_weeks[i]
+            row[f"kits_short_{v}"] = short[i]
+            row[f"price_{v}_cny"] = price[i]
+        row.update(money)
+        out = {k: float(x) for k, x in row.items()}
+        self.rows.append(out)
+        self._next += 1
+        self._kits = self._supply_month = None
+        return out
+
+    def summary(self) -> dict[str, float | str | None]:
+        """The run's venture figures: NPV, lowest cash, break-even, the budget, totals."""
+        out = self.finance.summary()
+
+        def total(key: str) -> float:
+            return float(sum(r[key] for r in self.rows))
+
+        for key in (
+            "produced",
+            "delivered",
+            "orders",
+            "export_orders",
+            "cancelled",
+            "turned_away",
+            "kits_short",
+            "contract_units",
+        ):
+            out[f"{key}_total"] = total(key)
+        for key in ("revenue", "cost", "opex", "capex"):
+            out[f"{key}_total_cny"] = total(key)
+        waits = [r["wait_weeks"] for r in self.rows]
+        out["mean_wait_weeks"] = float(np.mean(waits)) if waits else None
+        out["max_wait_weeks"] = float(np.max(waits)) if waits else None
+        out["final_backlog"] = self.rows[-1]["backlog"] if self.rows else None
+        out["months"] = float(len(self.rows))
+        return out
+
+    def _check_month(self, t: int) -> None:
+        if t != self._next:
+            raise RuntimeError(f"the venture is at month {self._next}, not {t}")

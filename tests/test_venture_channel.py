@@ -1,0 +1,150 @@
+"""Channel: stores, the order book, oldest-first deliveries, waits and cancellations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from evplant.venture.channel import Channel, ChannelConfig
+from evplant.venture.common import WEEKS_PER_MONTH
+
+MONTHS = np.arange(36) + 2024 * 12
+
+
+def channel(n_exports: int = 1, seed: int = 0, **overrides: Any) -> Channel:
+    data: dict[str, Any] = {
+        "stores": {"2024-01": 10, "2025-01": 40},
+        "orders_per_store_per_month": 150,
+        "target_stock_weeks": 2,
+        "patience": {"scale_weeks": 30, "shape": 2.0},
+    }
+    data.update(overrides)
+    return Channel(
+        ChannelConfig.model_validate(data), 2, n_exports, MONTHS, np.random.SeedSequence(seed)
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 4000),
+            st.integers(0, 4000),
+            st.integers(0, 3000),
+            st.integers(0, 3000),
+            st.integers(0, 500),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(0, 2**16),
+)
+def test_orders_and_cars_are_conserved(months: list[tuple[int, ...]], seed: int) -> None:
+    ch = channel(seed=seed)
+    orders = delivered = cancelled = built = np.zeros(2, dtype=np.int64)
+    for t, (d0, d1, p0, p1, e) in enumerate(months):
+        out = ch.step(t, np.array([p0, p1]), np.array([d0, d1]), np.array([[e, e]]))
+        orders = orders + out.orders.sum(axis=0)
+        delivered = delivered + out.delivered.sum(axis=0)
+        cancelled = cancelled + out.cancelled
+        built = built + np.array([p0, p1])
+        assert (out.orders_domestic + out.turned_away == np.array([d0, d1])).all()
+        assert out.orders_domestic.sum() <= out.sales_capacity
+        assert (out.backlog >= 0).all() and (out.stock >= 0).all()
+        # a car sits in stock only when no order is waiting for it
+        assert not ((out.stock > 0) & (out.backlog > 0)).any()
+    assert (orders == delivered + ch.open_orders() + cancelled).all()
+    assert (built == delivered + ch.stock).all()
+
+
+def test_stores_cap_the_orders_taken() -> None:
+    ch = channel()
+    out = ch.step(0, np.zeros(2), np.array([3000, 1000]), np.zeros((1, 2)))
+    assert out.stores == 10 and out.sales_capacity == 1500
+    assert out.orders_domestic.sum() == 1500
+    assert out.orders_domestic.tolist() == [1125, 375]  # shared in proportion to buyers
+    assert out.turned_away.sum() == 2500
+    assert channel().stores[12] == 40 and channel().stores[6] == round(10 + 30 * 6 / 12)
+
+
+def test_more_stores_sell_more_when_buyers_are_there() -> None:
+    def sold(stores: float) -> int:
+        ch = channel(stores=stores)
+        total = 0
+        for t in range(12):
+            out = ch.step(t, np.array([5000, 5000]), np.array([8000, 8000]), np.zeros((1, 2)))
+            total += int(out.delivered.sum())
+        return total
+
+    assert sold(20) < sold(40) < sold(80)
+    assert sold(200) == sold(400)  # once stores take every buyer, more stores add nothing
+
+
+def test_oldest_orders_are_delivered_first() -> None:
+    ch = channel(n_exports=1)
+    ch.step(0, np.zeros(2), np.array([100, 0]), np.array([[0, 0]]))  # 100 domestic, age 0
+    out = ch.step(1, np.array([100, 0]), np.array([50, 0]), np.array([[50, 0]]))
+    older = 100 - int(out.cancelled[0])  # last month's orders still waiting
+    assert out.delivered[:, 0].sum() == 100
+    assert ch.backlog[:, 0, 1:].sum() == 0  # every older order was served first
+    # the cars left over went to this month's orders, shared across China and abroad
+    new_home, new_abroad = out.delivered[0, 0] - older, out.delivered[1, 0]
+    assert new_home + new_abroad == 100 - older and abs(new_home - new_abroad) <= 1
+
+
+def test_the_quoted_wait_is_the_backlog_over_the_delivery_rate() -> None:
+    ch = channel(stores=1000, patience={"scale_weeks": 10_000, "shape": 1.0})
+    for t in range(3):
+        out = ch.step(t, np.array([1000, 0]), np.array([3000, 0]), np.zeros((1, 2)))
+    # 9,000 ordered, 3,000 delivered at 1,000 a month
+    assert out.backlog[0] == pytest.approx(6000, abs=10)
+    assert out.wait_weeks[0] == pytest.approx(out.backlog[0] / 1000 * WEEKS_PER_MONTH)
+    assert out.wait_weeks[1] == 0.0
+    stuck = channel(stores=1000)
+    out = stuck.step(0, np.zeros(2), np.array([10, 0]), np.zeros((1, 2)))
+    assert out.wait_weeks[0] == stuck.cfg.max_wait_weeks  # orders and no cars at all
+
+
+def test_cancellations_grow_as_waits_grow() -> None:
+    ch = channel()
+    assert ch.quit_chance[0] == 0.0
+    assert np.all(np.diff(ch.quit_chance[1:12]) > 0)  # Weibull shape 2: impatience grows
+
+    def cancelled_share(production: int) -> float:
+        c = channel(stores=1000, seed=3)
+        ordered = cancelled = 0
+        for t in range(12):
+            out = c.step(t, np.array([production, 0]), np.array([2000, 0]), np.zeros((1, 2)))
+            ordered += int(out.orders.sum())
+            cancelled += int(out.cancelled.sum())
+        return cancelled / ordered
+
+    assert cancelled_share(500) > 2 * cancelled_share(1900) > 0
+
+
+def test_target_stock_is_weeks_of_forecast_orders() -> None:
+    ch = channel(target_stock_weeks=WEEKS_PER_MONTH / 2)
+    assert ch.target_stock(np.array([1000.0, 0.0])).tolist() == [500, 0]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"orders_per_store_per_month": 0}, "orders_per_store_per_month"),
+        ({"stores": {"2024-01": -5}}, "stores"),
+        ({"stores": {"Jan 2024": 5}}, "stores"),
+        ({"patience": {"scale_weeks": 0, "shape": 2}}, "scale_weeks"),
+        ({"patience": {"scale_weeks": 30}}, "shape"),
+        ({"target_stock_weeks": 60}, "target_stock_weeks"),
+        ({"store_count": 4}, "store_count"),
+    ],
+)
+def test_bad_channel_values_are_named(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        channel(**change)
+    assert any(field in str(e["loc"]) for e in err.value.errors()), err.value.errors()
