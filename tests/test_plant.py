@@ -9,7 +9,7 @@ from evplant.line.engine import LineEngine
 from evplant.run import simulate
 from evplant.scenario import load_scenario
 
-SHORT = ["horizon.end=2024-12"]
+SHORT = ["horizon.end=2024-12", "venture=null"]  # the plant alone: capacity-limited
 
 
 def _run(extra: list[str]) -> dict[str, np.ndarray]:
