@@ -70,7 +70,9 @@ def test_more_stores_take_more_orders_when_buyers_are_there() -> None:
     )
     assert more.column("orders").sum() > 1.3 * few.column("orders").sum()
     assert more.column("delivered").sum() > 1.15 * few.column("delivered").sum()
-    assert more.column("sales_capacity")[6] == pytest.approx(2 * few.column("sales_capacity")[6])
+    assert more.column("sales_capacity")[6] == pytest.approx(
+        2 * few.column("sales_capacity")[6], rel=0.02
+    )
 
 
 def test_without_the_partner_the_ramp_is_slower_in_cars_and_money(base: RunResult) -> None:
