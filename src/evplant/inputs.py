@@ -20,6 +20,22 @@ M = TypeVar("M", bound=BaseModel)
 Path_ = tuple[str | int, ...]
 
 
+class Loader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text: scenarios write dates as ``YYYY-MM-DD``
+    and validate them themselves, with a clear message for a bad one."""
+
+
+Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_text(text: str) -> Any:
+    """Parse YAML text with the project's loader."""
+    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _line_map(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
@@ -35,8 +51,8 @@ def _line_map(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
 def read_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
     """Parse YAML text; return the data and a map from field path to line number."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=Loader)
+        data = load_text(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import EvplantError, Problem
-from ..inputs import field_path, problems_from_validation, read_yaml
+from ..inputs import field_path, load_text, problems_from_validation, read_yaml
 from .schema import Scenario
 
 DEFAULT = "beijing-etown"
@@ -57,7 +57,7 @@ def parse_set(item: str) -> tuple[list[str], Any]:
     if not keys:
         raise EvplantError(f"--set {item!r}: empty path")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = load_text(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return keys, value

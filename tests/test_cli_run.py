@@ -1,0 +1,137 @@
+"""`evplant run`, `compare`, `scenarios`, `show` and `schema` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from evplant.cli import app
+
+runner = CliRunner()
+SHORT = ["--set", "horizon.end=2024-08", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def base_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "base"
+    result = runner.invoke(app, ["run", "--out", str(out), *SHORT])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_run_writes_tables_summary_and_report(base_run: Path) -> None:
+    names = sorted(p.name for p in base_run.iterdir())
+    assert names == ["monthly.csv", "monthly.parquet", "report.html", "summary.json"]
+    table = pq.read_table(base_run / "monthly.parquet")
+    months = table.column("month").to_pylist()
+    assert months[0] == "2024-01" and months[-1] == "2024-08"
+    for col in (
+        "produced",
+        "capacity",
+        "delivered",
+        "backlog",
+        "wait_weeks",
+        "kits_short",
+        "revenue",
+        "cost",
+        "capex",
+        "cash",
+        "util_paint",
+        "oee_general-assembly",
+        "bottleneck_shop",
+    ):
+        assert col in table.column_names, col
+    csv_header = (base_run / "monthly.csv").read_text().splitlines()[0]
+    assert '"month"' in csv_header and '"produced"' in csv_header
+    summary = json.loads((base_run / "summary.json").read_text())
+    for key in (
+        "produced_by_year",
+        "npv_cny",
+        "lowest_cash_cny",
+        "break_even_month",
+        "cum_investment_usd",
+        "budget_usd",
+    ):
+        assert key in summary, key
+
+
+def test_the_report_loads_nothing_from_the_network(base_run: Path) -> None:
+    html = (base_run / "report.html").read_text()
+    assert not re.search(r"<script[^>]+src=[\"']?https?://", html)
+    assert not re.search(r"<link[^>]+href=[\"']?https?://", html)
+    assert "plotly" in html.lower()
+
+
+def test_compare_shows_the_difference_in_cars_and_money(base_run: Path, tmp_path: Path) -> None:
+    other = tmp_path / "no-partner"
+    done = runner.invoke(
+        app, ["run", "--out", str(other), *SHORT, "--set", "plant.partner.enabled=false"]
+    )
+    assert done.exit_code == 0, done.output
+    result = runner.invoke(app, ["compare", str(base_run), str(other)])
+    assert result.exit_code == 0, result.output
+    assert "vehicles_produced" in result.output
+    assert (other / "compare.html").exists()
+
+
+def test_scenarios_show_and_schema() -> None:
+    listed = runner.invoke(app, ["scenarios"])
+    assert listed.exit_code == 0 and "beijing-etown" in listed.output
+    shown = runner.invoke(app, ["show", "beijing-etown"])
+    assert shown.exit_code == 0 and "facts:" in shown.stdout
+    schema = runner.invoke(app, ["schema"])
+    assert schema.exit_code == 0
+    assert "plant" in json.loads(schema.stdout)["properties"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--set", "plant.partner.enabeld=false"],
+            ["--set plant.partner.enabeld=false", "plant.partner.enabeld", "unknown field"],
+        ),
+        (["--set", "plant.phases.phase1.sop=2024-13-40"], ["plant.phases[0].sop", "YYYY-MM-DD"]),
+        (["--set", "plant.phases.phase9.sop=2024-01-01"], ["no item 'phase9'", "phase1, phase2"]),
+        (
+            ["--set", "venture.channel.orders_per_store_per_month=-5"],
+            ["venture.channel.orders_per_store_per_month"],
+        ),
+        (["no-such-scenario"], ["no built-in scenario or file"]),
+        (["--set", "horizon"], ["expected path=value"]),
+    ],
+)
+def test_bad_overrides_get_clear_errors_and_no_output(
+    tmp_path: Path, args: list[str], expected: list[str]
+) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", "--out", str(out), "--quiet", *args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert lines and all(ln.startswith("error: ") for ln in lines)
+    for part in expected:
+        assert part in result.stderr
+    assert not out.exists()
+
+
+def test_a_bad_scenario_file_names_file_line_and_field(tmp_path: Path) -> None:
+    text = runner.invoke(app, ["show"]).stdout
+    bad = text.replace("nameplate_per_year: 150000", "nameplate_per_year: lots", 1)
+    bad = bad.replace("progress_ratio: 0.72", "progress_ratio: 1.5", 1)
+    path = tmp_path / "mine.yaml"
+    path.write_text(bad)
+    line_a = bad.splitlines().index(next(ln for ln in bad.splitlines() if "lots" in ln)) + 1
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(path), "--out", str(out), "--quiet"])
+    assert result.exit_code == 2
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 2  # one line per problem
+    assert f"{path}:{line_a}: plant.phases[0].nameplate_per_year" in result.stderr
+    assert "plant.ramp.cycle_time.progress_ratio" in result.stderr
+    assert not out.exists()
