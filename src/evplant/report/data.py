@@ -1,0 +1,158 @@
+"""Reading the monthly rows defensively.
+
+Rows come straight from a run or back from Parquet/JSON, so a column may be missing in
+some months (shop figures before the first car), None, NaN, or a numpy scalar. Every
+figure reads through these helpers, so one odd value never breaks a whole page.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+Rows = Sequence[dict[str, Any]]
+
+# The plant's shops in the order a car passes through them; shops the scenario adds
+# come after these, in the order they appear.
+SHOP_ORDER = ("die-casting", "stamping", "body", "paint", "battery-pack", "general-assembly")
+
+# Columns that only a run with a venture writes; any one of them marks a venture run.
+VENTURE_MARKERS = ("delivered", "backlog", "orders", "revenue", "cash", "cum_investment_usd")
+
+
+def num(value: Any) -> float | None:
+    """A finite float, or None for anything missing, non-numeric or not finite."""
+    if value is None or isinstance(value, str | bytes | bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def months(rows: Rows) -> list[str]:
+    return [str(row.get("month", "")) for row in rows]
+
+
+def columns(rows: Rows) -> list[str]:
+    """Every key that appears in any row, in first-seen order."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for key in row:
+            seen.setdefault(key, None)
+    return list(seen)
+
+
+def has(rows: Rows, key: str) -> bool:
+    """True when at least one month holds a number for ``key``."""
+    return any(num(row.get(key)) is not None for row in rows)
+
+
+def series(rows: Rows, key: str, scale: float = 1.0) -> list[float | None]:
+    """One value per month; None where the month has no number (a gap in a line)."""
+    out: list[float | None] = []
+    for row in rows:
+        v = num(row.get(key))
+        out.append(None if v is None else v * scale)
+    return out
+
+
+def filled(rows: Rows, key: str, scale: float = 1.0) -> list[float]:
+    """One value per month with gaps read as 0: for flows such as cars or money."""
+    return [v or 0.0 for v in series(rows, key, scale)]
+
+
+def total(rows: Rows, key: str) -> float:
+    return sum(filled(rows, key))
+
+
+def mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def peak(rows: Rows, key: str) -> float | None:
+    present = [v for v in series(rows, key) if v is not None]
+    return max(present) if present else None
+
+
+def cumulative(values: Sequence[float | None]) -> list[float]:
+    out, run = [], 0.0
+    for v in values:
+        run += v or 0.0
+        out.append(run)
+    return out
+
+
+def from_start(values: Sequence[float | None]) -> list[float | None]:
+    """Values from the first positive one on: a phase's zeros before it opens are
+    'not yet', not 'no capacity', and would draw a misleading line along the axis."""
+    out: list[float | None] = []
+    started = False
+    for v in values:
+        started = started or (v is not None and v > 0)
+        out.append(v if started else None)
+    return out
+
+
+def strings(rows: Rows, key: str) -> list[str]:
+    out = []
+    for row in rows:
+        v = row.get(key)
+        out.append("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+    return out
+
+
+def phases(rows: Rows) -> list[str]:
+    """Plant phases that open within the run: names with both ``capacity_<name>`` and
+    ``produced_<name>`` and some capacity.
+
+    Requiring both keeps out ``capacity_per_month`` (venture) and ``produced_SU7``
+    (variants), which share the prefixes.
+    """
+    cols = set(columns(rows))
+    names = [c[len("capacity_") :] for c in columns(rows) if c.startswith("capacity_")]
+    return [n for n in names if f"produced_{n}" in cols and (peak(rows, f"capacity_{n}") or 0) > 0]
+
+
+def shops(rows: Rows) -> list[str]:
+    """Shops with a utilisation column, in process order."""
+    found = [c[len("util_") :] for c in columns(rows) if c.startswith("util_")]
+    found = [s for s in found if has(rows, f"util_{s}")]
+    known = [s for s in SHOP_ORDER if s in found]
+    return known + [s for s in found if s not in known]
+
+
+def prefixed(rows: Rows, prefix: str, suffix: str = "") -> list[str]:
+    """The middle parts of numeric columns named ``<prefix><name><suffix>``."""
+    out = []
+    for c in columns(rows):
+        fits = c.startswith(prefix) and c.endswith(suffix) and len(c) > len(prefix) + len(suffix)
+        if fits and has(rows, c):
+            out.append(c[len(prefix) : len(c) - len(suffix)])
+    return out
+
+
+def is_venture(rows: Rows) -> bool:
+    return any(has(rows, key) for key in VENTURE_MARKERS)
+
+
+def phase_label(name: str) -> str:
+    """'phase1' -> 'Phase 1'; other names title-cased."""
+    m = re.fullmatch(r"phase[_ -]?(\d+)", name, flags=re.IGNORECASE)
+    if m:
+        return f"Phase {m.group(1)}"
+    return name.replace("_", " ").replace("-", " ").capitalize()
+
+
+def shop_label(name: str) -> str:
+    return name.replace("-", " ").replace("_", " ").capitalize()
+
+
+def month_index(month: str) -> int | None:
+    """'2025-07' -> months since year 0, for differences between months."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})", str(month))
+    return int(m.group(1)) * 12 + int(m.group(2)) - 1 if m else None
