@@ -187,7 +187,8 @@ def run(
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
-    table = Table(title=f"{summary['scenario']}: {summary['horizon']}")
+    out.print(f"[bold]{summary['scenario']}[/bold], {summary['horizon']}")
+    table = Table()
     table.add_column("year")
     table.add_column("produced", justify="right")
     table.add_column("capacity", justify="right")
