@@ -8,10 +8,26 @@ import sys
 import evplant
 
 EXPECTED = {
-    "__version__", "EvplantError", "Problem", "LineSpec", "CompiledLine", "WorkCalendar",
-    "LineEngine", "LineResult", "StationStats", "simulate_line", "simulate_visits",
-    "simulate_reference", "Visits", "Scenario", "load_scenario", "builtin_names", "simulate",
-    "RunResult", "write_run", "read_run",
+    "__version__",
+    "EvplantError",
+    "Problem",
+    "LineSpec",
+    "CompiledLine",
+    "WorkCalendar",
+    "LineEngine",
+    "LineResult",
+    "StationStats",
+    "simulate_line",
+    "simulate_visits",
+    "simulate_reference",
+    "Visits",
+    "Scenario",
+    "load_scenario",
+    "builtin_names",
+    "simulate",
+    "RunResult",
+    "write_run",
+    "read_run",
 }
 
 
@@ -40,3 +56,7 @@ def test_the_console_script_is_installed_and_answers() -> None:
     assert done.returncode == 0
     for command in ("line", "run", "compare", "scenarios", "show", "schema"):
         assert command in done.stdout
+
+
+def test_all_and_the_lazy_table_agree() -> None:
+    assert set(evplant.__all__) - {"__version__"} == set(evplant._EXPORTS)

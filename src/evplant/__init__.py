@@ -37,7 +37,28 @@ _EXPORTS = {
     "read_run": "evplant.results",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "__version__",
+    "EvplantError",
+    "Problem",
+    "LineSpec",
+    "CompiledLine",
+    "WorkCalendar",
+    "LineEngine",
+    "LineResult",
+    "StationStats",
+    "simulate_line",
+    "simulate_visits",
+    "simulate_reference",
+    "Visits",
+    "Scenario",
+    "load_scenario",
+    "builtin_names",
+    "simulate",
+    "RunResult",
+    "write_run",
+    "read_run",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .errors import EvplantError, Problem

@@ -18,9 +18,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def kernel(fn: F) -> F:
     """Compile ``fn`` in nopython mode with the project's fixed options."""
-    return numba.njit(cache=True, error_model="numpy", nogil=True)(fn)  # type: ignore[no-any-return]
+    return numba.njit(cache=True, error_model="numpy", nogil=True)(fn)  # type: ignore[return-value]
 
 
 def inline(fn: F) -> F:
     """A small helper kernel that numba inlines into its callers."""
-    return numba.njit(cache=True, error_model="numpy", nogil=True, inline="always")(fn)  # type: ignore[no-any-return]
+    return numba.njit(cache=True, error_model="numpy", nogil=True, inline="always")(fn)  # type: ignore[return-value]
