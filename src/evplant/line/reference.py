@@ -164,8 +164,7 @@ class _LineModel:
         self.permits = [simpy.Resource(env, capacity=k[i]) for i in range(self.m)]
         self.free = [set(range(k[i])) for i in range(self.m)]
         self.room = [
-            simpy.Resource(env, capacity=int(line.buffers[i]) + k[i + 1])
-            for i in range(self.m - 1)
+            simpy.Resource(env, capacity=int(line.buffers[i]) + k[i + 1]) for i in range(self.m - 1)
         ]
         self.sequence = [_Sequence(env) for _ in range(self.m)]
         self.visits = Visits.empty(self.n, self.m)
