@@ -57,6 +57,8 @@ class Plant:
         self.spec = spec
         self.threads = threads
         self._executor: ThreadPoolExecutor | None = None
+        self._rates: dict[tuple[str, float, float], float] = {}
+        self._working: dict[str, np.ndarray] = {}
         self.variants = variants
         self.months = month_starts(*horizon)
         self.t0 = self.months[0]
@@ -86,14 +88,23 @@ class Plant:
         return ramp_state(units, self.spec.ramp, self.spec.partner)
 
     def working_seconds(self, run: PhaseRun, t: int) -> float:
-        cal = run.engine.line.calendar
-        return float(cal.working_between(self.edges[t], self.edges[t + 1]))
+        if run.name not in self._working:
+            cal = run.engine.line.calendar
+            self._working[run.name] = np.asarray(
+                cal.working_between(self.edges[:-1], self.edges[1:])
+            )
+        return float(self._working[run.name][t])
 
     def capacity(self, run: PhaseRun, t: int, state: RampState | None = None) -> float:
         """Vehicles the stations, calendar and ramp allow in month t (bottleneck rate)."""
         state = state or self.ramp(run)
-        rates = run.layout.line.station_rates(state.cycle_time_factor, state.repair_time_factor)
-        return float(rates.min() * self.working_seconds(run, t))
+        key = (run.name, state.cycle_time_factor, state.repair_time_factor)
+        rate = self._rates.get(key)
+        if rate is None:
+            # the line is the same every month; only the ramp factors change
+            rates = run.layout.line.station_rates(*key[1:])
+            rate = self._rates[key] = float(rates.min())
+        return rate * self.working_seconds(run, t)
 
     def in_work(self, run: PhaseRun) -> int:
         """Vehicles released to the line and not yet completed."""
