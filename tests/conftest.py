@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import os
+
 import pytest
+from hypothesis import settings
+
+# CI runs the same examples every time (no flaky reds); locally, hypothesis explores
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 from evplant.line.spec import CompiledLine
 from helpers import expo, make_line, station

@@ -22,6 +22,7 @@ from .._numba import kernel
 from .calendar import _window, consume, working_before
 from .draws import draw
 
+_EPS = 2.220446049250313e-16  # float64 machine epsilon
 STATUS_DONE = 0
 STATUS_CALENDAR = 1
 
@@ -93,8 +94,10 @@ def _advance(
         avail = working_before(down_from, starts, ends, cum, hint, i) - working_before(
             t, starts, ends, cum, hint, i
         )
-        if work <= avail:
-            return consume(t, work, starts, ends, cum, hint, i), 0.0
+        # a leftover of a few ulps of the clock is rounding in W, not work: the job ends
+        # as the server goes down (8.2 - 4.2 is 3.9999999999999996 in binary)
+        if work <= avail + 8.0 * _EPS * max(abs(down_from), 1.0):
+            return min(consume(t, work, starts, ends, cum, hint, i), down_from), 0.0
         work -= avail
         t = down_from
 
@@ -169,8 +172,11 @@ def run_rows(
             s = 0
             if k > 1:
                 s = -1
+                # a server freed within a few ulps of t_in is free at t_in: the two
+                # times are the same instant reached by different sums
+                t_free = t_in + 8.0 * _EPS * max(abs(t_in), 1.0)
                 for c in range(k):
-                    if free_at[i, c] <= t_in:
+                    if free_at[i, c] <= t_free:
                         s = c
                         break
             chosen[i] = s

@@ -5,12 +5,19 @@ compiled line and the same random draws (processing times ``p`` and the failure
 keys), but shares no simulation code with the kernel: it is written the obvious
 discrete-event way, so that a disagreement between the two points at a bug.
 
-- every job (vehicle) is a SimPy process walking through the stations;
+- every job (vehicle) is a SimPy process walking through the stations of a branch;
+  a line with assembly joins has several branches (the main line and its feeder
+  lines, each from a source station to where it ends), and job ``j`` walks each of
+  them: on a feeder line it is vehicle ``j``'s part;
 - the servers of a station are a ``Resource`` (the entry permit) plus the set of free
   server numbers, from which a job takes the lowest once the instant has settled;
-- the room behind station ``i`` (buffer ``i`` plus the servers of station ``i + 1``)
-  is a ``Resource``: a finished job leaves its server only with a place there;
-- the build sequence is a turn counter per station;
+- the room behind station ``i`` (buffer ``i`` plus the servers of the station the job
+  goes to) is a ``Resource``: a finished job leaves its server only with a place
+  there, and gives the place back when it leaves that next station;
+- at a join, job ``j`` enters only once part ``j`` of every feeder line has left the
+  feeder's last station (an event per part); the part's place in the store behind
+  the feeder is given back when vehicle ``j`` leaves the join station;
+- the build sequence is a turn counter per station, on the way in and on the way out;
 - one process walks the shift calendar and one per server walks its calendar-time
   breakdowns; both pause and resume the work in progress (preempt-resume);
 - station states and WIP are measured by integrating the model's own state
@@ -163,10 +170,20 @@ class _LineModel:
         self.all_servers = [srv for row in self.servers for srv in row]
         self.permits = [simpy.Resource(env, capacity=k[i]) for i in range(self.m)]
         self.free = [set(range(k[i])) for i in range(self.m)]
-        self.room = [
-            simpy.Resource(env, capacity=int(line.buffers[i]) + k[i + 1]) for i in range(self.m - 1)
-        ]
-        self.sequence = [_Sequence(env) for _ in range(self.m)]
+        self.branches, self.feeders = _topology(line)
+        self.up = [int(u) for u in line.up]
+        # the room behind each station but the last: its buffer and the next servers
+        self.room = {
+            i: simpy.Resource(env, capacity=int(line.buffers[i]) + k[d])
+            for i, d in enumerate(int(x) for x in line.down)
+            if d >= 0
+        }
+        self.sequence = [_Sequence(env) for _ in range(self.m)]  # the order out
+        self.arrival = [_Sequence(env) for _ in range(self.m)]  # the order in
+        # parts from feeder lines: (feeder's last station, job) -> the part has left it,
+        # and the place it holds in the store behind that station
+        self.part_ready: dict[tuple[int, int], simpy.Event] = {}
+        self.part_place: dict[tuple[int, int], Request] = {}
         self.visits = Visits.empty(self.n, self.m)
         self.visits.repair[:] = 0.0
         self.on_shift = False
@@ -186,7 +203,8 @@ class _LineModel:
                 elif basis == FAIL_CALENDAR:
                     env.process(self._breakdowns(srv))
         if self.n:
-            env.process(self._job(0))
+            for b in range(len(self.branches)):
+                env.process(self._job(b, 0))
 
     # --- random draws: addressed by (station, server, failure number) ------------------
     def _ttf(self, srv: _Server, n: int) -> float:
@@ -310,22 +328,40 @@ class _LineModel:
         self.wip_since = now
         self.wip += delta
 
-    def _job(self, j: int) -> Process:
+    def _part(self, feeder: int, j: int) -> simpy.Event:
+        """The event: part j has left ``feeder`` (the last station of a feeder line)."""
+        key = (feeder, j)
+        if key not in self.part_ready:
+            self.part_ready[key] = self.env.event()
+        return self.part_ready[key]
+
+    def _job(self, b: int, j: int) -> Process:
+        """Job j on branch b: from the branch's source to its end (a join, or the end)."""
         env = self.env
         vis = self.visits
-        last = self.m - 1
+        branch = self.branches[b]
         wait = self.release[j] - env.now
         if wait > 0:
             yield env.timeout(wait)  # the kit of parts arrives
-        permit = self.permits[0].request()
-        yield permit
-        s = yield from self._take_server(0)
-        self._count_wip(+1)
-        if j + 1 < self.n:
-            # job j+1 may enter station 0 only after job j has: start its process now
-            env.process(self._job(j + 1))
-        room_held: Request | None = None  # place behind the current station
-        for i in range(self.m):
+        room_held: Request | None = None  # place behind the station the job came from
+        for i in branch:
+            # an assembly join: wait for this vehicle's part from every feeder line
+            for f in self.feeders[i]:
+                yield self._part(f, j)
+                del self.part_ready[(f, j)]
+            # jobs ask for a server in the build sequence
+            turn = self.arrival[i].turn(j)
+            if turn is not None:
+                yield turn
+            permit = self.permits[i].request()
+            self.arrival[i].left(j)
+            yield permit
+            s = yield from self._take_server(i)
+            if i == branch[0] and j + 1 < self.n:
+                # job j+1 may enter the source only after job j has: start its process
+                env.process(self._job(b, j + 1))
+            if i == 0:
+                self._count_wip(+1)
             srv = self.servers[i][s]
             vis.entry[j, i] = env.now
             vis.server[j, i] = s
@@ -336,26 +372,32 @@ class _LineModel:
             if turn is not None:
                 yield turn
             room_ahead = None
-            if i < last:
-                room_ahead = self.room[i].request()
+            room = self.room.get(i)
+            if room is not None:
+                room_ahead = room.request()
                 yield room_ahead
-            # departure: the job leaves station i (and the room it held behind i-1)
+            # departure: the job leaves station i, and the places it held behind the
+            # station it came from and behind the feeders whose parts it took
             vis.departure[j, i] = env.now
             self._set_activity(srv, _IDLE)
             self.free[i].add(s)
             self.permits[i].release(permit)
             if room_held is not None:
-                self.room[i - 1].release(room_held)
+                self.room[self.up[i]].release(room_held)
+            for f in self.feeders[i]:
+                self.room[f].release(self.part_place.pop((f, j)))
             self.sequence[i].left(j)
-            if i == last:
+            if room_ahead is None:
+                # the end of the line
                 self._count_wip(-1)
                 if j == self.n - 1:
                     self.done.succeed()
                 return
             room_held = room_ahead
-            permit = self.permits[i + 1].request()
-            yield permit
-            s = yield from self._take_server(i + 1)
+        # the end of a feeder line: the part waits in the store for the join station
+        assert room_held is not None
+        self.part_place[(branch[-1], j)] = room_held
+        self._part(branch[-1], j).succeed()
 
     # --- running and measuring -------------------------------------------------------
     def run(self) -> ReferenceResult:
@@ -397,19 +439,45 @@ class _CalendarTooShort(Exception):
     """The jobs are still in the line when the working calendar ends."""
 
 
-def _check_serial(line: CompiledLine) -> None:
-    """The contract (and so this engine) covers serial lines: refuse anything else."""
+def _topology(line: CompiledLine) -> tuple[list[list[int]], list[list[int]]]:
+    """The branches (stations from a source to where they end) and each station's feeders.
+
+    Refuses a topology the contract does not describe (see ``docs/line-semantics.md``).
+    """
     m = line.m
-    up = getattr(line, "up", None)
-    down = getattr(line, "down", None)
-    feeders = getattr(line, "feeders", None)
-    serial = (
-        (up is None or np.array_equal(up, np.arange(-1, m - 1)))
-        and (down is None or np.array_equal(down, [*range(1, m), -1]))
-        and (feeders is None or bool(np.all(np.asarray(feeders) < 0)))
-    )
-    if not serial:
-        raise NotImplementedError("the reference engine models serial lines only")
+    up = [int(u) for u in np.asarray(line.up).ravel()]
+    down = [int(d) for d in np.asarray(line.down).ravel()]
+    table = np.asarray(line.feeders)
+    if len(up) != m or len(down) != m or table.ndim != 2 or table.shape[0] != m:
+        raise ValueError(f"up, down and feeders must have {m} rows (one per station)")
+    feeders = [[int(f) for f in row if f >= 0] for row in table]
+    for i in range(m):
+        u, d, fs = up[i], down[i], feeders[i]
+        if not -1 <= u < i:
+            raise ValueError(f"station {i}: up must be -1 or an earlier station, got {u}")
+        if u >= 0 and down[u] != i:
+            raise ValueError(f"station {i} comes from {u}, but {u} goes to {down[u]}")
+        if len(set(fs)) != len(fs) or any(f >= i or f == u for f in fs):
+            raise ValueError(f"station {i}: feeders must be distinct earlier stations")
+        for f in fs:
+            if down[f] != i:
+                raise ValueError(f"station {f} feeds {i}, but goes to {down[f]}")
+        if i == m - 1:
+            if d != -1:
+                raise ValueError(f"the last station {i} must end the line (down -1)")
+        elif not i < d < m or (up[d] == i) == (i in feeders[d]):
+            raise ValueError(
+                f"station {i} goes to {d}: that must be a later station that it feeds or "
+                f"that comes from it"
+            )
+    branches = []
+    for source in range(m):
+        if up[source] < 0:
+            branch = [source]
+            while down[branch[-1]] >= 0 and up[down[branch[-1]]] == branch[-1]:
+                branch.append(down[branch[-1]])
+            branches.append(branch)
+    return branches, feeders
 
 
 def simulate_reference(
@@ -420,12 +488,18 @@ def simulate_reference(
 ) -> ReferenceResult:
     """Run the jobs with work times ``p`` ``[n_jobs, m]`` through the line.
 
+    The line may be serial or have assembly joins (``line.up``, ``line.down`` and
+    ``line.feeders``, as ``_kernel.run_rows`` reads them): every source station takes
+    job ``j`` at its release time, and a join station needs part ``j`` of each of its
+    feeder lines before job ``j`` can enter. Lead time and WIP count from the entry to
+    station 0 to the departure from station ``m - 1``.
+
     ``release``: non-decreasing release times ``[n_jobs]`` (None: all at 0).
     ``fail_keys``: ``[m, kmax, 2]`` failure stream keys (as ``LineDraws.fail_keys``);
     needed only when a station has failures. A line built from a calendar spec gets a
     longer calendar if the jobs need one; otherwise a too-short calendar is an error.
     """
-    _check_serial(line)
+    _topology(line)  # refuse a malformed one before running
     p = np.asarray(p, dtype=np.float64)
     if p.ndim != 2 or p.shape[1] != line.m:
         raise ValueError(f"p must be [n_jobs, {line.m}], got shape {p.shape}")
