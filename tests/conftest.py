@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
-
 import os
+from typing import Any
 
 import pytest
 from hypothesis import settings
