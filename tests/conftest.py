@@ -6,13 +6,13 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from evplant.line.spec import CompiledLine
+from helpers import expo, make_line, station
+
 # CI runs the same examples every time (no flaky reds); locally, hypothesis explores
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-from evplant.line.spec import CompiledLine
-from helpers import expo, make_line, station
 
 
 @pytest.fixture
