@@ -63,9 +63,11 @@ def _advance(
                 left = draw(keys[i, s, 0], n + 1, ttf_code[i], table)
                 if t == math.inf:
                     break
-            if work <= left:
+            if work <= left + 8.0 * _EPS * max(left, 1.0):
+                # the job ends first (a failure due within rounding of its end waits
+                # for the next job, as the contract says)
                 t = consume(t, work, starts, ends, cum, hint, i)
-                left -= work
+                left = max(left - work, 0.0)
                 break
             t = consume(t, left, starts, ends, cum, hint, i)
             work -= left

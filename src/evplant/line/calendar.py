@@ -132,9 +132,12 @@ def consume(
     if x <= 0.0:
         return t
     h = _window(t, starts, hint, i)
+    # work that overruns a window by a few ulps of the clock is rounding, not work left
+    # for the next window (the reference engine applies the same rule)
+    tol = 8.0 * 2.220446049250313e-16 * max(abs(t), abs(x), 1.0)
     if starts[h] <= t < ends[h]:
-        if t + x <= ends[h]:
-            return t + x  # the common case: the work fits in the current window
+        if t + x <= ends[h] + tol:
+            return min(t + x, ends[h])  # the common case: the work fits in this window
         target = cum[h] + (t - starts[h]) + x
     elif t < starts[h]:
         target = cum[h] + x
@@ -142,8 +145,9 @@ def consume(
         target = cum[h] + (ends[h] - starts[h]) + x
     n = len(starts)
     v = h
-    while v < n and cum[v] + (ends[v] - starts[v]) < target:
+    tol = 8.0 * 2.220446049250313e-16 * max(target, 1.0)
+    while v < n and cum[v] + (ends[v] - starts[v]) < target - tol:
         v += 1
     if v == n:
         return math.inf
-    return starts[v] + (target - cum[v])
+    return min(starts[v] + (target - cum[v]), ends[v])
