@@ -135,3 +135,44 @@ def test_a_bad_scenario_file_names_file_line_and_field(tmp_path: Path) -> None:
     assert f"{path}:{line_a}: plant.phases[0].nameplate_per_year" in result.stderr
     assert "plant.ramp.cycle_time.progress_ratio" in result.stderr
     assert not out.exists()
+
+
+def test_mc_runs_resumes_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "mc"
+    args = [
+        "mc",
+        "--replications",
+        "3",
+        "--out",
+        str(out),
+        "--quiet",
+        "--set",
+        "horizon.end=2024-06",
+    ]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "95% CI" in first.output
+    assert (out / "report.html").exists() and (out / "summary.json").exists()
+    again = runner.invoke(app, [*args[:2], "5", *args[3:], "--resume"])
+    assert again.exit_code == 0, again.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["replications"] == 5
+    assert len(list((out / "chunks").glob("chunk-*.parquet"))) >= 2  # the first 3 were kept
+    bad = runner.invoke(
+        app,
+        [
+            "mc",
+            "--replications",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+            "--seed",
+            "9",
+            "--resume",
+            "--set",
+            "horizon.end=2024-06",
+        ],
+    )
+    assert bad.exit_code == 2  # resuming a different run is refused
+    assert bad.stderr.startswith("error: ")

@@ -491,7 +491,7 @@ def test_the_plant_layout_runs_the_same_in_both_engines(paced: bool) -> None:
     assert ref.blocked[line.feeders[line.feeders >= 0]].min() > 0.0
 
 
-# --- a disagreement found here, fixed in the kernel -----------------------------------------------------------------
+# --- a disagreement found here, fixed in the kernel ----------------------------
 
 
 def test_work_ending_as_a_calendar_breakdown_starts() -> None:

@@ -1,0 +1,144 @@
+"""A replication's KPIs: one flat dict of floats, plus its monthly paths for fan charts.
+
+Months are numbers so they can be averaged and ranked: months since January 2024
+(``2025-09`` is 20.0), NaN when the run never got there. ``month_label`` turns them back.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..run import RATE_TARGET_PER_YEAR, RunResult
+
+EPOCH_YEAR = 2024
+# monthly columns kept per replication for the fan charts (those present in a run)
+PATHS = ("produced", "delivered", "cash")
+MONTH_KPIS = ("month_at_target_rate", "break_even_month")
+
+
+def month_number(label: str | None) -> float:
+    """'2025-09' -> 20.0 (months since 2024-01); None -> NaN."""
+    if not label:
+        return math.nan
+    year, month = str(label)[:7].split("-")
+    return float((int(year) - EPOCH_YEAR) * 12 + int(month) - 1)
+
+
+def month_label(value: float, missing: str = "never") -> str:
+    """20.0 -> '2025-09' (rounded to the nearest month); NaN or inf -> ``missing``."""
+    if value is None or not math.isfinite(value):
+        return missing
+    n = int(math.floor(value + 0.5))
+    return f"{EPOCH_YEAR + n // 12:04d}-{n % 12 + 1:02d}"
+
+
+def is_month(kpi: str) -> bool:
+    return kpi in MONTH_KPIS or kpi.endswith("_month")
+
+
+def kpi_names(months: Sequence[str], venture: bool) -> list[str]:
+    """The KPI columns of a run over ``months``, in table order."""
+    years = sorted({m[:4] for m in months})
+    names = [f"produced_{y}" for y in years]
+    if venture:
+        names += [f"delivered_{y}" for y in years]
+    names += ["produced_total"]
+    if venture:
+        names += ["delivered_total"]
+    names += ["month_at_target_rate"]
+    if venture:
+        names += ["npv_cny", "lowest_cash_cny", "break_even_month"]
+    return names
+
+
+def path_names(venture: bool) -> list[str]:
+    return [p for p in PATHS if venture or p == "produced"]
+
+
+def kpis(result: RunResult, venture: bool) -> dict[str, float]:
+    """The KPIs of one run, in the order of :func:`kpi_names`."""
+    months = [row["month"] for row in result.monthly]
+    s = result.summary
+    out: dict[str, float] = {}
+    years = sorted({m[:4] for m in months})
+    delivered = _by_year(result.monthly, "delivered") if venture else {}
+    for y in years:
+        out[f"produced_{y}"] = _f(s["produced_by_year"].get(y, s["produced_by_year"].get(int(y))))
+    for y in years if venture else ():
+        out[f"delivered_{y}"] = delivered.get(y, 0.0)
+    out["produced_total"] = float(sum(float(r["produced"]) for r in result.monthly))
+    if venture:
+        out["delivered_total"] = float(sum(float(r.get("delivered", 0.0)) for r in result.monthly))
+    out["month_at_target_rate"] = month_number(s.get("first_month_at_target_rate"))
+    if venture:
+        out["npv_cny"] = _f(s.get("npv_cny"))
+        out["lowest_cash_cny"] = _f(s.get("lowest_cash_cny"))
+        out["break_even_month"] = month_number(s.get("break_even_month"))
+    return out
+
+
+def paths(result: RunResult, venture: bool) -> dict[str, np.ndarray]:
+    """Monthly ``produced`` (and ``delivered``, ``cash`` with a venture), float64."""
+    return {
+        name: np.array([_f(row.get(name)) for row in result.monthly], dtype=np.float64)
+        for name in path_names(venture)
+    }
+
+
+def _by_year(rows: Sequence[dict[str, Any]], key: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for row in rows:
+        y = str(row["month"])[:4]
+        out[y] = out.get(y, 0.0) + _f(row.get(key), 0.0)
+    return out
+
+
+def _f(value: Any, default: float = math.nan) -> float:
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+TARGET_RATE = RATE_TARGET_PER_YEAR
+
+
+def label(kpi: str) -> str:
+    """A KPI's name as a planner reads it."""
+    fixed = {
+        "produced_total": "Produced, whole horizon",
+        "delivered_total": "Delivered, whole horizon",
+        "month_at_target_rate": f"First month at the {TARGET_RATE:,}-a-year rate",
+        "npv_cny": "NPV",
+        "lowest_cash_cny": "Lowest cash",
+        "break_even_month": "Break-even month",
+    }
+    if kpi in fixed:
+        return fixed[kpi]
+    for prefix, word in (("produced_", "Produced"), ("delivered_", "Delivered")):
+        if kpi.startswith(prefix):
+            return f"{word} {kpi[len(prefix):]}"
+    return kpi.replace("_", " ").capitalize()
+
+
+def fmt(kpi: str, value: float, *, diff: bool = False) -> str:
+    """A KPI's value as text: CNY bn, vehicles, months ('2025-09', or '+1.5 months')."""
+    from ..report.fmt import count, money, signed_count
+
+    if value is None or math.isnan(value):
+        return "\u2013"
+    if is_month(kpi):
+        if diff:
+            return f"{signed_count(value, 1)} months" if math.isfinite(value) else "\u2013"
+        return month_label(value)
+    if not math.isfinite(value):
+        return "\u2013"
+    if kpi.endswith("_cny"):
+        return money(value, "CNY", signed=diff)
+    return signed_count(value) if diff else count(value)

@@ -1,0 +1,244 @@
+"""The Monte Carlo report: KPI statistics, fan charts, tornado charts; one offline page.
+
+Built on :mod:`evplant.report.page`, so plotly.js is embedded once and nothing is
+fetched over the network.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ..report.fmt import money, pct
+from ..report.page import Card, Section, document, figure, table
+from . import kpis as K
+from .sensitivity import Tornado
+
+if TYPE_CHECKING:
+    from .run import McComparison, McResult
+
+BLUE = (43, 108, 176)
+GREEN = (47, 133, 90)
+ORANGE = (221, 107, 32)
+PATH_TITLES = {
+    "produced": ("Vehicles produced a month", "vehicles", 1.0, BLUE),
+    "delivered": ("Vehicles delivered a month", "vehicles", 1.0, GREEN),
+    "cash": ("Cash position", "CNY bn", 1e-9, ORANGE),
+}
+
+
+def _rgba(c: tuple[int, int, int], a: float) -> str:
+    return f"rgba({c[0]},{c[1]},{c[2]},{a})"
+
+
+def _layout(fig: go.Figure, title: str, ytitle: str, height: int = 380) -> go.Figure:
+    fig.update_layout(
+        title=title, height=height, margin=dict(l=60, r=20, t=50, b=40),
+        yaxis_title=ytitle, template="plotly_white", hovermode="x unified",
+        legend=dict(orientation="h", y=-0.15),
+    )
+    return fig
+
+
+def fan_chart(
+    months: list[str], arr: np.ndarray, title: str, ytitle: str, scale: float,
+    color: tuple[int, int, int],
+) -> go.Figure:
+    """P10-P90 and P25-P75 bands, the median and the mean of monthly paths [R, months]."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q = np.nanpercentile(arr, [10, 25, 50, 75, 90], axis=0) * scale
+        mean = np.nanmean(arr, axis=0) * scale
+    fig = go.Figure()
+    fig.add_scatter(x=months, y=q[4], line=dict(width=0), showlegend=False, hoverinfo="skip")
+    fig.add_scatter(x=months, y=q[0], line=dict(width=0), fill="tonexty",
+                    fillcolor=_rgba(color, 0.18), name="P10\u2013P90")
+    fig.add_scatter(x=months, y=q[3], line=dict(width=0), showlegend=False, hoverinfo="skip")
+    fig.add_scatter(x=months, y=q[1], line=dict(width=0), fill="tonexty",
+                    fillcolor=_rgba(color, 0.35), name="P25\u2013P75")
+    fig.add_scatter(x=months, y=q[2], line=dict(color=_rgba(color, 1), width=2), name="P50")
+    fig.add_scatter(x=months, y=mean, line=dict(color="#1a202c", width=1, dash="dot"),
+                    name="mean")
+    return _layout(fig, title, ytitle)
+
+
+def annual_chart(result: McResult) -> go.Figure:
+    """P50 bars with P10-P90 whiskers, produced and delivered by year."""
+    fig = go.Figure()
+    for word, color in (("produced", BLUE), ("delivered", GREEN)):
+        names = [k for k in result.kpi_names if k.startswith(f"{word}_") and k[-4:].isdigit()]
+        if not names:
+            continue
+        s = [result.stats[k] for k in names]
+        fig.add_bar(
+            x=[k[-4:] for k in names], y=[x.p50 for x in s], name=f"{word} (P50)",
+            marker_color=_rgba(color, 0.8),
+            error_y=dict(type="data", symmetric=False,
+                         array=[x.p90 - x.p50 for x in s], arrayminus=[x.p50 - x.p10 for x in s]),
+        )
+    fig.update_layout(barmode="group")
+    return _layout(fig, "Vehicles a year: P50, whiskers P10\u2013P90", "vehicles")
+
+
+def tornado_chart(t: Tornado) -> go.Figure:
+    money_out = t.output.endswith("_cny")
+    scale = 1e-9 if money_out else 1.0
+    unit = "CNY bn" if money_out else "vehicles"
+    bars = t.bars
+    labels = [f"{b.name} ({b.x_low:.3g} \u2192 {b.x_high:.3g})" for b in bars]
+    fig = go.Figure()
+    fig.add_bar(y=labels, x=[(b.y_low - t.base) * scale for b in bars], base=t.base * scale,
+                orientation="h", name="parameter at its P10", marker_color=_rgba(BLUE, 0.85))
+    fig.add_bar(y=labels, x=[(b.y_high - t.base) * scale for b in bars], base=t.base * scale,
+                orientation="h", name="parameter at its P90", marker_color=_rgba(ORANGE, 0.85))
+    fig.update_layout(barmode="overlay", yaxis=dict(autorange="reversed"),
+                      hovermode="y unified")
+    _layout(fig, f"{K.label(t.output)}: what moves it most", unit,
+            height=max(260, 60 + 38 * len(bars)))
+    fig.update_layout(xaxis_title=f"{K.label(t.output)}, {unit} (mean {t.base * scale:,.3g})",
+                      yaxis_title="")
+    return fig
+
+
+def kpi_rows(result: McResult) -> list[list[str]]:
+    rows = []
+    for k in result.kpi_names:
+        s = result.stats[k]
+        ci = f"{K.fmt(k, s.ci_low)} \u2013 {K.fmt(k, s.ci_high)}"
+        reached = pct(s.reached, 0) if K.is_month(k) else ""
+        rows.append([K.label(k), K.fmt(k, s.mean), ci, K.fmt(k, s.p10), K.fmt(k, s.p50),
+                     K.fmt(k, s.p90), reached])
+    return rows
+
+
+def _law(p: object) -> str:
+    d = p.model_dump(exclude_none=True)  # type: ignore[attr-defined]
+    keys = [k for k in ("low", "mode", "high", "mean", "sd") if k in d]
+    return f"{d['law']}(" + ", ".join(f"{k}={d[k]:.4g}" for k in keys) + ")"
+
+
+def render_mc(result: McResult) -> str:
+    sections = []
+    n = result.replications
+    sections.append(Section(
+        "kpis", "KPIs",
+        f"Over {n} replications. 95% CI: the interval for the mean (Student's t). "
+        "Months: P90 reads 'never' when more than a tenth of the runs never got there; "
+        "the mean and its interval are over those that did ('reached').",
+        [table(["KPI", "mean", "95% CI of the mean", "P10", "P50", "P90", "reached"],
+               kpi_rows(result), numeric=[1, 2, 3, 4, 5, 6])],
+    ))
+    fans = [figure(annual_chart(result))]
+    for name, arr in result.paths.items():
+        title, unit, scale, color = PATH_TITLES.get(name, (name, "", 1.0, BLUE))
+        fans.append(figure(fan_chart(result.months, arr, title, unit, scale, color)))
+    sections.append(Section(
+        "fans", "Fan charts",
+        "Bands hold the middle 80% (P10\u2013P90) and 50% (P25\u2013P75) of the "
+        "replications month by month; the line is the median.",
+        fans,
+    ))
+    if result.tornado:
+        sections.append(Section(
+            "sensitivity", "Sensitivity",
+            "Each bar: the expected change when one parameter moves from its P10 to its P90 "
+            "with the others at their means (a regression over all replications). Longest "
+            "bar first; rho is Spearman's rank correlation.",
+            [figure(tornado_chart(t)) for t in result.tornado.values()]
+            + [_tornado_table(t) for t in result.tornado.values()],
+        ))
+    if result.params:
+        rows = []
+        for j, p in enumerate(result.params):
+            lo, hi = (float(v) for v in p.ppf(np.array([0.1, 0.9])))
+            rows.append([p.name, p.path, _law(p), f"{lo:.4g}", f"{hi:.4g}",
+                         f"{float(np.mean(result.values[:, j])):.4g}"])
+        sections.append(Section(
+            "parameters", "Uncertain parameters",
+            "Each replication draws every parameter from its law, by inversion of a uniform "
+            "keyed to (seed, replication, path): the same draws in any scenario run with the "
+            "same seed (common random numbers).",
+            [table(["parameter", "path", "law", "P10", "P90", "mean drawn"], rows,
+                   numeric=[3, 4, 5])],
+        ))
+    return document(
+        f"evplant Monte Carlo: {result.scenario}",
+        f"{n} replications, seed {result.seed}, {result.months[0]}..{result.months[-1]}",
+        _cards(result), sections,
+        f"source {result.source}; overrides {result.overrides or 'none'}; replication r "
+        f"simulates with SeedSequence({result.seed}, spawn_key=(r, 0)).",
+    )
+
+
+def _tornado_table(t: Tornado) -> str:
+    rows = [
+        [b.name, K.fmt(t.output, b.y_low), K.fmt(t.output, b.y_high), K.fmt(t.output, b.swing),
+         "\u2013" if math.isnan(b.rank_corr) else f"{b.rank_corr:+.2f}"]
+        for b in t.bars
+    ]
+    return table(["parameter", "at P10", "at P90", "swing", "rho"], rows, numeric=[1, 2, 3, 4],
+                 title=f"{K.label(t.output)} ({t.method}, {t.n} replications"
+                 + (", rough: fewer than 10 per parameter)" if t.rough else ")"))
+
+
+def _cards(result: McResult) -> list[Card]:
+    cards = [Card("Replications", f"{result.replications:,}", f"seed {result.seed}")]
+    if "npv_cny" in result.stats:
+        s = result.stats["npv_cny"]
+        cards.append(Card("NPV, P50", money(s.p50), f"P10 {money(s.p10)}, P90 {money(s.p90)}"))
+        npv = result.kpi("npv_cny")
+        cards.append(Card("Chance NPV > 0", pct(float(np.mean(npv > 0)), 0)))
+    s = result.stats["month_at_target_rate"]
+    cards.append(Card("300k-a-year rate, P50", K.fmt("month_at_target_rate", s.p50),
+                      f"P90 {K.fmt('month_at_target_rate', s.p90)}"))
+    if "lowest_cash_cny" in result.stats:
+        s = result.stats["lowest_cash_cny"]
+        cards.append(Card("Lowest cash, P10", money(s.p10), f"P50 {money(s.p50)}"))
+    return cards
+
+
+def render_compare_mc(cmp: McComparison) -> str:
+    a, b = cmp.a, cmp.b
+    rows = []
+    for k in cmp.kpi_names:
+        p = cmp.paired[k]
+        d = p.diff
+        rows.append([
+            K.label(k), K.fmt(k, p.mean_a), K.fmt(k, p.mean_b), K.fmt(k, d.mean, diff=True),
+            f"{K.fmt(k, d.ci_low, diff=True)} \u2013 {K.fmt(k, d.ci_high, diff=True)}",
+            "\u00b1" + K.fmt(k, p.unpaired_ci_half).lstrip("+") if not K.is_month(k)
+            else f"\u00b1{p.unpaired_ci_half:.1f} months",
+            pct(p.share_b_better, 0),
+        ])
+    sections = [Section(
+        "difference", "B \u2212 A",
+        "Replication r of A and of B share their simulation seed and the draws of every "
+        "parameter they share, so the difference is paired run by run; its interval is "
+        "much narrower than that of two independent samples (the '\u00b1 unpaired' column).",
+        [table(["KPI", "A mean", "B mean", "B \u2212 A", "95% CI (paired)", "\u00b1 unpaired",
+                "B higher in"], rows, numeric=[1, 2, 3, 4, 5, 6])],
+    )]
+    if a.months == b.months:
+        figs = []
+        for name in a.paths:
+            if name in b.paths:
+                title, unit, scale, color = PATH_TITLES.get(name, (name, "", 1.0, BLUE))
+                figs.append(figure(fan_chart(a.months, b.paths[name] - a.paths[name],
+                                             f"{title}: B \u2212 A", unit, scale, color)))
+        sections.append(Section("fans", "Paired differences by month",
+                                "Bands of B \u2212 A, replication by replication.", figs))
+    cards = [Card("Replications", f"{a.replications:,}", f"seed {a.seed}, paired")]
+    if "npv_cny" in cmp.paired:
+        d = cmp.paired["npv_cny"].diff
+        ci = f"95% CI {money(d.ci_low, signed=True)} to {money(d.ci_high, signed=True)}"
+        cards.append(Card("NPV, B \u2212 A", money(d.mean, signed=True), ci))
+    return document(
+        "evplant Monte Carlo comparison",
+        f"A: {a.scenario} {a.overrides or ''}  B: {b.scenario} {b.overrides or ''}",
+        cards, sections,
+        f"A in {a.out_dir}, B in {b.out_dir}; common random numbers with seed {a.seed}.",
+    )

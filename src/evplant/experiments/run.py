@@ -1,0 +1,408 @@
+"""Monte Carlo over the whole venture: run R replications, keep them, summarise them.
+
+``run_mc`` is what ``evplant mc`` calls; ``compare_mc`` runs two scenarios on common
+random numbers and reports their paired difference; ``load_mc`` reads a finished run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import atomic
+from ..errors import EvplantError
+from ..results import jsonable
+from . import kpis as K
+from . import plan
+from .executors import DaskExecutor, Sequential, make_executor
+from .replicate import Batch, McJob, run_batch, scenario_for
+from .sensitivity import Tornado, default_outputs, tornado
+from .stats import Paired, Stat, describe, paired
+from .store import Manifest, Store, digest
+from .uncertainty import Uncertainty
+
+Progress = Callable[[int, int], None]
+SUMMARY_JSON = "summary.json"
+REPLICATIONS_CSV = "replications.csv"
+REPORT_HTML = "report.html"
+COMPARE_JSON = "compare.json"
+COMPARE_HTML = "compare.html"
+
+
+@dataclass
+class McResult:
+    """A finished Monte Carlo run: every replication (sorted by id) and its statistics."""
+
+    out_dir: Path
+    scenario: str
+    source: str
+    overrides: list[str]
+    seed: int
+    replications: int
+    params: list[Uncertainty]
+    months: list[str]
+    kpi_names: list[str]
+    ids: np.ndarray  # int64 [R], 0..R-1
+    values: np.ndarray  # float64 [R, parameters], the drawn values
+    kpi_values: np.ndarray  # float64 [R, KPIs]
+    paths: dict[str, np.ndarray]  # monthly name -> float64 [R, months]
+    stats: dict[str, Stat]
+    tornado: dict[str, Tornado]
+    ran: int = 0  # replications this call simulated (the rest were already on disk)
+    seconds: float = 0.0
+    executor: str = ""
+    files: list[Path] = field(default_factory=list)
+
+    def kpi(self, name: str) -> np.ndarray:
+        return self.kpi_values[:, self.kpi_names.index(name)]
+
+    def param(self, path: str) -> np.ndarray:
+        return self.values[:, [p.path for p in self.params].index(path)]
+
+    def summary(self) -> dict[str, Any]:
+        """summary.json: settings, statistics and sensitivity; no timings or worker
+        counts, so the file is the same bit for bit however the run was spread."""
+        return jsonable({
+            "scenario": self.scenario,
+            "source": self.source,
+            "overrides": self.overrides,
+            "seed": self.seed,
+            "replications": self.replications,
+            "horizon": f"{self.months[0]}..{self.months[-1]}",
+            "month_numbers": "months since 2024-01 (2025-09 is 20); null: never",
+            "parameters": [p.model_dump(exclude_none=True) for p in self.params],
+            "kpis": {k: self.stats[k].to_dict() for k in self.kpi_names},
+            "sensitivity": {k: t.to_dict() for k, t in self.tornado.items()},
+        })
+
+
+def prepare(
+    scenario: str | Path, seed: int = 0, overrides: Sequence[str] = ()
+) -> tuple[McJob, Manifest]:
+    """Read a scenario once, apply ``--set`` overrides and validate it; the job workers
+    get and the manifest that identifies the run.
+
+    An override of an uncertain value pins it: that parameter is dropped from the list.
+    """
+    import evplant
+
+    from ..inputs import read_yaml
+    from ..scenario.load import parse_set, scenario_text, set_path, validate_scenario
+
+    if seed < 0:
+        raise EvplantError("must not be negative", field="--seed")
+    text, source = scenario_text(str(scenario))
+    data, lines = read_yaml(text, source)
+    if not isinstance(data, dict):
+        raise EvplantError("a scenario must be a mapping of sections", file=source, line=1)
+    data = copy.deepcopy(data)
+    overridden: dict[tuple[str | int, ...], str] = {}
+    for item in overrides:
+        keys, value = parse_set(item)
+        loc = set_path(data, keys, value, item)
+        overridden[tuple(loc)] = item
+    base = validate_scenario(data, source, lines, overridden)
+    params = list(base.uncertainty)
+    try:
+        locs = plan.check_params(data, params)
+    except EvplantError as exc:
+        raise EvplantError(
+            problems=[type(p)(p.message, file=source, field=p.field) for p in exc.problems]
+        ) from None
+    pinned = set(overridden)
+    keep = [i for i, loc in enumerate(locs) if loc not in pinned]
+    params = [params[i] for i in keep]
+    locs = [locs[i] for i in keep]
+    months = _months(base.horizon.start, base.horizon.end)
+    venture = base.venture is not None
+    job = McJob(
+        data=data,
+        source=source,
+        seed=int(seed),
+        params=tuple(params),
+        locs=tuple(locs),
+        venture=venture,
+        kpi_names=tuple(K.kpi_names(months, venture)),
+        path_names=tuple(K.path_names(venture)),
+        months=tuple(months),
+    )
+    manifest = Manifest(
+        scenario=base.name,
+        source=source,
+        overrides=list(overrides),
+        scenario_sha256=digest(data),
+        seed=int(seed),
+        replications=0,
+        batch_size=1,
+        parameters=[p.model_dump() for p in params],
+        kpis=list(job.kpi_names),
+        monthly=list(job.path_names),
+        months=months,
+        evplant=evplant.__version__,
+    )
+    return job, manifest
+
+
+def _months(start: str, end: str) -> list[str]:
+    y, m = int(start[:4]), int(start[5:7])
+    out = []
+    while f"{y:04d}-{m:02d}" <= end[:7]:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def default_batch_size(replications: int) -> int:
+    """Replications per task and per chunk file: 1 for small runs, up to 8 for large
+    ones. It depends on R only, so the chunk files do not depend on the worker count."""
+    return max(1, min(8, replications // 64))
+
+
+def batches(ids: Sequence[int], size: int) -> list[list[int]]:
+    """Group ids (sorted) by the batch grid ``id // size``: a resumed run writes chunks
+    on the same grid as the run it continues."""
+    out: dict[int, list[int]] = {}
+    for r in sorted(ids):
+        out.setdefault(r // size, []).append(r)
+    return [out[k] for k in sorted(out)]
+
+
+def run_mc(
+    scenario: str | Path = "beijing-etown",
+    replications: int = 100,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    out_dir: str | Path | None = None,
+    seed: int = 0,
+    resume: bool = False,
+    overrides: Sequence[str] = (),
+    progress: Progress | None = None,
+    batch_size: int | None = None,
+    report: bool = True,
+    executor: Sequential | DaskExecutor | None = None,
+) -> McResult:
+    """Run ``replications`` replications of the whole venture and summarise them.
+
+    Finished batches are written to ``out_dir/chunks`` as they complete; with ``resume``
+    a run continues from what is there (never repeating or losing a replication, and
+    refusing a run with other settings). ``progress(done, total)`` is called once at the
+    start (``done`` counts what was already on disk) and after each finished batch.
+    ``executor`` (optional) reuses an executor from :func:`make_executor` across runs.
+    Raises EvplantError for user errors; KeyboardInterrupt passes through (the finished
+    chunks stay, ready for ``resume``).
+    """
+    t0 = time.perf_counter()
+    if replications < 1:
+        raise EvplantError("must be at least 1", field="--replications")
+    job, manifest = prepare(scenario, seed, overrides)
+    manifest.replications = int(replications)
+    manifest.batch_size = int(batch_size or default_batch_size(replications))
+    target = Path(out_dir) if out_dir is not None else Path("runs") / f"{manifest.scenario}-mc"
+    store = Store(target)
+    done = store.done_ids() if resume and store.exists() else set()
+    pending = [r for r in range(replications) if r not in done]
+    for r in pending:  # fail early, before any file or cluster, on draws no scenario allows
+        scenario_for(job, r)
+    manifest = store.open(manifest, resume)
+    done = store.done_ids() if resume else set()
+    pending = [r for r in range(replications) if r not in done]
+    finished = len(done & set(range(replications)))
+    if progress is not None:
+        progress(finished, replications)
+    description = "nothing to run"
+    if pending:
+        owned = executor is None
+        ex = executor if executor is not None else make_executor(workers, scheduler)
+        description = ex.description
+        try:
+            work = ex.run(run_batch, job, batches(pending, manifest.batch_size))
+            with contextlib.closing(work) as it:
+                for batch in it:
+                    store.write(batch, manifest)
+                    finished += len(batch.ids)
+                    if progress is not None:
+                        progress(finished, replications)
+        finally:
+            if owned:
+                ex.close()
+    data = store.read(manifest, replications)
+    result = _result(target, manifest, job, data, replications)
+    result.ran = len(pending)
+    result.executor = description
+    result.files = write_outputs(result, report=report)
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _result(
+    out_dir: Path, manifest: Manifest, job: McJob, data: Batch, replications: int
+) -> McResult:
+    kpi_names = list(manifest.kpis)
+    stats = {k: describe(data.kpis[:, j]) for j, k in enumerate(kpi_names)}
+    params = list(job.params) if job.params else [
+        Uncertainty.model_validate(p) for p in manifest.parameters
+    ]
+    tornados = {
+        out: tornado(params, data.values, data.kpis[:, kpi_names.index(out)], out)
+        for out in default_outputs(kpi_names)
+        if params
+    }
+    return McResult(
+        out_dir=out_dir,
+        scenario=manifest.scenario,
+        source=manifest.source,
+        overrides=list(manifest.overrides),
+        seed=manifest.seed,
+        replications=replications,
+        params=params,
+        months=list(manifest.months),
+        kpi_names=kpi_names,
+        ids=data.ids,
+        values=data.values,
+        kpi_values=data.kpis,
+        paths=data.paths,
+        stats=stats,
+        tornado=tornados,
+    )
+
+
+def write_outputs(result: McResult, *, report: bool = True) -> list[Path]:
+    """replications.csv, summary.json and report.html, each written atomically."""
+    out = result.out_dir
+    files = [out / REPLICATIONS_CSV, out / SUMMARY_JSON]
+    atomic.write_text(files[0], replications_csv(result))
+    atomic.write_text(files[1], json.dumps(result.summary(), indent=2) + "\n")
+    if report:
+        from .report import render_mc
+
+        files.append(out / REPORT_HTML)
+        atomic.write_text(files[2], render_mc(result))
+    return files
+
+
+def replications_csv(result: McResult) -> str:
+    """One row per replication: id, drawn values, KPIs (months as 'YYYY-MM')."""
+    head = ["replication", *[p.path for p in result.params], *result.kpi_names]
+    lines = [",".join(head)]
+    for i, r in enumerate(result.ids):
+        cells = [str(int(r))]
+        cells += [repr(float(v)) for v in result.values[i]]
+        for j, k in enumerate(result.kpi_names):
+            v = float(result.kpi_values[i, j])
+            if K.is_month(k):
+                cells.append(K.month_label(v, missing=""))
+            else:
+                cells.append("" if math.isnan(v) else repr(v))
+        lines.append(",".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+def load_mc(out_dir: str | Path) -> McResult:
+    """Read a run folder written by :func:`run_mc` (all its replications finished)."""
+    store = Store(out_dir)
+    if not store.exists():
+        raise EvplantError("not a Monte Carlo run folder (no manifest.json)", file=str(out_dir))
+    manifest = Manifest.read(store.manifest_path)
+    params = [Uncertainty.model_validate(p) for p in manifest.parameters]
+    job = McJob({}, manifest.source, manifest.seed, tuple(params), (), "npv_cny" in manifest.kpis,
+                tuple(manifest.kpis), tuple(manifest.monthly), tuple(manifest.months))
+    data = store.read(manifest, manifest.replications)
+    return _result(Path(out_dir), manifest, job, data, manifest.replications)
+
+
+# -- two scenarios on common random numbers -------------------------------------------
+
+
+@dataclass
+class McComparison:
+    """B - A replication by replication; same seed, so replication r of A and of B share
+    their simulation seed and the uniforms of every parameter they share."""
+
+    a: McResult
+    b: McResult
+    kpi_names: list[str]
+    paired: dict[str, Paired]
+    out_dir: Path
+    files: list[Path] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return jsonable({
+            "a": {"scenario": self.a.scenario, "source": self.a.source,
+                  "overrides": self.a.overrides, "folder": str(self.a.out_dir)},
+            "b": {"scenario": self.b.scenario, "source": self.b.source,
+                  "overrides": self.b.overrides, "folder": str(self.b.out_dir)},
+            "seed": self.a.seed,
+            "replications": self.a.replications,
+            "common_random_numbers": True,
+            "difference_b_minus_a": {k: self.paired[k].to_dict() for k in self.kpi_names},
+        })
+
+
+def paired_difference(a: McResult, b: McResult) -> tuple[list[str], dict[str, Paired]]:
+    """KPIs both runs have, and B - A for each, paired by replication."""
+    if a.seed != b.seed:
+        raise EvplantError(
+            f"the runs used seeds {a.seed} and {b.seed}; common random numbers need one seed"
+        )
+    if a.replications != b.replications or not np.array_equal(a.ids, b.ids):
+        raise EvplantError(
+            f"the runs have {a.replications} and {b.replications} replications; pairing needs "
+            "the same ones"
+        )
+    names = [k for k in a.kpi_names if k in b.kpi_names]
+    return names, {k: paired(a.kpi(k), b.kpi(k)) for k in names}
+
+
+def compare_mc(
+    scenario_a: str | Path,
+    scenario_b: str | Path,
+    replications: int = 100,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    out_dir: str | Path = Path("runs") / "mc-compare",
+    seed: int = 0,
+    resume: bool = False,
+    overrides_a: Sequence[str] = (),
+    overrides_b: Sequence[str] = (),
+    progress: Progress | None = None,
+    report: bool = True,
+) -> McComparison:
+    """Run A into ``out_dir/a`` and B into ``out_dir/b`` on one executor and the same
+    seed, then write ``compare.json`` and ``compare.html`` with B - A per KPI."""
+    out = Path(out_dir)
+
+    def part(offset: int) -> Progress | None:
+        if progress is None:
+            return None
+        return lambda done, total: progress(offset + done, 2 * total)
+
+    ex = make_executor(workers, scheduler)
+    try:
+        a = run_mc(scenario_a, replications, out_dir=out / "a", seed=seed, resume=resume,
+                   overrides=overrides_a, progress=part(0), report=report, executor=ex)
+        b = run_mc(scenario_b, replications, out_dir=out / "b", seed=seed, resume=resume,
+                   overrides=overrides_b, progress=part(replications), report=report,
+                   executor=ex)
+    finally:
+        ex.close()
+    names, diffs = paired_difference(a, b)
+    cmp = McComparison(a, b, names, diffs, out)
+    cmp.files = [out / COMPARE_JSON]
+    atomic.write_text(cmp.files[0], json.dumps(cmp.summary(), indent=2) + "\n")
+    if report:
+        from .report import render_compare_mc
+
+        cmp.files.append(out / COMPARE_HTML)
+        atomic.write_text(cmp.files[1], render_compare_mc(cmp))
+    return cmp
