@@ -20,7 +20,7 @@ import numpy as np
 
 from .._numba import kernel
 from .calendar import _window, consume, working_before
-from .draws import draw
+from .draws import draw, next_breakdown
 
 _EPS = 2.220446049250313e-16  # float64 machine epsilon
 STATUS_DONE = 0
@@ -84,11 +84,7 @@ def _advance(
         down_from = fst[i, s, _A]
         down_to = fst[i, s, _B]
         if t >= down_to:
-            n = int(fst[i, s, _N]) + 1
-            fst[i, s, _N] = n
-            down_from = down_to + draw(keys[i, s, 0], n, ttf_code[i], table)
-            fst[i, s, _A] = down_from
-            fst[i, s, _B] = down_from + draw(keys[i, s, 1], n, ttr_code[i], table)
+            next_breakdown(fst, i, s, keys, ttf_code, ttr_code, table)
             continue
         if t >= down_from:
             t = down_to

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._numba import inline, kernel
 from .calendar import working_before
-from .draws import draw
+from .draws import next_breakdown
 
 # per-station accumulators, columns of acc[m, :]
 BUSY, BLOCKED, FAILED, JOBS, ACT_SUM, ACT_CNT = range(6)
@@ -86,11 +86,7 @@ def _down_between(
         )
         acc[i, FAILED] += w
         bins[_bin(hi, edges, bhint, i), i, B_FAILED] += w
-        n = int(fst[i, s, 0]) + 1
-        fst[i, s, 0] = n
-        nlo = hi + draw(keys[i, s, 0], n, ttf_code[i], table)
-        fst[i, s, 1] = nlo
-        fst[i, s, 2] = nlo + draw(keys[i, s, 1], n, ttr_code[i], table)
+        next_breakdown(fst, i, s, keys, ttf_code, ttr_code, table)
     return total
 
 

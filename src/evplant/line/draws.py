@@ -110,6 +110,29 @@ def draw(key: np.uint64, n: int, code: np.ndarray, table: np.ndarray) -> float:
     return math.nan
 
 
+@inline
+def next_breakdown(
+    fst: np.ndarray,
+    i: int,
+    s: int,
+    keys: np.ndarray,
+    ttf_code: np.ndarray,
+    ttr_code: np.ndarray,
+    table: np.ndarray,
+) -> None:
+    """Move server s of station i on to its next calendar-time breakdown.
+
+    ``fst[i, s]`` holds (n, start, end) of breakdown n; breakdown n+1 starts TTF_{n+1}
+    after breakdown n ends and lasts TTR_{n+1}. The kernel and the statistics pass
+    both walk breakdowns with this, each on its own copy of the state.
+    """
+    n = int(fst[i, s, 0]) + 1
+    fst[i, s, 0] = n
+    start = fst[i, s, 2] + draw(keys[i, s, 0], n, ttf_code[i], table)
+    fst[i, s, 1] = start
+    fst[i, s, 2] = start + draw(keys[i, s, 1], n, ttr_code[i], table)
+
+
 def failure_keys(seed: np.random.SeedSequence, station: int, servers: int) -> np.ndarray:
     """Keys ``[server, ttf|ttr]`` for the failure streams of one station."""
     child = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 1, station))
