@@ -21,6 +21,19 @@ from typing import Any
 from ..errors import EvplantError
 
 CONNECT_TIMEOUT = "10s"  # to reach a scheduler given by address
+
+# A local cluster's workers run long CPU-bound tasks and hold little data, so:
+LOCAL_CLUSTER_CONFIG = {
+    # Dask sets MALLOC_TRIM_THRESHOLD_=65536 for workers, to hand memory back to the OS
+    # early; that pins glibc's allocation thresholds and costs a simulation ~8% (many
+    # short-lived NumPy arrays). Keep glibc's adaptive default (unless the user set one).
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    # the statistical profiler samples the running task's stack every 10 ms and the
+    # event-loop watchdog wakes every 20 ms; each takes the GIL from the simulation
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.admin.system-monitor.gil.enabled": False,
+}
 BatchFn = Callable[[Any, Sequence[int]], Any]
 Results = Generator[Any, None, None]
 
@@ -69,13 +82,7 @@ class DaskExecutor:
         else:
             import dask
 
-            # Dask sets MALLOC_TRIM_THRESHOLD_=65536 for its workers, to hand memory
-            # back to the OS early; that fixes glibc's allocation thresholds and costs
-            # a simulation ~8% (many short-lived NumPy arrays). Our workers hold little
-            # data, so they keep glibc's adaptive default (unless the user set one).
-            with dask.config.set(
-                {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-            ):
+            with dask.config.set(LOCAL_CLUSTER_CONFIG):
                 self.cluster = LocalCluster(
                     n_workers=workers,
                     threads_per_worker=1,
