@@ -88,3 +88,8 @@ def test_the_same_seed_gives_the_same_run(base: RunResult) -> None:
     assert again.monthly == base.monthly
     other = run(seed=1)
     assert other.monthly != base.monthly
+
+
+def test_threads_do_not_change_the_run(base: RunResult) -> None:
+    sc, _ = load_scenario("beijing-etown", SHORT)
+    assert simulate(sc, 0, threads=False).monthly == base.monthly

@@ -40,14 +40,19 @@ def simulate(
     seed: int | np.random.SeedSequence = 0,
     *,
     progress: Callable[[int, int], None] | None = None,
+    threads: bool = True,
 ) -> RunResult:
-    """Run the whole horizon; ``progress(done, total)`` is called after each month."""
+    """Run the whole horizon; ``progress(done, total)`` is called after each month.
+
+    ``threads``: run the plant's phases side by side in threads (same results either
+    way; off for a one-core baseline or inside an already parallel experiment)."""
     root = as_seed_sequence(seed)
     plant = Plant(
         scenario.plant,
         scenario.variants,
         (scenario.horizon.start, scenario.horizon.end),
         np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, 0)),
+        threads=threads,
     )
     months = [d.strftime("%Y-%m") for d in plant.months[:-1]]
     venture = None

@@ -63,7 +63,7 @@ def stats_table(result: McResult) -> Table:
     for k in result.kpi_names:
         s = result.stats[k]
         table.add_row(
-            K.label(k), K.fmt(k, s.mean), f"{K.fmt(k, s.ci_low)} \u2013 {K.fmt(k, s.ci_high)}",
+            K.label(k), K.fmt(k, s.mean), K.fmt_range(k, s.ci_low, s.ci_high),
             K.fmt(k, s.p10), K.fmt(k, s.p50), K.fmt(k, s.p90),
             f"{s.reached:.0%}" if K.is_month(k) else "",
         )
@@ -97,7 +97,7 @@ def compare_table(cmp: McComparison) -> Table:
         d = p.diff
         table.add_row(
             K.label(k), K.fmt(k, p.mean_a), K.fmt(k, p.mean_b), K.fmt(k, d.mean, diff=True),
-            f"{K.fmt(k, d.ci_low, diff=True)} \u2013 {K.fmt(k, d.ci_high, diff=True)}",
+            K.fmt_range(k, d.ci_low, d.ci_high, diff=True),
             f"{p.share_b_better:.0%}",
         )
     return table

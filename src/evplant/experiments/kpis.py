@@ -142,3 +142,14 @@ def fmt(kpi: str, value: float, *, diff: bool = False) -> str:
     if kpi.endswith("_cny"):
         return money(value, "CNY", signed=diff)
     return signed_count(value) if diff else count(value)
+
+
+def fmt_range(kpi: str, low: float, high: float, *, diff: bool = False) -> str:
+    """'a \u2013 b', or a dash when the interval is undefined (fewer than 2 values)."""
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return "\u2013"
+    a, b = fmt(kpi, low, diff=diff), fmt(kpi, high, diff=diff)
+    if kpi.endswith("_cny") and a.split()[-1] == b.split()[-1] and "CNY " in b:
+        # 'CNY 1.2 bn' and 'CNY 3.4 bn' -> 'CNY 1.2 \u2013 3.4 bn': narrower columns
+        a, b = a.rsplit(" ", 1)[0], b.replace("CNY ", "", 1)
+    return f"{a} \u2013 {b}"

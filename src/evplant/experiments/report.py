@@ -108,7 +108,7 @@ def kpi_rows(result: McResult) -> list[list[str]]:
     rows = []
     for k in result.kpi_names:
         s = result.stats[k]
-        ci = f"{K.fmt(k, s.ci_low)} \u2013 {K.fmt(k, s.ci_high)}"
+        ci = K.fmt_range(k, s.ci_low, s.ci_high)
         reached = pct(s.reached, 0) if K.is_month(k) else ""
         rows.append([K.label(k), K.fmt(k, s.mean), ci, K.fmt(k, s.p10), K.fmt(k, s.p50),
                      K.fmt(k, s.p90), reached])
@@ -209,7 +209,7 @@ def render_compare_mc(cmp: McComparison) -> str:
         d = p.diff
         rows.append([
             K.label(k), K.fmt(k, p.mean_a), K.fmt(k, p.mean_b), K.fmt(k, d.mean, diff=True),
-            f"{K.fmt(k, d.ci_low, diff=True)} \u2013 {K.fmt(k, d.ci_high, diff=True)}",
+            K.fmt_range(k, d.ci_low, d.ci_high, diff=True),
             "\u00b1" + K.fmt(k, p.unpaired_ci_half).lstrip("+") if not K.is_month(k)
             else f"\u00b1{p.unpaired_ci_half:.1f} months",
             pct(p.share_b_better, 0),
