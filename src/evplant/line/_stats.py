@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._numba import inline, kernel
-from .calendar import working_before
+from .calendar import _window, working_before
 from .draws import next_breakdown
 
 # per-station accumulators, columns of acc[m, :]
@@ -28,17 +28,11 @@ L_DONE, L_LEAD, L_T = range(3)
 
 @inline
 def _bin(t: float, edges: np.ndarray, hint: np.ndarray, i: int) -> int:
-    """The bin of time t, walking from the bin station i used last (times mostly grow)."""
+    """The bin of time t: the same hinted walk as a calendar window, over the bin starts."""
     nb = len(edges) - 1
     if nb == 1:
         return 0
-    b = hint[i]
-    while b + 1 < nb and edges[b + 1] <= t:
-        b += 1
-    while b > 0 and edges[b] > t:
-        b -= 1
-    hint[i] = b
-    return b
+    return _window(t, edges[:nb], hint, i)
 
 
 @kernel
@@ -113,7 +107,6 @@ def accumulate(
     dep: np.ndarray,
     srv: np.ndarray,
     rep: np.ndarray,
-    release: np.ndarray,
     basis: np.ndarray,
     ttf_code: np.ndarray,
     ttr_code: np.ndarray,

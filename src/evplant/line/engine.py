@@ -247,7 +247,7 @@ class LineEngine:
             k = hi - lo
             buf = self._buf if k == self.chunk else Visits.empty(k, self.line.m)
             self._run(pp, rel, buf)
-            self._book(buf, rel)
+            self._book(buf)
             if kept is not None:
                 for name in ("entry", "end", "departure", "server", "repair"):
                     getattr(kept, name)[lo:hi] = getattr(buf, name)
@@ -306,7 +306,7 @@ class LineEngine:
             )
         self.set_calendar(spec.build(horizon_s=2.0 * self.line.calendar.end))
 
-    def _book(self, vis: Visits, release: np.ndarray) -> None:
+    def _book(self, vis: Visits) -> None:
         line = self.line
         cal = line.calendar
         _stats.accumulate(
@@ -315,7 +315,6 @@ class LineEngine:
             vis.departure,
             vis.server,
             vis.repair,
-            release,
             line.fail_basis,
             line.ttf_code,
             line.ttr_code,
@@ -471,7 +470,7 @@ def simulate_line(
         line = fast.line.with_calendar(line.calendar_spec.build(2.0 * fast.line.calendar.end))
     ref = simulate_reference(line, p, release, fast.draws.fail_keys)
     booked = LineEngine(line, seed, bin_edges=bin_edges, chunk=max(n_jobs, 1))
-    booked._book(ref.visits, release)
+    booked._book(ref.visits)
     result = booked.result(name=name)
     result.engine = "reference"
     return result
