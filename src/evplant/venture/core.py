@@ -215,6 +215,7 @@ class Venture:
             contract_cost_cny=contract.cost_cny,
             stores=sold.stores,
             capex_plant_cny=capex_plant_cny,
+            parts_cost_per_vehicle_cny=self.supply.parts_cost_per_vehicle(t),
         )
 
         used = np.asarray(kits_used, dtype=np.int64)
