@@ -71,6 +71,8 @@ class FitJob:
 class StepJob:
     fit: FitJob
     thetas: np.ndarray  # [n, d] latent values
+    # a seed of its own for each vector (forecasts); None: the fit's common seeds
+    own_seeds: tuple[np.random.SeedSequence, ...] | None = None
 
 
 @dataclass
@@ -94,7 +96,8 @@ def evaluate(job: StepJob, ids: Sequence[int]) -> Evaluated:
     from ..scenario.load import validate_scenario
 
     fit = job.fit
-    k, s = len(fit.seeds), len(fit.compiled.statements)
+    k = 1 if job.own_seeds is not None else len(fit.seeds)
+    s = len(fit.compiled.statements)
     loglik = np.full((len(ids), k), -np.inf)
     values = np.full((len(ids), k, s), np.nan)
     why: list[str] = []
@@ -106,7 +109,8 @@ def evaluate(job: StepJob, ids: Sequence[int]) -> Evaluated:
             why.append(str(exc.problems[0]))
             continue
         why.append("")
-        for j, seed in enumerate(fit.seeds):
+        seeds = (job.own_seeds[i],) if job.own_seeds is not None else fit.seeds
+        for j, seed in enumerate(seeds):
             result = simulate(scenario, seed, threads=False)
             monthly = {c: result.column(c).astype(float) for c in fit.columns}
             v = model_values(fit.compiled, monthly)
@@ -291,13 +295,11 @@ class _Target:
                     self.memo[thetas[i].tobytes()] = (out[i], ll, res.values[row])
                     if res.invalid[row]:
                         self.invalid[res.invalid[row]] = self.invalid.get(res.invalid[row], 0) + 1
-                self.done += len(res.ids) * len(self.fit.seeds)
+                # a vector that makes no valid scenario is refused before it simulates
+                self.done += sum(len(self.fit.seeds) for w in res.invalid if not w)
                 if self.progress is not None:
                     self.progress(min(self.done, self.budget), self.budget)
-        for i, th in enumerate(thetas):  # the prior's rejections keep their -inf
-            if i not in todo:
-                out[i] = -np.inf
-        return out
+        return out  # the prior's rejections keep their -inf
 
 
 def _start(

@@ -16,7 +16,7 @@ from ..run import RATE_TARGET_PER_YEAR, RunResult
 
 EPOCH_YEAR = 2024
 # monthly columns kept per replication for the fan charts (those present in a run)
-PATHS = ("produced", "delivered", "cash")
+PATHS = ("produced", "delivered", "revenue", "cogs", "cash")
 MONTH_KPIS = ("month_at_target_rate", "break_even_month")
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -63,12 +64,40 @@ def uniforms(seed: int, r: int, params: Sequence[Uncertainty]) -> np.ndarray:
     return np.array([uniform(seed, r, u.path) for u in params], dtype=float)
 
 
-def draw(seed: int, r: int, params: Sequence[Uncertainty]) -> list[float | int]:
+@dataclass(frozen=True)
+class PosteriorDraws:
+    """A calibration's samples for the ``law: posterior`` parameters, drawn jointly:
+    replication ``r`` takes one whole sample, chosen by its uniform keyed ``posterior``
+    (so two scenarios with the same posterior share the sample, as common random
+    numbers), with probability its weight."""
+
+    paths: tuple[str, ...]
+    values: np.ndarray  # [n, len(paths)]
+    weights: np.ndarray  # [n], summing to 1
+
+    def row(self, seed: int, r: int) -> np.ndarray:
+        u = uniform(seed, r, POSTERIOR_KEY)
+        k = int(np.searchsorted(np.cumsum(self.weights), u * self.weights.sum(), side="right"))
+        return np.asarray(self.values[min(k, len(self.values) - 1)])
+
+
+POSTERIOR_KEY = "posterior"
+
+
+def draw(
+    seed: int, r: int, params: Sequence[Uncertainty], posterior: PosteriorDraws | None = None
+) -> list[float | int]:
     """The values replication ``r`` sets, one per parameter, in the list's order."""
     out: list[float | int] = []
-    for u, p in zip(params, uniforms(seed, r, params), strict=True):
-        x = float(u.ppf(np.array([p]))[0])
-        out.append(int(x) if u.integer else x)
+    row = posterior.row(seed, r) if posterior is not None else None
+    for u in params:
+        if u.law == "posterior":
+            if posterior is None or row is None:
+                raise ValueError(f"{u.path}: law posterior without posterior samples")
+            x = float(row[posterior.paths.index(u.path)])
+        else:
+            x = float(u.ppf(np.array([uniform(seed, r, u.path)]))[0])
+        out.append(int(round(x)) if u.integer else x)
     return out
 
 

@@ -35,6 +35,8 @@ class McJob:
     kpi_names: tuple[str, ...]
     path_names: tuple[str, ...]
     months: tuple[str, ...]
+    posterior: plan.PosteriorDraws | None = None
+    observed: tuple[Any, ...] = ()  # the record's statements, for the report
 
 
 @dataclass
@@ -52,7 +54,7 @@ def scenario_for(job: McJob, r: int, values: Sequence[float | int] | None = None
     from ..scenario.load import validate_scenario
 
     if values is None:
-        values = plan.draw(job.seed, r, job.params)
+        values = plan.draw(job.seed, r, job.params, job.posterior)
     data = plan.apply(job.data, job.locs, values)
     try:
         return validate_scenario(data, f"{job.source}, replication {r}")
@@ -76,7 +78,7 @@ def run_batch(job: McJob, ids: Sequence[int]) -> Batch:
     out = np.empty((n, len(job.kpi_names)))
     paths = {name: np.empty((n, m)) for name in job.path_names}
     for i, r in enumerate(ids):
-        drawn = plan.draw(job.seed, r, job.params)
+        drawn = plan.draw(job.seed, r, job.params, job.posterior)
         values[i] = drawn
         scenario = scenario_for(job, r, drawn)
         result = simulate(scenario, plan.simulation_seed(job.seed, r))

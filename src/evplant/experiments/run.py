@@ -33,6 +33,7 @@ from .uncertainty import Uncertainty
 Progress = Callable[[int, int], None]
 SUMMARY_JSON = "summary.json"
 REPLICATIONS_CSV = "replications.csv"
+MONTHLY_PARQUET = "monthly.parquet"
 REPORT_HTML = "report.html"
 COMPARE_JSON = "compare.json"
 COMPARE_HTML = "compare.html"
@@ -61,6 +62,7 @@ class McResult:
     seconds: float = 0.0
     executor: str = ""
     files: list[Path] = field(default_factory=list)
+    observed: tuple[Any, ...] = ()  # the record's statements (calibrated scenarios)
 
     def kpi(self, name: str) -> np.ndarray:
         return self.kpi_values[:, self.kpi_names.index(name)]
@@ -118,6 +120,12 @@ def prepare(
         raise EvplantError(
             problems=[type(p)(p.message, file=source, field=p.field) for p in exc.problems]
         ) from None
+    posterior, observed = None, ()
+    if base.posterior is not None:
+        posterior, params = _posterior(str(scenario), base, params)
+        locs = plan.check_params(data, params)
+    if base.calibration is not None and base.calibration.observed is not None:
+        observed = _observed(str(scenario), base.calibration.observed)
     pinned = set(overridden)
     keep = [i for i, loc in enumerate(locs) if loc not in pinned]
     params = [params[i] for i in keep]
@@ -134,12 +142,16 @@ def prepare(
         kpi_names=tuple(K.kpi_names(months, venture)),
         path_names=tuple(K.path_names(venture)),
         months=tuple(months),
+        posterior=posterior,
+        observed=observed,
     )
     manifest = Manifest(
         scenario=base.name,
         source=source,
         overrides=list(overrides),
-        scenario_sha256=digest(data),
+        scenario_sha256=digest(
+            data if posterior is None else {"data": data, "posterior": posterior.values.tolist()}
+        ),
         seed=int(seed),
         replications=0,
         batch_size=1,
@@ -150,6 +162,37 @@ def prepare(
         evplant=evplant.__version__,
     )
     return job, manifest
+
+
+def _posterior(
+    name_or_path: str, base: Any, params: list[Uncertainty]
+) -> tuple[plan.PosteriorDraws, list[Uncertainty]]:
+    """The scenario's posterior samples, and its parameters with every posterior path
+    drawn from them (in place of a prior given in `uncertainty:`)."""
+    from ..calibrate.outputs import read_posterior
+    from ..scenario.load import beside
+
+    paths, values, weights = read_posterior(beside(name_or_path, base.posterior.file))
+    labels = {u.path: u for u in params}
+    priors = {u.path: u for u in (base.calibration.parameters if base.calibration else [])}
+    drawn = [
+        Uncertainty(
+            path=p, law="posterior",
+            label=(labels.get(p) or priors.get(p) or Uncertainty(path=p, law="posterior")).label,
+            integer=bool(priors[p].integer) if p in priors else False,
+        )
+        for p in paths
+    ]
+    rest = [u for u in params if u.path not in set(paths) and u.law != "posterior"]
+    return plan.PosteriorDraws(tuple(paths), values, weights), rest + drawn
+
+
+def _observed(name_or_path: str, relative: str) -> tuple[Any, ...]:
+    """The record's statements, to show over the fans."""
+    from ..calibrate.observations import read_observations
+    from ..scenario.load import beside
+
+    return tuple(read_observations(beside(name_or_path, relative)))
 
 
 def _months(start: str, end: str) -> list[str]:
@@ -273,21 +316,47 @@ def _result(
         paths=data.paths,
         stats=stats,
         tornado=tornados,
+        observed=tuple(job.observed),
     )
 
 
 def write_outputs(result: McResult, *, report: bool = True) -> list[Path]:
-    """replications.csv, summary.json and report.html, each written atomically."""
+    """replications.csv, monthly.parquet, summary.json and report.html, each written
+    atomically."""
     out = result.out_dir
-    files = [out / REPLICATIONS_CSV, out / SUMMARY_JSON]
+    files = [out / REPLICATIONS_CSV, out / MONTHLY_PARQUET, out / SUMMARY_JSON]
     atomic.write_text(files[0], replications_csv(result))
-    atomic.write_text(files[1], json.dumps(result.summary(), indent=2) + "\n")
+    write_monthly(files[1], result)
+    atomic.write_text(files[2], json.dumps(result.summary(), indent=2) + "\n")
     if report:
         from .report import render_mc
 
         files.append(out / REPORT_HTML)
-        atomic.write_text(files[2], render_mc(result))
+        atomic.write_text(files[3], render_mc(result))
     return files
+
+
+def monthly_table(result: McResult) -> Any:
+    """One row per replication and month: ``replication``, ``month`` and each monthly
+    path (produced, and with a venture delivered, revenue, cogs, cash), so bands over
+    any period (a quarter, a year) can be formed from the replications."""
+    import pyarrow as pa
+
+    n, m = len(result.ids), len(result.months)
+    cols: dict[str, Any] = {
+        "replication": pa.array(np.repeat(result.ids.astype(np.int64), m)),
+        "month": pa.array(np.tile(np.array(result.months, dtype=object), n), pa.string()),
+    }
+    for name, arr in result.paths.items():
+        cols[name] = pa.array(np.ascontiguousarray(arr, dtype=np.float64).ravel())
+    return pa.table(cols)
+
+
+def write_monthly(path: Path, result: McResult) -> None:
+    import pyarrow.parquet as pq
+
+    with atomic.atomic_path(path) as tmp:
+        pq.write_table(monthly_table(result), tmp)
 
 
 def replications_csv(result: McResult) -> str:
