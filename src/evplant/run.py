@@ -11,15 +11,15 @@ import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .line.draws import as_seed_sequence
+from .months import months as month_range
 from .plant.model import Plant
-
-if TYPE_CHECKING:
-    from .scenario.schema import Scenario
+from .scenario.schema import Scenario
+from .seeds import as_seed_sequence, child_seed
+from .venture import Venture
 
 RATE_TARGET_PER_YEAR = 300_000  # facts: the plan is 300,000 vehicles a year
 
@@ -51,19 +51,17 @@ def simulate(
         scenario.plant,
         scenario.variants,
         (scenario.horizon.start, scenario.horizon.end),
-        np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, 0)),
+        child_seed(root, 0),
         threads=threads,
     )
-    months = [d.strftime("%Y-%m") for d in plant.months[:-1]]
+    months = month_range(scenario.horizon.start, scenario.horizon.end)
     venture = None
     if scenario.venture is not None:
-        from .venture import Venture
-
         venture = Venture(
             scenario.venture,
             scenario.variants,
             months,
-            np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, 1)),
+            child_seed(root, 1),
         )
     n_var = len(scenario.variants)
     rows: list[dict[str, Any]] = []

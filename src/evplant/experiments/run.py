@@ -7,7 +7,6 @@ random numbers and reports their paired difference; ``load_mc`` reads a finished
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import math
 import time
@@ -18,9 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import atomic
+from .. import __version__, atomic
 from ..errors import EvplantError
+from ..months import EPOCH, month_label
+from ..months import months as month_range
 from ..results import jsonable
+from ..scenario import load
+from ..scenario.uncertainty import Uncertainty
 from . import kpis as K
 from . import plan
 from .executors import DaskExecutor, Sequential, make_executor
@@ -28,7 +31,6 @@ from .replicate import Batch, McJob, run_batch, scenario_for
 from .sensitivity import Tornado, default_outputs, tornado
 from .stats import Paired, Stat, describe, paired
 from .store import Manifest, Store, digest
-from .uncertainty import Uncertainty
 
 Progress = Callable[[int, int], None]
 SUMMARY_JSON = "summary.json"
@@ -78,7 +80,7 @@ class McResult:
             "seed": self.seed,
             "replications": self.replications,
             "horizon": f"{self.months[0]}..{self.months[-1]}",
-            "month_numbers": "months since 2024-01 (2025-09 is 20); null: never",
+            "month_numbers": f"months since {EPOCH} (2025-09 is 20); null: never",
             "parameters": [p.model_dump(exclude_none=True) for p in self.params],
             "kpis": {k: self.stats[k].to_dict() for k in self.kpi_names},
             "sensitivity": {k: t.to_dict() for k, t in self.tornado.items()},
@@ -93,24 +95,10 @@ def prepare(
 
     An override of an uncertain value pins it: that parameter is dropped from the list.
     """
-    import evplant
-
-    from ..inputs import read_yaml
-    from ..scenario.load import parse_set, scenario_text, set_path, validate_scenario
-
     if seed < 0:
         raise EvplantError("must not be negative", field="--seed")
-    text, source = scenario_text(str(scenario))
-    data, lines = read_yaml(text, source)
-    if not isinstance(data, dict):
-        raise EvplantError("a scenario must be a mapping of sections", file=source, line=1)
-    data = copy.deepcopy(data)
-    overridden: dict[tuple[str | int, ...], str] = {}
-    for item in overrides:
-        keys, value = parse_set(item)
-        loc = set_path(data, keys, value, item)
-        overridden[tuple(loc)] = item
-    base = validate_scenario(data, source, lines, overridden)
+    prepared = load.prepare(scenario, overrides)
+    base, data, source = prepared.scenario, prepared.data, prepared.source
     params = list(base.uncertainty)
     try:
         locs = plan.check_params(data, params)
@@ -118,11 +106,11 @@ def prepare(
         raise EvplantError(
             problems=[type(p)(p.message, file=source, field=p.field) for p in exc.problems]
         ) from None
-    pinned = set(overridden)
+    pinned = set(prepared.overridden)
     keep = [i for i, loc in enumerate(locs) if loc not in pinned]
     params = [params[i] for i in keep]
     locs = [locs[i] for i in keep]
-    months = _months(base.horizon.start, base.horizon.end)
+    months = month_range(base.horizon.start, base.horizon.end)
     venture = base.venture is not None
     job = McJob(
         data=data,
@@ -147,18 +135,9 @@ def prepare(
         kpis=list(job.kpi_names),
         monthly=list(job.path_names),
         months=months,
-        evplant=evplant.__version__,
+        evplant=__version__,
     )
     return job, manifest
-
-
-def _months(start: str, end: str) -> list[str]:
-    y, m = int(start[:4]), int(start[5:7])
-    out = []
-    while f"{y:04d}-{m:02d}" <= end[:7]:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
 
 
 def default_batch_size(replications: int) -> int:
@@ -300,7 +279,7 @@ def replications_csv(result: McResult) -> str:
         for j, k in enumerate(result.kpi_names):
             v = float(result.kpi_values[i, j])
             if K.is_month(k):
-                cells.append(K.month_label(v, missing=""))
+                cells.append(month_label(v, missing=""))
             else:
                 cells.append("" if math.isnan(v) else repr(v))
         lines.append(",".join(cells))

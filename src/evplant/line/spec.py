@@ -29,17 +29,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import Field, PositiveFloat, model_validator
 
+from ..base import Model as _Model
 from .calendar import WorkCalendar, weekly
 from .distributions import Dist, Exponential
 
 FAIL_NONE, FAIL_OPERATING, FAIL_CALENDAR = 0, 1, 2
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class Failures(_Model):

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..line import _stats
 from ..line.engine import LineEngine
+from ..seeds import child_seed
 from .calendar import holiday_days, month_starts, phase_calendar, seconds_since, shifts_on
 from .layout import PhaseLayout, layout_phase
 from .ramp import RampState, ramp_state
@@ -72,8 +73,7 @@ class Plant:
             if calendar is None:
                 continue
             layout = layout_phase(phase, calendar)
-            child = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, k))
-            engine = LineEngine(layout.line, child, bin_edges=bin_edges, chunk=4096)
+            engine = LineEngine(layout.line, child_seed(seed, k), bin_edges=bin_edges, chunk=4096)
             sop = seconds_since(self.t0, dt.date.fromisoformat(phase.sop))
             self.phases.append(PhaseRun(phase.name, layout, engine, sop))
         self._phase_spec = {p.name: p for p in spec.phases}

@@ -9,33 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PositiveFloat,
-    model_validator,
-)
+from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, model_validator
 
+from ..base import Model as _Model
 from ..line.distributions import Dist
 from ..line.spec import Failures
-
-
-def _as_text(value: object) -> object:
-    # YAML reads an unquoted 2024-06-01 as a date; accept it as the text it was
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-def _month(value: str) -> str:
-    try:
-        dt.date.fromisoformat(value + "-01")
-    except ValueError:
-        raise ValueError(f"must be a month written YYYY-MM, got {value!r}") from None
-    return value
+from ..months import Month, as_text
 
 
 def _day(value: str) -> str:
@@ -46,12 +25,8 @@ def _day(value: str) -> str:
     return value
 
 
-Month = Annotated[str, BeforeValidator(_as_text), AfterValidator(_month)]
-Day = Annotated[str, BeforeValidator(_as_text), AfterValidator(_day)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+Day = Annotated[str, BeforeValidator(as_text), AfterValidator(_day)]
+__all__ = ["Day", "Month", "PhaseSpec", "PlantSpec", "ShopSpec", "StationSpec"]
 
 
 class StationSpec(_Model):

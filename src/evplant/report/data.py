@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ..months import month_number
+
 Rows = Sequence[dict[str, Any]]
 
 # The plant's shops in the order a car passes through them; shops the scenario adds
@@ -153,6 +155,6 @@ def shop_label(name: str) -> str:
 
 
 def month_index(month: str) -> int | None:
-    """'2025-07' -> months since year 0, for differences between months."""
-    m = re.fullmatch(r"(\d{4})-(\d{2})", str(month))
-    return int(m.group(1)) * 12 + int(m.group(2)) - 1 if m else None
+    """'2025-07' -> its month number (:mod:`evplant.months`), for differences between
+    months; None for anything that is not a month."""
+    return month_number(month) if re.fullmatch(r"\d{4}-\d{2}", str(month)) else None

@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import model_validator
 
 from ..errors import EvplantError
+from ..seeds import child_seed
 from .channel import Channel, ChannelConfig
 from .common import VentureModel, invalid, month_number
 from .contract import ContractConfig, contract_month
@@ -113,13 +114,14 @@ class Venture:
         if (np.diff(self.month_numbers) != 1).any():
             raise ValueError("months must be consecutive")
 
-        def part(key: int) -> np.random.SeedSequence:
-            return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, key))
-
-        self.supply = Supply(cfg.supply, self.variants, self.month_numbers, part(0))
-        self.market = Market(cfg.market, self.variants, self.month_numbers, part(1))
+        self.supply = Supply(cfg.supply, self.variants, self.month_numbers, child_seed(seed, 0))
+        self.market = Market(cfg.market, self.variants, self.month_numbers, child_seed(seed, 1))
         self.channel = Channel(
-            cfg.channel, len(self.variants), len(cfg.market.exports), self.month_numbers, part(2)
+            cfg.channel,
+            len(self.variants),
+            len(cfg.market.exports),
+            self.month_numbers,
+            child_seed(seed, 2),
         )
         self.finance = Finance(cfg.finance, self.variants, self.month_numbers)
         self.rows: list[dict[str, float]] = []

@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+from scipy import stats
+
+from ..base import Model
 
 
-class Uncertainty(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Uncertainty(Model):
     path: str = Field(min_length=1, description="dotted path of the value, as for --set")
     label: str = Field("", description="a short name for tables and the tornado chart")
     law: Literal["uniform", "triangular", "normal", "lognormal"] = "triangular"
@@ -52,8 +54,6 @@ class Uncertainty(BaseModel):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Values at probabilities u (inverse CDF), so draws can use common random numbers."""
-        from scipy import stats
-
         if self.law == "uniform":
             x = stats.uniform(self.low, self.high - self.low).ppf(u)  # type: ignore[operator]
         elif self.law == "triangular":
