@@ -12,8 +12,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, model_validator
 
 from ..base import Model as _Model
-from ..line.distributions import Dist
-from ..line.spec import Failures
+from ..line.spec import Station
 from ..months import Month, as_text
 
 
@@ -29,13 +28,8 @@ Day = Annotated[str, BeforeValidator(as_text), AfterValidator(_day)]
 __all__ = ["Day", "Month", "PhaseSpec", "PlantSpec", "ShopSpec", "StationSpec"]
 
 
-class StationSpec(_Model):
-    name: str = Field(min_length=1)
-    cycle_time: Dist = Field(description="mature work per vehicle, seconds")
-    servers: int = Field(1, ge=1, le=64, description="parallel identical servers (cells, booths)")
-    failures: Failures | None = None
-    first_pass_yield: float = Field(1.0, gt=0, le=1, description="mature share right first time")
-    ideal_cycle_time: PositiveFloat | None = Field(None, description="design cycle time for OEE, s")
+#: A plant station is a line file's station (cycle times are the mature work per vehicle).
+StationSpec = Station
 
 
 class ShopSpec(_Model):
@@ -118,6 +112,14 @@ class PhaseSpec(_Model):
                     f"phase {self.name!r}: shop {s.name!r} joins {s.joins!r}, which is not a "
                     f"shop of the main line ({', '.join(m.name for m in main)})"
                 )
+        for shop in self.shops:
+            for st in shop.stations:
+                unknown = set(st.variant_cycle_time) - set(self.mix)
+                if unknown:
+                    raise ValueError(
+                        f"phase {self.name!r}: station {shop.name}/{st.name} has "
+                        f"variant_cycle_time for {sorted(unknown)}, not in the phase's mix"
+                    )
         starts = [r.start for r in self.shifts]
         if starts != sorted(starts):
             raise ValueError(f"phase {self.name!r}: shift regimes must be in date order")
