@@ -51,13 +51,14 @@ def path_names(venture: bool) -> list[str]:
 
 def kpis(result: RunResult, venture: bool) -> dict[str, float]:
     """The KPIs of one run, in the order of :func:`kpi_names`."""
-    months = [row["month"] for row in result.monthly]
+    months = [str(row["month"]) for row in result.monthly]
     s = result.summary
+    by_year = s.plant["produced_by_year"]
     out: dict[str, float] = {}
     years = sorted({m[:4] for m in months})
     delivered = _by_year(result.monthly, "delivered") if venture else {}
     for y in years:
-        out[f"produced_{y}"] = _f(s["produced_by_year"].get(y, s["produced_by_year"].get(int(y))))
+        out[f"produced_{y}"] = _f(by_year.get(y))
     for y in years if venture else ():
         out[f"delivered_{y}"] = delivered.get(y, 0.0)
     out["produced_total"] = float(sum(float(r["produced"]) for r in result.monthly))
