@@ -63,6 +63,18 @@ def scenario_text(name_or_path: str) -> tuple[str, str]:
         raise EvplantError("not a readable YAML text file", file=str(path)) from None
 
 
+def beside(name_or_path: str, relative: str) -> Path:
+    """A file named relative to a scenario: beside a scenario file, or among the
+    built-in scenarios' package data for a built-in name; absolute paths as given."""
+    rel = Path(relative)
+    if rel.is_absolute():
+        return rel
+    if name_or_path in builtin_names():
+        folder = resources.files("evplant.scenario") / "builtin"
+        return Path(str(folder)) / rel
+    return Path(name_or_path).parent / rel
+
+
 def parse_set(item: str) -> tuple[list[str], Any]:
     """``'a.b=1'`` -> (``['a', 'b']``, 1): the value read as YAML (text if it is not)."""
     if "=" not in item:

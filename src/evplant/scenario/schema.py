@@ -8,6 +8,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from ..base import Model
+from ..calibrate.config import CalibrationConfig, PosteriorRef
 from ..months import Month
 from ..plant.spec import PlantSpec
 from ..venture import VentureConfig
@@ -37,6 +38,21 @@ class Scenario(Model):
     uncertainty: list[Uncertainty] = Field(
         default_factory=list, description="parameters drawn per Monte Carlo replication"
     )
+    calibration: CalibrationConfig | None = Field(
+        None, description="what `evplant calibrate` may learn from the record, and its priors"
+    )
+    posterior: PosteriorRef | None = Field(
+        None, description="a calibration's samples, drawn by `law: posterior` parameters"
+    )
+
+    @model_validator(mode="after")
+    def _posterior_named(self) -> Scenario:
+        drawn = [u.path for u in self.uncertainty if u.law == "posterior"]
+        if drawn and self.posterior is None:
+            raise ValueError(
+                f"{', '.join(drawn)}: law posterior needs a posterior: section (its samples)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _variants_known(self) -> Scenario:
