@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -278,6 +278,22 @@ def money_lines(month: str, lines: Mapping[str, float]) -> list[MoneyLine]:
 
 
 # -- views -----------------------------------------------------------------------------
+
+
+class DictView(Mapping[str, Any]):
+    """A typed output that reads as the plain mapping :meth:`to_dict` gives."""
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
 
 
 class WideRows(list[dict[str, Value]]):

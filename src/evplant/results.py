@@ -113,7 +113,8 @@ class RunFolder:
         """The wide rows, knowing the keys of each entity when the records are there."""
         if self.records:
             return records.wide(self.records)
-        return self.monthly.to_pylist()
+        rows: list[dict[str, Any]] = self.monthly.to_pylist()
+        return rows
 
 
 def read_run(folder: Path) -> RunFolder:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from .months import months as month_range
 from .plant.model import Plant
-from .records import PlantTotals, Record, WideRows, wide
+from .records import DictView, PlantTotals, Record, WideRows, wide
 from .scenario.schema import Scenario
 from .seeds import as_seed_sequence, child_seed
 from .venture import Venture
@@ -26,7 +26,7 @@ from .venture import Venture
 RATE_TARGET_PER_YEAR = 300_000  # facts: the plan is 300,000 vehicles a year
 
 
-class Summary(Mapping[str, Any]):
+class Summary(DictView):
     """A run's figures, typed; a read-only mapping with the keys of ``summary.json``.
 
     The plant's figures are attributes; ``venture`` holds the venture's (NPV, cash,
@@ -55,15 +55,6 @@ class Summary(Mapping[str, Any]):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
-
-    def __getitem__(self, key: str) -> Any:
-        return self.to_dict()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
-
-    def __len__(self) -> int:
-        return len(self.to_dict())
 
 
 class PlantSummary(TypedDict):

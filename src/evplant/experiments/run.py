@@ -73,7 +73,7 @@ class McResult:
     def summary(self) -> dict[str, Any]:
         """summary.json: settings, statistics and sensitivity; no timings or worker
         counts, so the file is the same bit for bit however the run was spread."""
-        return jsonable({
+        return _plain({
             "scenario": self.scenario,
             "source": self.source,
             "overrides": self.overrides,
@@ -138,6 +138,11 @@ def prepare(
         evplant=__version__,
     )
     return job, manifest
+
+
+def _plain(summary: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = jsonable(summary)
+    return out
 
 
 def default_batch_size(replications: int) -> int:
@@ -315,7 +320,7 @@ class McComparison:
     files: list[Path] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        return jsonable({
+        return _plain({
             "a": {"scenario": self.a.scenario, "source": self.a.source,
                   "overrides": self.a.overrides, "folder": str(self.a.out_dir)},
             "b": {"scenario": self.b.scenario, "source": self.b.source,

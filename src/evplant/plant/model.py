@@ -222,7 +222,7 @@ class Plant:
     def variant_share(self, run: PhaseRun) -> np.ndarray:
         """The phase's mix as shares, in the order of :meth:`phase_variants`."""
         mix = np.array(list(self._phase_spec[run.name].mix.values()), dtype=float)
-        return mix / mix.sum()
+        return np.asarray(mix / mix.sum())
 
     def _phase_record(
         self, run: PhaseRun, t: int, state: RampState, stats: BinStats

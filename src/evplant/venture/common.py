@@ -106,7 +106,7 @@ def split_int(total: int, weights: np.ndarray) -> np.ndarray:
         # the largest remainders get one more; ties go to the earlier entry (stable sort)
         order = np.argsort(-(exact - out), kind="stable")
         out[order[:left]] += 1
-    return out
+    return np.asarray(out)
 
 
 def level_order(counts: np.ndarray) -> np.ndarray:
@@ -129,4 +129,4 @@ def stochastic_round(x: np.ndarray, u: np.ndarray) -> np.ndarray:
     Takes its uniforms from the caller so that every month draws the same number of
     random values whatever the means: scenarios stay coupled draw for draw.
     """
-    return np.floor(np.maximum(x, 0.0) + u).astype(np.int64)
+    return np.asarray(np.floor(np.maximum(x, 0.0) + u).astype(np.int64))

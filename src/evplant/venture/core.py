@@ -20,8 +20,8 @@ run and a change in one part leaves the others' draws alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pydantic import model_validator
@@ -29,6 +29,7 @@ from pydantic import model_validator
 from ..errors import EvplantError
 from ..records import (
     ComponentMonth,
+    DictView,
     ExportMonth,
     MoneyLine,
     Record,
@@ -49,7 +50,7 @@ _Problem = tuple[tuple[str | int, ...], str, object]
 
 
 @dataclass(frozen=True)
-class VentureMonth(Mapping[str, float]):
+class VentureMonth(DictView):
     """What the venture booked in a month: its records, and (as a read-only mapping)
     their wide columns, ``produced``, ``delivered``, ``cash``..."""
 
@@ -65,20 +66,12 @@ class VentureMonth(Mapping[str, float]):
             self.totals, *self.rivals, *self.components, *self.exports, *self.sales, *self.money
         ]
 
-    def columns(self) -> dict[str, float]:
-        out: dict[str, float] = {}
+    def to_dict(self) -> dict[str, Any]:
+        """The month's wide columns, every value a float."""
+        out: dict[str, Any] = {}
         for rec in self.records():
             out.update({k: float(v) for k, v in rec.wide().items()})
         return out
-
-    def __getitem__(self, key: str) -> float:
-        return self.columns()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.columns())
-
-    def __len__(self) -> int:
-        return len(self.columns())
 
 
 class VentureConfig(VentureModel):
@@ -185,7 +178,7 @@ class Venture:
         capacity = stores * self.cfg.channel.orders_per_store_per_month
         if demand.sum() > capacity:
             demand = demand * capacity / demand.sum()
-        return demand + self.market.expected_exports(month)
+        return np.asarray(demand + self.market.expected_exports(month))
 
     # --- the month ---------------------------------------------------------------------
 
@@ -195,7 +188,7 @@ class Venture:
         self._check_month(t)
         target = self.channel.target_stock(self.expected_orders(int(self.month_numbers[t]) + 1))
         plan = self.channel.open_orders() + target - self.channel.stock
-        return np.maximum(plan, 0).astype(np.int64)
+        return np.asarray(np.maximum(plan, 0).astype(np.int64))
 
     def kits(self, t: int, plan: np.ndarray) -> KitSupply:
         """Kits the line may start in month ``t``: ``count`` per variant and
@@ -341,7 +334,7 @@ class Venture:
             ],
             money=money_lines(label, money),
         )
-        self.rows.append(booked.columns())
+        self.rows.append(booked.to_dict())
         self._next += 1
         self._kits = self._supply_month = None
         return booked
