@@ -177,13 +177,14 @@ def run(
             bar.update(task, completed=done, total=total)
 
         result = simulate(sc, seed, progress=progress)
-    result.summary["source"] = source
-    result.summary["seed"] = seed
-    result.summary["overrides"] = list(overrides or [])
-    html = render_run(result.monthly, result.summary, title=f"evplant: {sc.name}")
-    write_run(target, result.monthly, result.summary, html)
-    _print_summary(result.summary)
-    out.print(f"wrote {target}/monthly.csv, monthly.parquet, summary.json, report.html")
+    summary = result.summary
+    summary.source, summary.seed, summary.overrides = source, seed, list(overrides or [])
+    html = render_run(result.monthly, summary.to_dict(), title=f"evplant: {sc.name}")
+    write_run(target, result, html)
+    _print_summary(summary.to_dict())
+    out.print(
+        f"wrote {target}/monthly.csv, monthly.parquet, tables/, summary.json, report.html"
+    )
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -270,8 +271,8 @@ def compare(
     from .report import render_compare
     from .results import read_run
 
-    ta, sa = read_run(run_a)
-    tb, sb = read_run(run_b)
+    a_run, b_run = read_run(run_a), read_run(run_b)
+    sa, sb = a_run.summary, b_run.summary
     table = Table(title=f"{run_a} vs {run_b}")
     for col in ("figure", str(run_a), str(run_b), "B - A"):
         table.add_column(col, justify="left" if col == "figure" else "right")
@@ -290,7 +291,7 @@ def compare(
         if key in sa or key in sb:
             table.add_row(key, str(sa.get(key)), str(sb.get(key)), "")
     out.print(table)
-    html = render_compare(ta.to_pylist(), sa, str(run_a), tb.to_pylist(), sb, str(run_b))
+    html = render_compare(a_run.rows(), sa, str(run_a), b_run.rows(), sb, str(run_b))
     target = out_file or Path(run_b) / "compare.html"
     atomic.write_text(target, html)
     out.print(f"wrote {target}")

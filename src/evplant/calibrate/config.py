@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..experiments.uncertainty import Uncertainty
+from ..scenario.uncertainty import Uncertainty
 from .likelihood import ObservationModel
 
 

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import EvplantError
 from ..experiments import plan
 from ..experiments.executors import DaskExecutor, Sequential, make_executor
-from ..experiments.uncertainty import Uncertainty
+from ..scenario.uncertainty import Uncertainty
 from .config import CalibrationConfig
 from .likelihood import (
     Compiled,

@@ -15,11 +15,15 @@ from typing import Any
 
 import numpy as np
 
+from .. import __version__
 from ..errors import EvplantError
 from ..inputs import field_path
+from ..run import simulate
+from ..scenario.load import validate_scenario
+from ..scenario.schema import Scenario
+from ..scenario.uncertainty import Uncertainty
 from . import kpis as K
 from . import plan
-from .uncertainty import Uncertainty
 
 
 @dataclass(frozen=True)
@@ -49,10 +53,8 @@ class Batch:
     paths: dict[str, np.ndarray]  # name -> float64 [n, months]
 
 
-def scenario_for(job: McJob, r: int, values: Sequence[float | int] | None = None) -> Any:
+def scenario_for(job: McJob, r: int, values: Sequence[float | int] | None = None) -> Scenario:
     """The validated scenario of replication ``r`` (``values``: its draws, if known)."""
-    from ..scenario.load import validate_scenario
-
     if values is None:
         values = plan.draw(job.seed, r, job.params, job.posterior)
     data = plan.apply(job.data, job.locs, values)
@@ -71,8 +73,6 @@ def scenario_for(job: McJob, r: int, values: Sequence[float | int] | None = None
 
 def run_batch(job: McJob, ids: Sequence[int]) -> Batch:
     """Simulate replications ``ids``; the function a worker runs."""
-    from ..run import simulate
-
     n, m = len(ids), len(job.months)
     values = np.empty((n, len(job.params)))
     out = np.empty((n, len(job.kpi_names)))
@@ -92,9 +92,6 @@ def run_batch(job: McJob, ids: Sequence[int]) -> Batch:
 
 
 def warm_up() -> str:
-    """Import the simulation (and load its compiled kernels) in a worker."""
-    import evplant
-
-    from .. import run  # noqa: F401
-
-    return evplant.__version__
+    """Import the simulation (and load its compiled kernels) in a worker: importing this
+    module did it."""
+    return __version__

@@ -7,7 +7,6 @@ random numbers and reports their paired difference; ``load_mc`` reads a finished
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import math
 import time
@@ -18,9 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import atomic
+from .. import __version__, atomic
 from ..errors import EvplantError
+from ..months import EPOCH, month_label
+from ..months import months as month_range
 from ..results import jsonable
+from ..scenario import load
+from ..scenario.uncertainty import Uncertainty
 from . import kpis as K
 from . import plan
 from .executors import DaskExecutor, Sequential, make_executor
@@ -28,7 +31,6 @@ from .replicate import Batch, McJob, run_batch, scenario_for
 from .sensitivity import Tornado, default_outputs, tornado
 from .stats import Paired, Stat, describe, paired
 from .store import Manifest, Store, digest
-from .uncertainty import Uncertainty
 
 Progress = Callable[[int, int], None]
 SUMMARY_JSON = "summary.json"
@@ -73,14 +75,14 @@ class McResult:
     def summary(self) -> dict[str, Any]:
         """summary.json: settings, statistics and sensitivity; no timings or worker
         counts, so the file is the same bit for bit however the run was spread."""
-        return jsonable({
+        return _plain({
             "scenario": self.scenario,
             "source": self.source,
             "overrides": self.overrides,
             "seed": self.seed,
             "replications": self.replications,
             "horizon": f"{self.months[0]}..{self.months[-1]}",
-            "month_numbers": "months since 2024-01 (2025-09 is 20); null: never",
+            "month_numbers": f"months since {EPOCH} (2025-09 is 20); null: never",
             "parameters": [p.model_dump(exclude_none=True) for p in self.params],
             "kpis": {k: self.stats[k].to_dict() for k in self.kpi_names},
             "sensitivity": {k: t.to_dict() for k, t in self.tornado.items()},
@@ -95,24 +97,10 @@ def prepare(
 
     An override of an uncertain value pins it: that parameter is dropped from the list.
     """
-    import evplant
-
-    from ..inputs import read_yaml
-    from ..scenario.load import parse_set, scenario_text, set_path, validate_scenario
-
     if seed < 0:
         raise EvplantError("must not be negative", field="--seed")
-    text, source = scenario_text(str(scenario))
-    data, lines = read_yaml(text, source)
-    if not isinstance(data, dict):
-        raise EvplantError("a scenario must be a mapping of sections", file=source, line=1)
-    data = copy.deepcopy(data)
-    overridden: dict[tuple[str | int, ...], str] = {}
-    for item in overrides:
-        keys, value = parse_set(item)
-        loc = set_path(data, keys, value, item)
-        overridden[tuple(loc)] = item
-    base = validate_scenario(data, source, lines, overridden)
+    prepared = load.prepare(scenario, overrides)
+    base, data, source = prepared.scenario, prepared.data, prepared.source
     params = list(base.uncertainty)
     try:
         locs = plan.check_params(data, params)
@@ -126,11 +114,11 @@ def prepare(
         locs = plan.check_params(data, params)
     if base.calibration is not None and base.calibration.observed is not None:
         observed = _observed(str(scenario), base.calibration.observed)
-    pinned = set(overridden)
+    pinned = set(prepared.overridden)
     keep = [i for i, loc in enumerate(locs) if loc not in pinned]
     params = [params[i] for i in keep]
     locs = [locs[i] for i in keep]
-    months = _months(base.horizon.start, base.horizon.end)
+    months = month_range(base.horizon.start, base.horizon.end)
     venture = base.venture is not None
     job = McJob(
         data=data,
@@ -159,7 +147,7 @@ def prepare(
         kpis=list(job.kpi_names),
         monthly=list(job.path_names),
         months=months,
-        evplant=evplant.__version__,
+        evplant=__version__,
     )
     return job, manifest
 
@@ -195,12 +183,8 @@ def _observed(name_or_path: str, relative: str) -> tuple[Any, ...]:
     return tuple(read_observations(beside(name_or_path, relative)))
 
 
-def _months(start: str, end: str) -> list[str]:
-    y, m = int(start[:4]), int(start[5:7])
-    out = []
-    while f"{y:04d}-{m:02d}" <= end[:7]:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+def _plain(summary: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = jsonable(summary)
     return out
 
 
@@ -369,7 +353,7 @@ def replications_csv(result: McResult) -> str:
         for j, k in enumerate(result.kpi_names):
             v = float(result.kpi_values[i, j])
             if K.is_month(k):
-                cells.append(K.month_label(v, missing=""))
+                cells.append(month_label(v, missing=""))
             else:
                 cells.append("" if math.isnan(v) else repr(v))
         lines.append(",".join(cells))
@@ -405,7 +389,7 @@ class McComparison:
     files: list[Path] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        return jsonable({
+        return _plain({
             "a": {"scenario": self.a.scenario, "source": self.a.source,
                   "overrides": self.a.overrides, "folder": str(self.a.out_dir)},
             "b": {"scenario": self.b.scenario, "source": self.b.source,

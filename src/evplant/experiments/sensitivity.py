@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .uncertainty import Uncertainty
+from ..scenario.uncertainty import Uncertainty
 
 LOW_Q, HIGH_Q = 0.1, 0.9
 

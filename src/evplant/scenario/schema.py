@@ -5,16 +5,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from ..base import Model
 from ..calibrate.config import CalibrationConfig, PosteriorRef
-from ..experiments.uncertainty import Uncertainty
-from ..plant.spec import Month, PlantSpec
+from ..months import Month
+from ..plant.spec import PlantSpec
 from ..venture import VentureConfig
+from .uncertainty import Uncertainty
 
 
-class Horizon(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Horizon(Model):
     start: Month = "2024-01"
     end: Month = "2033-12"
 
@@ -25,10 +26,9 @@ class Horizon(BaseModel):
         return self
 
 
-class Scenario(BaseModel):
+class Scenario(Model):
     """A plant and the venture around it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1)
     description: str = ""
     horizon: Horizon = Horizon()

@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+from scipy import stats
+
+from ..base import Model
 
 
-class Uncertainty(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Uncertainty(Model):
     path: str = Field(min_length=1, description="dotted path of the value, as for --set")
     label: str = Field("", description="a short name for tables and the tornado chart")
     law: Literal["uniform", "triangular", "normal", "lognormal", "posterior"] = Field(
@@ -56,8 +58,6 @@ class Uncertainty(BaseModel):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Values at probabilities u (inverse CDF), so draws can use common random numbers."""
-        from scipy import stats
-
         if self.law == "posterior":
             raise ValueError(f"{self.path}: a posterior parameter is drawn from its samples")
         if self.law == "uniform":
@@ -76,8 +76,6 @@ class Uncertainty(BaseModel):
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """Log density of the law at ``x`` (-inf outside its support): a prior."""
-        from scipy import stats
-
         x = np.asarray(x, dtype=float)
         if self.law == "uniform":
             lo, hi = self.low, self.high
