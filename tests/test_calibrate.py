@@ -87,9 +87,9 @@ def test_outputs_form_a_runnable_calibrated_scenario(observed: Path, tmp_path: P
     assert "calibrated: posterior median" in text and "A one-shop plant" in text  # comments kept
     sc, _ = load_scenario(str(tmp_path / "cal" / "scenario.yaml"))
     assert sc.name == "tiny-fitted" and sc.posterior is not None
-    point = res.posterior.point
-    assert sc.plant.phases[0].cycle_time_scale == pytest.approx(point[0], rel=1e-5)
-    assert sc.plant.ramp.cycle_time.mature_units == pytest.approx(point[1], rel=1e-5)
+    point = res.posterior.point  # written to 4 significant digits
+    assert sc.plant.phases[0].cycle_time_scale == pytest.approx(point[0], rel=1e-3)
+    assert sc.plant.ramp.cycle_time.mature_units == pytest.approx(point[1], rel=1e-3)
     table = pq.read_table(tmp_path / "cal" / "posterior.parquet")
     assert table.num_rows == len(res.posterior.samples)
     assert sum(table.column("weight").to_pylist()) == pytest.approx(1.0)

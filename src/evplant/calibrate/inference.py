@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,8 +266,10 @@ class _Target:
         self.progress = progress
         self.budget = budget
         self.done = 0
+        # every vector evaluated: (log prior, log-likelihood, statements' figures [K, S])
         self.memo: dict[bytes, tuple[float, float, np.ndarray]] = {}
         self.invalid: dict[str, int] = {}
+        self.beta = 1.0  # the likelihood's power: below 1 while the burn-in is tempered
 
     def log_prior(self, theta: np.ndarray) -> float:
         return float(
@@ -279,20 +282,25 @@ class _Target:
         out = np.full(len(thetas), -np.inf)
         todo = []
         for i, th in enumerate(thetas):
+            key = th.tobytes()
+            if key in self.memo:  # evaluated before (a rescored walker): no simulation
+                prior, ll, _ = self.memo[key]
+                out[i] = prior + self.beta * ll if math.isfinite(prior + ll) else -np.inf
+                continue
             lp = self.log_prior(th)
             if math.isfinite(lp):
                 todo.append(i)
             else:
-                self.memo[th.tobytes()] = (-np.inf, -np.inf, np.full(
+                self.memo[key] = (-np.inf, -np.inf, np.full(
                     (len(self.fit.seeds), len(self.fit.compiled.statements)), np.nan))
         if todo:
             step = StepJob(self.fit, thetas)
             for res in self.ex.run(evaluate, step, [[i] for i in todo]):
                 for row, i in enumerate(res.ids):
                     ll = float(log_mean_exp(res.loglik[row]))
-                    lp = self.log_prior(thetas[i]) + ll
-                    out[i] = lp if math.isfinite(lp) else -np.inf
-                    self.memo[thetas[i].tobytes()] = (out[i], ll, res.values[row])
+                    prior = self.log_prior(thetas[i])
+                    out[i] = prior + self.beta * ll if math.isfinite(prior + ll) else -np.inf
+                    self.memo[thetas[i].tobytes()] = (prior, ll, res.values[row])
                     if res.invalid[row]:
                         self.invalid[res.invalid[row]] = self.invalid.get(res.invalid[row], 0) + 1
                 # a vector that makes no valid scenario is refused before it simulates
@@ -323,6 +331,27 @@ def _start(
         )
     best = np.argsort(-lps, kind="stable")[:walkers]
     return pts[best], lps[best]
+
+
+BETA_SPREAD = 5.0  # log-posterior units between the walkers where the tempering starts
+
+
+def _tempering(
+    target: _Target, p0: np.ndarray, budget: int, walkers: int, k: int
+) -> np.ndarray:
+    """Powers of the likelihood for the first steps of the burn-in, rising
+    geometrically to 1 over about a third of the steps the budget allows.
+
+    Walkers start spread over the prior, where the likelihood differs between them by
+    hundreds of log units; at full power only the best few would ever move.  Tempering
+    starts where the spread is ``BETA_SPREAD`` and lets the ensemble contract with the
+    posterior as it sharpens.  Only steps at full power, after the burn-in, are kept."""
+    lls = np.array([target.memo[th.tobytes()][1] for th in p0])
+    spread = float(np.max(lls) - np.median(lls))
+    start = min(1.0, BETA_SPREAD / spread) if spread > 0 else 1.0
+    steps = max((budget - 2 * walkers * k) // (walkers * k), 1)
+    ramp = max(int(0.35 * steps), 1)
+    return np.geomspace(start, 1.0, ramp) if start < 1.0 else np.ones(0)
 
 
 def prior_draws(params: Sequence[Uncertainty], n: int, rng: np.random.Generator) -> np.ndarray:
@@ -380,19 +409,24 @@ def run_calibration(
         sampler = emcee.EnsembleSampler(walkers, d, target, vectorize=True, moves=moves)
         mt = np.random.RandomState(np.random.MT19937(_child(seed, _SAMPLER)))
         sampler.random_state = mt.get_state()
+        betas = _tempering(target, p0, budget, walkers, k)
         state = emcee.State(p0, log_prob=lp0)
+        limit = 10 * max(budget // (walkers * k), 1)
         # step until the next step could pass the budget; proposals the priors rule out
         # cost no simulation, so the number of steps is known only as they run
-        for _ in sampler.sample(state, iterations=10 * max(budget // (walkers * k), 1)):
-            if target.done + walkers * k > budget:
-                break
+        while sampler.iteration < limit and target.done + walkers * k <= budget:
+            beta = float(betas[sampler.iteration]) if sampler.iteration < len(betas) else 1.0
+            if beta != target.beta:  # rescore the walkers at the new temperature (memo)
+                target.beta = beta
+                state = emcee.State(state.coords, log_prob=target(state.coords))
+            state = sampler.run_mcmc(state, 1)
         description = ex.description
     finally:
         if owned:
             ex.close()
     steps = sampler.iteration
     chain = sampler.get_chain()  # [steps, walkers, d]
-    burn = steps // 2
+    burn = max(steps // 2, len(betas))
     kept = chain[burn:]
     latent = kept.reshape(-1, d)
     step_idx = np.repeat(np.arange(burn, steps), walkers)
@@ -410,7 +444,7 @@ def run_calibration(
         samples=np.array([applied(fit.params, th) for th in latent], dtype=float),
         walker=walker_idx,
         step=step_idx,
-        log_posterior=np.array([m[0] for m in memo]),
+        log_posterior=np.array([m[0] + m[1] for m in memo]),
         log_likelihood=np.array([m[1] for m in memo]),
         predictions=np.stack([m[2] for m in memo]),
         prior_samples=prior_draws(fit.params, 2000, np.random.default_rng(_child(seed, _PREDICT))),
@@ -432,7 +466,10 @@ def diagnostics(
 
     kept = chain[burn:]
     n, w, d = kept.shape
-    tau = np.asarray(emcee.autocorr.integrated_time(kept, quiet=True), dtype=float)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        # a parameter no walker moved has no autocorrelation (0/0): reported as NaN
+        warnings.simplefilter("ignore")
+        tau = np.asarray(emcee.autocorr.integrated_time(kept, quiet=True), dtype=float)
     ess = n * w / np.maximum(tau, 1.0)
     return {
         "walkers": int(w),
@@ -443,7 +480,7 @@ def diagnostics(
         "autocorrelation_steps": [float(t) for t in tau],
         "effective_samples": [float(e) for e in ess],
         "r_hat": [float(r) for r in split_rhat(kept)],
-        "chain_long_enough": bool(n >= 10 * float(np.max(tau))),
+        "chain_long_enough": bool(np.isfinite(tau).all() and n >= 10 * float(np.max(tau))),
         "invalid_proposals": dict(sorted(invalid.items())),
     }
 

@@ -164,6 +164,12 @@ def summary(post: Posterior, fit: list[dict[str, Any]], budget: int) -> dict[str
     })
 
 
+def rounded_point(post: Posterior) -> list[float | int]:
+    """The point estimate as written: posterior medians to 4 significant digits (the
+    posterior is far wider than that), integers as they are."""
+    return [v if isinstance(v, int) else float(f"{v:.4g}") for v in post.point]
+
+
 _VALUE = r"(-?[0-9][0-9_.eE+-]*)"
 
 
@@ -173,7 +179,7 @@ def calibrated_text(
 ) -> str:
     """The scenario's own text with the point estimate set in; see the module docstring."""
     out = text.splitlines()
-    point = post.point
+    point = rounded_point(post)
     for loc, value in zip(post.locs, point, strict=True):
         key = loc[-1]
         line = lines.get(tuple(loc))
@@ -185,7 +191,7 @@ def calibrated_text(
         m = pattern.search(code)
         if m is None:
             return _dumped(text, post, name, posterior_file)
-        new = f"{value:.6g}" if isinstance(value, float) else str(value)
+        new = repr(value)
         code = code[: m.start(2)] + new + code[m.end(2):]
         note = f"calibrated: posterior median (was {m.group(2)})"
         out[line - 1] = f"{code} # {note};{comment}" if sep else f"{code}   # {note}"
@@ -211,7 +217,7 @@ def calibrated_text(
 def _expected(text: str, post: Posterior, name: str, posterior_file: str) -> Any:
     from ..inputs import load_text
 
-    data = plan.apply(load_text(text), post.locs, post.point)
+    data = plan.apply(load_text(text), post.locs, rounded_point(post))
     data["name"] = name
     data["posterior"] = {"file": posterior_file}
     return data

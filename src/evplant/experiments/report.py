@@ -6,9 +6,10 @@ fetched over the network.
 
 from __future__ import annotations
 
+import html
 import math
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -78,7 +79,7 @@ def _overlay_record(fig: go.Figure, result: McResult, metric: str | None, scale:
     if metric is None:
         return
     for rel, symbol in OBSERVED_SYMBOL.items():
-        pick = [s for s in result.observed
+        pick = [s for s in _record(result)
                 if s.metric == metric and s.first == s.last and s.relation == rel
                 and s.first in result.months]
         if pick:
@@ -87,6 +88,11 @@ def _overlay_record(fig: go.Figure, result: McResult, metric: str | None, scale:
                 marker=dict(color="#1a202c", size=9, symbol=symbol), name=f"record ({rel})",
                 text=[s.note for s in pick],
             )
+
+
+def _record(result: McResult) -> list[Any]:
+    """The record's statements (``observed`` holds a message instead when unreadable)."""
+    return [x for x in result.observed if not isinstance(x, str)]
 
 
 def quarterly_chart(result: McResult) -> go.Figure:
@@ -106,7 +112,7 @@ def quarterly_chart(result: McResult) -> go.Figure:
                 error_y=dict(type="data", symmetric=False, array=q90 - q50,
                              arrayminus=q50 - q10))
     for rel, symbol in OBSERVED_SYMBOL.items():
-        pick = [s for s in result.observed if s.metric == "delivered" and s.relation == rel
+        pick = [s for s in _record(result) if s.metric == "delivered" and s.relation == rel
                 and s.period in quarters]
         if pick:
             fig.add_scatter(x=[s.period for s in pick], y=[s.value for s in pick],
@@ -188,7 +194,10 @@ def render_mc(result: McResult) -> str:
         fig = fan_chart(result.months, arr, title, unit, scale, color)
         _overlay_record(fig, result, OBSERVED_METRIC.get(name), scale)
         fans.append(figure(fig))
-    if "delivered" in result.paths and result.observed:
+    missing = [x for x in result.observed if isinstance(x, str)]
+    if missing:
+        fans.append(f"<p class=\"caption\">The record is not drawn: {html.escape(missing[0])}</p>")
+    elif "delivered" in result.paths and _record(result):
         fans.append(figure(quarterly_chart(result)))
     sections.append(Section(
         "fans", "Fan charts",

@@ -176,11 +176,16 @@ def _posterior(
 
 
 def _observed(name_or_path: str, relative: str) -> tuple[Any, ...]:
-    """The record's statements, to show over the fans."""
+    """The record's statements, to show over the fans. The record is only shown, never
+    used, by a Monte Carlo run: a scenario copied away from its record still runs, and
+    its report says why no record is drawn."""
     from ..calibrate.observations import read_observations
     from ..scenario.load import beside
 
-    return tuple(read_observations(beside(name_or_path, relative)))
+    try:
+        return tuple(read_observations(beside(name_or_path, relative)))
+    except EvplantError as exc:
+        return (str(exc.problems[0]),)
 
 
 def _plain(summary: dict[str, Any]) -> dict[str, Any]:
