@@ -31,6 +31,15 @@ EXPECTED = {
     "Summary",
     "write_run",
     "read_run",
+    "run_mc",
+    "McResult",
+    "calibrate",
+    "Calibrated",
+    "Posterior",
+    "backtest",
+    "Backtest",
+    "read_observations",
+    "Statement",
 }
 
 

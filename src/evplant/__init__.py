@@ -39,6 +39,15 @@ _EXPORTS = {
     "Summary": "evplant.run",
     "write_run": "evplant.results",
     "read_run": "evplant.results",
+    "run_mc": "evplant.experiments.run",
+    "McResult": "evplant.experiments.run",
+    "calibrate": "evplant.calibrate.api",
+    "Calibrated": "evplant.calibrate.api",
+    "Posterior": "evplant.calibrate.inference",
+    "backtest": "evplant.calibrate.backtest",
+    "Backtest": "evplant.calibrate.backtest",
+    "read_observations": "evplant.calibrate.observations",
+    "Statement": "evplant.calibrate.observations",
 }
 
 __all__ = [
@@ -65,10 +74,24 @@ __all__ = [
     "Summary",
     "write_run",
     "read_run",
+    "run_mc",
+    "McResult",
+    "calibrate",
+    "Calibrated",
+    "Posterior",
+    "backtest",
+    "Backtest",
+    "read_observations",
+    "Statement",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .calibrate.api import Calibrated, calibrate
+    from .calibrate.backtest import Backtest, backtest
+    from .calibrate.inference import Posterior
+    from .calibrate.observations import Statement, read_observations
     from .errors import EvplantError, Problem
+    from .experiments.run import McResult, run_mc
     from .line.calendar import WorkCalendar
     from .line.engine import BinStats, LineEngine, LineResult, StationStats, simulate_line
     from .line.reference import simulate_reference
