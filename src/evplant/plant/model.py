@@ -53,9 +53,12 @@ class Plant:
         seed: np.random.SeedSequence,
         *,
         threads: bool = True,
+        stats: bool = True,
     ) -> None:
         self.spec = spec
         self.threads = threads
+        # stats=False: output counts only, no shop columns (utilisation, OEE, bottleneck)
+        self.stats = stats
         self._executor: ThreadPoolExecutor | None = None
         self._rates: dict[tuple[str, float, float], float] = {}
         self._working: dict[str, np.ndarray] = {}
@@ -73,7 +76,7 @@ class Plant:
                 continue
             layout = layout_phase(phase, calendar)
             child = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, k))
-            engine = LineEngine(layout.line, child, bin_edges=bin_edges, chunk=4096)
+            engine = LineEngine(layout.line, child, bin_edges=bin_edges, chunk=4096, stats=stats)
             sop = seconds_since(self.t0, dt.date.fromisoformat(phase.sop))
             self.phases.append(PhaseRun(phase.name, layout, engine, sop))
         self._phase_spec = {p.name: p for p in spec.phases}
@@ -150,7 +153,8 @@ class Plant:
                 produced[v] += done * share[local]
             run.built += done
             self._phase_columns(run, t, state, cols, done)
-        self._shop_columns(t, cols)
+        if self.stats:
+            self._shop_columns(t, cols)
         return PlantMonth(produced=produced, released=released, columns=cols)
 
     def _releases(
