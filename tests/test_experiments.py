@@ -29,7 +29,7 @@ from evplant.experiments.console import compare_table, progress_bar, stats_table
 from evplant.experiments.run import compare_mc, load_mc, prepare, run_mc
 from evplant.experiments.sensitivity import default_outputs, tornado
 from evplant.experiments.stats import describe, paired, percentile
-from evplant.experiments.uncertainty import Uncertainty
+from evplant.scenario import Uncertainty
 from evplant.scenario.load import scenario_text, set_path, validate_scenario
 
 BUILTIN = resources.files("evplant.scenario") / "builtin"

@@ -5,7 +5,8 @@ The public API, loaded lazily so that ``evplant --help`` starts fast::
     from evplant import load_scenario, simulate
     scenario, _ = load_scenario("beijing-etown", ["plant.partner.enabled=false"])
     result = simulate(scenario, seed=1)
-    result.summary["produced_by_year"]
+    result.summary["produced_by_year"]       # typed: result.summary.plant, .venture
+    result.column("delivered")               # the wide view; result.records: typed records
 """
 
 from __future__ import annotations
@@ -25,14 +26,17 @@ _EXPORTS = {
     "LineResult": "evplant.line.engine",
     "StationStats": "evplant.line.engine",
     "simulate_line": "evplant.line.engine",
-    "simulate_visits": "evplant.line.engine",
+    "BinStats": "evplant.line.engine",
     "simulate_reference": "evplant.line.reference",
     "Visits": "evplant.line.visits",
     "Scenario": "evplant.scenario.schema",
     "load_scenario": "evplant.scenario.load",
+    "prepare": "evplant.scenario.load",
+    "Prepared": "evplant.scenario.load",
     "builtin_names": "evplant.scenario.load",
     "simulate": "evplant.run",
     "RunResult": "evplant.run",
+    "Summary": "evplant.run",
     "write_run": "evplant.results",
     "read_run": "evplant.results",
 }
@@ -48,14 +52,17 @@ __all__ = [
     "LineResult",
     "StationStats",
     "simulate_line",
-    "simulate_visits",
+    "BinStats",
     "simulate_reference",
     "Visits",
     "Scenario",
     "load_scenario",
+    "prepare",
+    "Prepared",
     "builtin_names",
     "simulate",
     "RunResult",
+    "Summary",
     "write_run",
     "read_run",
 ]
@@ -63,13 +70,13 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover
     from .errors import EvplantError, Problem
     from .line.calendar import WorkCalendar
-    from .line.engine import LineEngine, LineResult, StationStats, simulate_line, simulate_visits
+    from .line.engine import BinStats, LineEngine, LineResult, StationStats, simulate_line
     from .line.reference import simulate_reference
     from .line.spec import CompiledLine, LineSpec
     from .line.visits import Visits
     from .results import read_run, write_run
-    from .run import RunResult, simulate
-    from .scenario.load import builtin_names, load_scenario
+    from .run import RunResult, Summary, simulate
+    from .scenario.load import Prepared, builtin_names, load_scenario, prepare
     from .scenario.schema import Scenario
 
 

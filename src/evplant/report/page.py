@@ -78,7 +78,7 @@ def _plotly_js() -> str:
     # Reading the 4.8 MB bundle once per process keeps repeated renders (tests) fast.
     from plotly.offline import get_plotlyjs
 
-    return get_plotlyjs()
+    return str(get_plotlyjs())
 
 
 def figure(fig: Figure) -> str:
