@@ -309,8 +309,10 @@ def test_a_month_of_books_from_prices_counts_and_vat_worked_by_hand() -> None:
     assert r["cash_flow"] == pytest.approx(2_005_000)
     assert r["cash"] == pytest.approx(12_005_000)
     # cash never fell below the opening: only the sunk 7.2M CNY = US$1M is invested
-    assert r["cum_investment_usd"] == pytest.approx(1_000_000)
-    assert r["budget_used_share"] == pytest.approx(0.5)
+    assert r["cum_investment_usd"] == pytest.approx(1_000_000, abs=1e-6)
+    assert r["budget_used_share"] == pytest.approx(0.5, abs=1e-12)
+    assert r["revenue_contract_cny"] == 50_000 and r["cost_contract_cny"] == 20_000
+    assert r["cost_parts_cny"] == 500_000
     # a bad second month: 5,000,000 opex and capex, nothing sold, cash falls to 6,705,000
     r2 = f.step(
         1,
@@ -350,3 +352,111 @@ def test_a_months_learning_cost_is_the_average_over_its_cars() -> None:
     nxt = f.build_cost_cny(np.array([lo, 0.0]), np.array([lo, 0.0]))
     assert nxt[0] == pytest.approx(125_000 * (lo / 100_000) ** b, rel=1e-12)
     assert nxt[1] == pytest.approx(max(135_000 * (1 / 100_000) ** b, 120_000), rel=1e-12)
+
+
+SUMMARY_KEYS = {
+    "npv_cny", "npv_usd", "discount_rate_per_year", "lowest_cash_cny", "lowest_cash_usd",
+    "lowest_cash_month", "final_cash_cny", "break_even_month", "payback_month",
+    "cum_investment_usd", "budget_usd", "budget_end_month", "budget_used_share",
+    "budget_exhausted_month", "cum_investment_usd_at_budget_end",
+}  # fmt: skip
+
+
+def flows_books(flows: list[float], **overrides: Any) -> tuple[Finance, dict[str, Any]]:
+    """Books whose monthly operating flow is exactly ``flows`` (all costs zero but a
+    contract's revenue), opening with 10 CNY, US$1 = 2 CNY, 4 CNY sunk."""
+    zero = {"cost_cny_at_reference": 1.0}
+    data = finance_data(
+        usd_cny=2.0,
+        opening_cash_cny=10.0,
+        spent_before_start_cny=4.0,
+        capex=[],
+        unit_cost={"SU7": zero, "YU7": zero},
+        selling_cost_cny_per_vehicle=0.0,
+        opex={
+            "headquarters_cny_per_month": 0,
+            "rnd_cny_per_month": 0,
+            "sales_org_cny_per_month": 0,
+            "base_month": "2024-01",
+        },
+    )
+    data.update(overrides)
+    f = Finance(FinanceConfig.model_validate(data), VARIANTS, JAN24 + np.arange(len(flows)))
+    for t, x in enumerate(flows):
+        step(f, t, contract_revenue_cny=x)
+    return f, f.summary()
+
+
+def test_summary_of_hand_made_flows() -> None:
+    # cash: 11, 7, 7, 7.5, 10, 12, 13, 14; the low of 7 first in month 2
+    f, s = flows_books([1, -4, 0, 0.5, 2.5, 2, 1, 1], budget_start_month="2023-02")
+    assert set(s) == SUMMARY_KEYS
+    assert s["lowest_cash_cny"] == 7.0 and s["lowest_cash_usd"] == 3.5
+    assert s["lowest_cash_month"] == "2024-02"
+    assert s["final_cash_cny"] == 14.0
+    # three months in a row of positive operating flow first start in April (0 is not
+    # positive); cash is back at its opening level, exactly, in May
+    assert s["break_even_month"] == "2024-04"
+    assert s["payback_month"] == "2024-05"
+    # the parent covered 10 - 7 = 3 CNY below the opening, plus 4 sunk: US$3.5
+    assert s["cum_investment_usd"] == 3.5 and s["budget_used_share"] == 3.5 / 1e9
+    # the budget's ten years from Feb 2023 end in Jan 2033; a budget of one year ends in
+    # the run's first month, whose investment was the sunk 4 CNY alone
+    _, one = flows_books([1, -4, 0, 0.5], budget_start_month="2023-02", budget_years=1)
+    assert one["budget_end_month"] == "2024-01"
+    assert one["cum_investment_usd_at_budget_end"] == 2.0
+    assert s["budget_end_month"] == "2033-01" and s["cum_investment_usd_at_budget_end"] is None
+    assert s["budget_exhausted_month"] is None and s["budget_usd"] == 1e9
+    assert s["discount_rate_per_year"] == 0.1
+
+
+def test_break_even_in_the_last_possible_months_and_not_in_a_short_tail() -> None:
+    _, s = flows_books([-1, -1, 1, 1, 1])  # the run of 3 starts at n - 3
+    assert s["break_even_month"] == "2024-03"
+    _, s = flows_books([-1, -1, -1, 1, 1])  # two good months at the end are not a run of 3
+    assert s["break_even_month"] is None
+    _, s = flows_books([0.5, 0.5, 0.5])  # a positive flow below 1 CNY still counts
+    assert s["break_even_month"] == "2024-01"
+
+
+def test_budget_runs_out_strictly_past_it_and_the_investment_at_its_end() -> None:
+    # cash 9, 7, 4: invested (4 + 1) / 2, (4 + 3) / 2, (4 + 6) / 2 = 2.5, 3.5, 5 US$
+    _, s = flows_books(
+        [-1, -2, -3], budget_usd=3.5, budget_start_month="2023-03", budget_years=1
+    )
+    assert s["cum_investment_usd"] == 5.0
+    assert s["budget_exhausted_month"] == "2024-03"  # 3.5 is not past a budget of 3.5
+    assert s["budget_end_month"] == "2024-02" and s["cum_investment_usd_at_budget_end"] == 3.5
+    assert s["payback_month"] is None
+    # a budget ending the month after the run: not known within the run
+    _, late = flows_books([-1, -2, -3], budget_start_month="2023-05", budget_years=1)
+    assert late["budget_end_month"] == "2024-04"
+    assert late["cum_investment_usd_at_budget_end"] is None
+
+
+def test_empty_summary_is_the_sunk_spend_alone() -> None:
+    f, _ = flows_books([], budget_usd=4.0)
+    s = f.summary()
+    assert set(s) == SUMMARY_KEYS
+    assert s["cum_investment_usd"] == 2.0 and s["budget_used_share"] == 0.5
+    assert s["budget_usd"] == 4.0
+    for key in (
+        "lowest_cash_cny", "lowest_cash_usd", "lowest_cash_month", "break_even_month",
+        "payback_month", "budget_exhausted_month", "cum_investment_usd_at_budget_end",
+    ):  # fmt: skip
+        assert s[key] is None, key
+
+
+def test_learning_carries_from_month_to_month() -> None:
+    # 1,000 cars a month: month 2 costs what cars 1001..2000 cost, less than month 1
+    f = books(progress_ratio=0.85)
+    b = np.log2(0.85)
+    r1 = step(f, 0, built=1000.0)
+    r2 = step(f, 1, built=1000.0)
+    scale = 125_000 * 100_000 ** (-b)
+    # the first month integrates C from car 0: C(1000) / (1 + b)
+    assert r1["cost_build_cny"] == pytest.approx(1000 * scale * 1000**b / (1 + b), rel=1e-12)
+    month2 = scale * (2000 ** (1 + b) - 1000 ** (1 + b)) / (1 + b)
+    assert r2["cost_build_cny"] == pytest.approx(month2, rel=1e-12)
+    assert r2["unit_build_cost_cny"] < r1["unit_build_cost_cny"]
+    assert f.built[0] == 2000.0
