@@ -460,3 +460,9 @@ def test_learning_carries_from_month_to_month() -> None:
     assert r2["cost_build_cny"] == pytest.approx(month2, rel=1e-12)
     assert r2["unit_build_cost_cny"] < r1["unit_build_cost_cny"]
     assert f.built[0] == 2000.0
+
+
+def test_no_payback_when_cash_never_fell_below_the_opening() -> None:
+    # cash 10, 11: the lowest equals the opening; nothing to pay back
+    _, s = flows_books([0, 1])
+    assert s["lowest_cash_cny"] == 10.0 and s["payback_month"] is None
