@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from evplant.months import month_number
 from evplant.venture.channel import Channel, ChannelConfig
 from evplant.venture.common import WEEKS_PER_MONTH
 
-MONTHS = np.arange(36) + 2024 * 12
+MONTHS = np.arange(36) + month_number("2024-01")
 
 
 def channel(n_exports: int = 1, seed: int = 0, **overrides: Any) -> Channel:

@@ -466,3 +466,41 @@ def test_no_payback_when_cash_never_fell_below_the_opening() -> None:
     # cash 10, 11: the lowest equals the opening; nothing to pay back
     _, s = flows_books([0, 1])
     assert s["lowest_cash_cny"] == 10.0 and s["payback_month"] is None
+
+
+def test_cogs_books_a_car_when_it_is_delivered_at_its_build_cost() -> None:
+    """Cars built in month 0 at one cost and delivered over months 1-2: the cost of sales
+    follows deliveries, and value is conserved (built = sold + still in stock)."""
+    f = books(months=6, progress_ratio=1.0, depreciation_years=10.0, capex=[])
+    parts = np.array([50_000.0, 60_000.0])
+    first = step(f, 0, built=1000, parts_cost_per_vehicle_cny=parts)
+    assert first["cogs"] == 0.0 and first["gross_margin"] == 0.0  # nothing sold yet
+    assert first["finished_stock_value_cny"] == pytest.approx(1000 * (125_000 + 50_000))
+    second = step(f, 1, sold=400, parts_cost_per_vehicle_cny=parts)
+    third = step(f, 2, sold=600, parts_cost_per_vehicle_cny=parts)
+    for row, n in ((second, 400), (third, 600)):
+        assert row["cogs"] == pytest.approx(n * 175_000.0)
+        net = 226_000.0 / 1.13
+        assert row["gross_margin"] == pytest.approx((net - 175_000.0) / net)
+        opex = 1e8 + 4e8 + 1e8
+        assert row["operating_result"] == pytest.approx(n * (net - 175_000 - 6000) - opex)
+    assert third["finished_stock_value_cny"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_cogs_averages_the_cost_of_cars_built_in_different_months() -> None:
+    f = books(months=4, progress_ratio=1.0, capex=[])
+    step(f, 0, built=100, parts_cost_per_vehicle_cny=np.array([10_000.0, 0.0]))
+    step(f, 1, built=300, parts_cost_per_vehicle_cny=np.array([30_000.0, 0.0]))
+    row = step(f, 2, sold=200, parts_cost_per_vehicle_cny=np.array([0.0, 0.0]))
+    # 100 at 135k and 300 at 155k: average 150k a car
+    assert row["cogs"] == pytest.approx(200 * 150_000.0)
+    assert row["finished_stock_value_cny"] == pytest.approx(200 * 150_000.0)
+
+
+def test_depreciation_spreads_capex_in_service_over_its_life() -> None:
+    f = books(months=3, capex=[], depreciable_at_start_cny=1.2e10, depreciation_years=10.0)
+    row = step(f, 0)
+    assert row["depreciation_cny"] == pytest.approx(1.2e10 / 120)
+    assert row["cogs"] == pytest.approx(1.2e10 / 120)
+    step(f, 1, capex_plant_cny=1.2e9)
+    assert step(f, 2)["depreciation_cny"] == pytest.approx((1.2e10 + 1.2e9) / 120)

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from evplant.months import month_number
 from evplant.venture.episodes import Episodes, EpisodeState, step_episodes
 from evplant.venture.supply import Supply, SupplyConfig, allocate_kits
 
 VARIANTS = ["SU7", "YU7"]
-MONTHS = np.arange(24) + 2024 * 12
+MONTHS = np.arange(24) + month_number("2024-01")
 
 
 def supply_cfg(**overrides: Any) -> SupplyConfig:

@@ -5,7 +5,8 @@ The public API, loaded lazily so that ``evplant --help`` starts fast::
     from evplant import load_scenario, simulate
     scenario, _ = load_scenario("beijing-etown", ["plant.partner.enabled=false"])
     result = simulate(scenario, seed=1)
-    result.summary["produced_by_year"]
+    result.summary["produced_by_year"]       # typed: result.summary.plant, .venture
+    result.column("delivered")               # the wide view; result.records: typed records
 """
 
 from __future__ import annotations
@@ -25,16 +26,28 @@ _EXPORTS = {
     "LineResult": "evplant.line.engine",
     "StationStats": "evplant.line.engine",
     "simulate_line": "evplant.line.engine",
-    "simulate_visits": "evplant.line.engine",
+    "BinStats": "evplant.line.engine",
     "simulate_reference": "evplant.line.reference",
     "Visits": "evplant.line.visits",
     "Scenario": "evplant.scenario.schema",
     "load_scenario": "evplant.scenario.load",
+    "prepare": "evplant.scenario.load",
+    "Prepared": "evplant.scenario.load",
     "builtin_names": "evplant.scenario.load",
     "simulate": "evplant.run",
     "RunResult": "evplant.run",
+    "Summary": "evplant.run",
     "write_run": "evplant.results",
     "read_run": "evplant.results",
+    "run_mc": "evplant.experiments.run",
+    "McResult": "evplant.experiments.run",
+    "calibrate": "evplant.calibrate.api",
+    "Calibrated": "evplant.calibrate.api",
+    "Posterior": "evplant.calibrate.inference",
+    "backtest": "evplant.calibrate.backtest",
+    "Backtest": "evplant.calibrate.backtest",
+    "read_observations": "evplant.calibrate.observations",
+    "Statement": "evplant.calibrate.observations",
 }
 
 __all__ = [
@@ -48,28 +61,45 @@ __all__ = [
     "LineResult",
     "StationStats",
     "simulate_line",
-    "simulate_visits",
+    "BinStats",
     "simulate_reference",
     "Visits",
     "Scenario",
     "load_scenario",
+    "prepare",
+    "Prepared",
     "builtin_names",
     "simulate",
     "RunResult",
+    "Summary",
     "write_run",
     "read_run",
+    "run_mc",
+    "McResult",
+    "calibrate",
+    "Calibrated",
+    "Posterior",
+    "backtest",
+    "Backtest",
+    "read_observations",
+    "Statement",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .calibrate.api import Calibrated, calibrate
+    from .calibrate.backtest import Backtest, backtest
+    from .calibrate.inference import Posterior
+    from .calibrate.observations import Statement, read_observations
     from .errors import EvplantError, Problem
+    from .experiments.run import McResult, run_mc
     from .line.calendar import WorkCalendar
-    from .line.engine import LineEngine, LineResult, StationStats, simulate_line, simulate_visits
+    from .line.engine import BinStats, LineEngine, LineResult, StationStats, simulate_line
     from .line.reference import simulate_reference
     from .line.spec import CompiledLine, LineSpec
     from .line.visits import Visits
     from .results import read_run, write_run
-    from .run import RunResult, simulate
-    from .scenario.load import builtin_names, load_scenario
+    from .run import RunResult, Summary, simulate
+    from .scenario.load import Prepared, builtin_names, load_scenario, prepare
     from .scenario.schema import Scenario
 
 

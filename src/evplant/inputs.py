@@ -48,11 +48,26 @@ def _line_map(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
             _line_map(item, (*path, i), out)
 
 
+def independent(data: Any) -> Any:
+    """A copy of parsed data in which no two places share a mutable object.
+
+    YAML anchors and aliases (``shops: *phase1_shops``) load as one shared object, and
+    ``copy.deepcopy`` keeps that sharing; this copy expands every alias into its own
+    value, so setting a value at one path never changes another.
+    """
+    if isinstance(data, dict):
+        return {key: independent(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [independent(value) for value in data]
+    return data
+
+
 def read_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
-    """Parse YAML text; return the data and a map from field path to line number."""
+    """Parse YAML text; return the data (aliases expanded into independent copies) and a
+    map from field path to line number."""
     try:
         node = yaml.compose(text, Loader=Loader)
-        data = load_text(text)
+        data = independent(load_text(text))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -1,4 +1,10 @@
-"""Run outputs: monthly tables (CSV, Parquet), summary.json, all written atomically.
+"""Run outputs: long tables per entity and the wide monthly table (CSV, Parquet),
+summary.json and the report, all written atomically.
+
+``tables/<entity>.parquet`` (and ``.csv``) holds one row per entity and month, a column
+per field of that entity's record (:mod:`evplant.records`): ``tables/station.parquet``
+has ``month, phase, shop, station, servers, jobs_in, ...``. ``monthly.csv`` is the wide
+view of the same records, one row per month.
 
 A run directory is written as a whole: every file goes to a temporary name first and
 is renamed into place only when all of them are complete, so an interrupted run
@@ -7,8 +13,10 @@ leaves no partial output.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +25,20 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from . import records
 from .atomic import atomic_path
 from .errors import EvplantError
+from .run import RunResult
 
 MONTHLY_CSV = "monthly.csv"
 MONTHLY_PARQUET = "monthly.parquet"
 SUMMARY_JSON = "summary.json"
 REPORT_HTML = "report.html"
+TABLES = "tables"
 
 
 def to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """One row per month; columns in first-seen order, numbers as float64."""
+    """Rows as a table: columns in first-seen order, numbers as float64, the rest text."""
     columns: dict[str, list[Any]] = {}
     for row in rows:
         for key in row:
@@ -66,25 +77,47 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def write_run(
-    out: Path, rows: list[dict[str, Any]], summary: dict[str, Any], report_html: str
-) -> None:
-    """Write monthly.csv, monthly.parquet, summary.json and report.html into ``out``."""
+def write_run(out: Path, result: RunResult, report_html: str) -> None:
+    """Write a run into ``out``: ``monthly.csv``/``.parquet`` (the wide view),
+    ``tables/<entity>.parquet``/``.csv`` (the long tables, one per entity of
+    :mod:`evplant.records`), ``summary.json`` and ``report.html``, all or nothing."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    table = to_table(rows)
-    with (
-        atomic_path(out / MONTHLY_CSV) as csv_tmp,
-        atomic_path(out / MONTHLY_PARQUET) as pq_tmp,
-        atomic_path(out / SUMMARY_JSON) as js_tmp,
-        atomic_path(out / REPORT_HTML) as html_tmp,
-    ):
-        pacsv.write_csv(table, csv_tmp)
-        pq.write_table(table, pq_tmp)
-        js_tmp.write_text(json.dumps(jsonable(summary), indent=2) + "\n", encoding="utf-8")
-        html_tmp.write_text(report_html, encoding="utf-8")
+    wide = to_table(list(result.monthly))
+    long = {entity: to_table(rows) for entity, rows in records.tables(result.records).items()}
+    with contextlib.ExitStack() as stack:
+
+        def tmp(name: str | Path) -> Path:
+            return stack.enter_context(atomic_path(out / name))
+
+        pacsv.write_csv(wide, tmp(MONTHLY_CSV))
+        pq.write_table(wide, tmp(MONTHLY_PARQUET))
+        for entity, table in long.items():
+            pq.write_table(table, tmp(Path(TABLES) / f"{entity}.parquet"))
+            pacsv.write_csv(table, tmp(Path(TABLES) / f"{entity}.csv"))
+        summary = json.dumps(jsonable(result.summary.to_dict()), indent=2) + "\n"
+        tmp(SUMMARY_JSON).write_text(summary, encoding="utf-8")
+        tmp(REPORT_HTML).write_text(report_html, encoding="utf-8")
 
 
-def read_run(folder: Path) -> tuple[pa.Table, dict[str, Any]]:
+@dataclass(frozen=True)
+class RunFolder:
+    """A run read back: the wide table, the records (from the long tables; empty for a
+    folder written before they existed) and the summary."""
+
+    monthly: pa.Table
+    records: list[records.Record]
+    summary: dict[str, Any]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The wide rows, knowing the keys of each entity when the records are there."""
+        if self.records:
+            return records.wide(self.records)
+        rows: list[dict[str, Any]] = self.monthly.to_pylist()
+        return rows
+
+
+def read_run(folder: Path) -> RunFolder:
     """Read a run directory written by ``write_run``."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -104,4 +137,8 @@ def read_run(folder: Path) -> tuple[pa.Table, dict[str, Any]]:
         raise EvplantError(
             f"not valid JSON: {exc.msg}", file=str(summary_path), line=exc.lineno
         ) from None
-    return pq.read_table(table_path), summary
+    long = {
+        path.stem: pq.read_table(path).to_pylist()
+        for path in sorted((folder / TABLES).glob("*.parquet"))
+    }
+    return RunFolder(pq.read_table(table_path), records.from_tables(long), summary)

@@ -7,32 +7,95 @@ function of (scenario, seed).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import numpy as np
 
-from .line.draws import as_seed_sequence
+from .months import months as month_range
 from .plant.model import Plant
-
-if TYPE_CHECKING:
-    from .scenario.schema import Scenario
+from .records import DictView, PlantTotals, Record, WideRows, wide
+from .scenario.schema import Scenario
+from .seeds import as_seed_sequence, child_seed
+from .venture import Venture
 
 RATE_TARGET_PER_YEAR = 300_000  # facts: the plan is 300,000 vehicles a year
 
 
+class Summary(DictView):
+    """A run's figures, typed; a read-only mapping with the keys of ``summary.json``.
+
+    The plant's figures are attributes; ``venture`` holds the venture's (NPV, cash,
+    break-even, totals), ``source``/``seed``/``overrides`` say how the run was made
+    (set by the CLI; left out of :meth:`to_dict` while None).
+    """
+
+    def __init__(
+        self,
+        plant: PlantSummary,
+        venture: Mapping[str, float | str | None] | None = None,
+        *,
+        source: str | None = None,
+        seed: int | None = None,
+        overrides: list[str] | None = None,
+    ) -> None:
+        self.plant = plant
+        self.venture = dict(venture or {})
+        self.source, self.seed, self.overrides = source, seed, overrides
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as written to ``summary.json``."""
+        out: dict[str, Any] = dict(self.plant)
+        out.update(self.venture)
+        for key in ("source", "seed", "overrides"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+
+class PlantSummary(TypedDict):
+    scenario: str
+    horizon: str
+    vehicles_produced: float
+    produced_by_year: dict[str, float]
+    capacity_by_year: dict[str, float]
+    rate_target_per_year: int
+    first_month_at_target_rate: str | None
+    first_month_capacity_at_target_rate: str | None
+    peak_month_produced: float
+    bottleneck_shop: str | None
+    bottleneck_station: str | None
+    bottleneck_shop_months: dict[str, int]
+    partner: str | None
+    in_work_at_end: float
+
+
 @dataclass
 class RunResult:
+    """A run: its records (the typed output, :mod:`evplant.records`), the wide monthly
+    table built from them, and its summary."""
+
     scenario: str
     seed: int
-    monthly: list[dict[str, Any]]
-    summary: dict[str, Any] = field(default_factory=dict)
+    records: list[Record]
+    summary: Summary
+
+    @functools.cached_property
+    def monthly(self) -> WideRows:
+        """One row per month, a column per (entity, key, measure): ``monthly.csv``."""
+        return wide(self.records)
 
     def column(self, name: str) -> np.ndarray:
-        return np.array([row[name] for row in self.monthly])
+        """One wide column, a value per month (NaN where a month lacks it)."""
+        return np.array([row.get(name, math.nan) for row in self.monthly])
+
+    def table(self, entity: str) -> list[Record]:
+        """The records of one entity (``"station"``, ``"money"``...), month by month."""
+        return [r for r in self.records if entity == r.ENTITY]
 
 
 def simulate(
@@ -51,62 +114,36 @@ def simulate(
         scenario.plant,
         scenario.variants,
         (scenario.horizon.start, scenario.horizon.end),
-        np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, 0)),
+        child_seed(root, 0),
         threads=threads,
     )
-    months = [d.strftime("%Y-%m") for d in plant.months[:-1]]
+    months = month_range(scenario.horizon.start, scenario.horizon.end)
     venture = None
     if scenario.venture is not None:
-        from .venture import Venture
-
-        venture = Venture(
-            scenario.venture,
-            scenario.variants,
-            months,
-            np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, 1)),
-        )
+        venture = Venture(scenario.venture, scenario.variants, months, child_seed(root, 1))
     n_var = len(scenario.variants)
-    rows: list[dict[str, Any]] = []
-    for t, month in enumerate(months):
+    records: list[Record] = []
+    for t in range(len(months)):
         push = _push_plan(plant, t, n_var)
         if venture is not None:
             wanted = np.asarray(venture.build_plan(t), dtype=float)
-            plan = np.minimum(wanted, push)
-            kits = venture.kits(t, plan)
-            count = np.asarray(kits.count, dtype=np.int64)
-            arrivals = _arrivals_by_variant(kits, n_var)
-            outcome = plant.step(t, count, arrivals)
+            kits = venture.kits(t, np.minimum(wanted, push))
+            arrivals = [np.sort(np.asarray(f, dtype=float)) for f in kits.arrival_frac]
+            outcome = plant.step(t, np.asarray(kits.count, dtype=np.int64), arrivals)
         else:
             outcome = plant.step(t, push, None)
-        capacity = sum(float(outcome.columns.get(f"capacity_{p.name}", 0.0)) for p in plant.phases)
-        row: dict[str, Any] = {
-            "month": month,
-            "produced": float(outcome.produced.sum()),
-            "capacity": capacity,
-            "released": float(outcome.released.sum()),
-            "started": sum(
-                float(outcome.columns.get(f"started_{p.name}", 0.0)) for p in plant.phases
-            ),
-        }
-        for v, name in enumerate(scenario.variants):
-            row[f"produced_{name}"] = float(outcome.produced[v])
-        row.update(outcome.columns)
+        records.extend(outcome.records())
         if venture is not None:
-            row.update(
-                venture.close_month(
-                    t, outcome.produced, outcome.released, capacity_per_month=capacity
-                )
+            booked = venture.close_month(
+                t, outcome.produced, outcome.released, capacity_per_month=outcome.capacity
             )
-        rows.append(row)
+            records.extend(booked.records())
         if progress is not None:
             progress(t + 1, len(months))
-    result = RunResult(
-        scenario.name, int(root.entropy) if isinstance(root.entropy, int) else 0, rows
-    )
-    result.summary = summarise(scenario, plant, result)
-    if venture is not None:
-        result.summary.update(venture.summary())
-    return result
+    seed_int = int(root.entropy) if isinstance(root.entropy, int) else 0
+    plant_summary = summarise(scenario, plant, [r for r in records if isinstance(r, PlantTotals)])
+    summary = Summary(plant_summary, venture.summary() if venture is not None else None)
+    return RunResult(scenario.name, seed_int, records, summary)
 
 
 def _push_plan(plant: Plant, t: int, n_var: int) -> np.ndarray:
@@ -117,27 +154,17 @@ def _push_plan(plant: Plant, t: int, n_var: int) -> np.ndarray:
         places = int(run.layout.line.buffers.sum() + run.layout.line.servers.sum())
         want = math.ceil(1.05 * plant.capacity(run, t)) + places - plant.in_work(run)
         pv = plant.phase_variants(run)
-        mix = plant._variant_share(run, pv)
+        mix = plant.variant_share(run)
         for local, v in enumerate(pv):
             plan[v] += max(0, int(round(want * mix[local])))
     return plan
 
 
-def _arrivals_by_variant(kits: Any, n_var: int) -> list[np.ndarray]:
-    frac = getattr(kits, "arrival_frac", None)
-    if frac is None:
-        return [np.zeros(int(c)) for c in kits.count]
-    if isinstance(frac, list | tuple):
-        return [np.sort(np.asarray(f, dtype=float)) for f in frac]
-    variant = np.asarray(kits.variant)
-    frac = np.asarray(frac, dtype=float)
-    return [np.sort(frac[variant == v]) for v in range(n_var)]
-
-
-def summarise(scenario: Scenario, plant: Plant, result: RunResult) -> dict[str, Any]:
-    produced = result.column("produced")
-    capacity = result.column("capacity")
-    months = [r["month"] for r in result.monthly]
+def summarise(scenario: Scenario, plant: Plant, totals: Sequence[PlantTotals]) -> PlantSummary:
+    """The plant's figures over the run, from its monthly totals."""
+    produced = np.array([r.produced for r in totals])
+    capacity = np.array([r.capacity for r in totals])
+    months = [r.month for r in totals]
     years = sorted({m[:4] for m in months})
     by_year = {
         y: float(sum(p for p, m in zip(produced, months, strict=True) if m[:4] == y)) for y in years
@@ -152,10 +179,8 @@ def summarise(scenario: Scenario, plant: Plant, result: RunResult) -> dict[str, 
     first_cap = next(
         (m for c, m in zip(capacity, months, strict=True) if c >= monthly_target), None
     )
-    shops = Counter(r["bottleneck_shop"] for r in result.monthly if r.get("bottleneck_shop"))
-    stations = Counter(
-        r["bottleneck_station"] for r in result.monthly if r.get("bottleneck_station")
-    )
+    shops = Counter(r.bottleneck_shop for r in totals if r.bottleneck_shop)
+    stations = Counter(r.bottleneck_station for r in totals if r.bottleneck_station)
     partner = scenario.plant.partner
     return {
         "scenario": scenario.name,

@@ -85,7 +85,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "Uncertainty": "evplant.experiments.uncertainty",
+    "Uncertainty": "evplant.scenario.uncertainty",
     "run_mc": "evplant.experiments.run",
     "compare_mc": "evplant.experiments.run",
     "load_mc": "evplant.experiments.run",
@@ -107,9 +107,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..scenario.uncertainty import Uncertainty
     from .executors import make_executor
     from .run import McComparison, McResult, compare_mc, load_mc, paired_difference, run_mc
-    from .uncertainty import Uncertainty
 
 
 def __getattr__(name: str) -> Any:

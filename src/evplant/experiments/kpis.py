@@ -1,7 +1,8 @@
 """A replication's KPIs: one flat dict of floats, plus its monthly paths for fan charts.
 
-Months are numbers so they can be averaged and ranked: months since January 2024
-(``2025-09`` is 20.0), NaN when the run never got there. ``month_label`` turns them back.
+Months are numbers so they can be averaged and ranked: :func:`evplant.months.month_number`
+as a float (``2025-09`` is 20.0), NaN when the run never got there;
+:func:`evplant.months.month_label` turns them back.
 """
 
 from __future__ import annotations
@@ -12,28 +13,17 @@ from typing import Any
 
 import numpy as np
 
+from ..months import month_label, month_number
 from ..run import RATE_TARGET_PER_YEAR, RunResult
 
-EPOCH_YEAR = 2024
 # monthly columns kept per replication for the fan charts (those present in a run)
-PATHS = ("produced", "delivered", "cash")
+PATHS = ("produced", "delivered", "revenue", "cogs", "cash")
 MONTH_KPIS = ("month_at_target_rate", "break_even_month")
 
 
-def month_number(label: str | None) -> float:
-    """'2025-09' -> 20.0 (months since 2024-01); None -> NaN."""
-    if not label:
-        return math.nan
-    year, month = str(label)[:7].split("-")
-    return float((int(year) - EPOCH_YEAR) * 12 + int(month) - 1)
-
-
-def month_label(value: float, missing: str = "never") -> str:
-    """20.0 -> '2025-09' (rounded to the nearest month); NaN or inf -> ``missing``."""
-    if value is None or not math.isfinite(value):
-        return missing
-    n = int(math.floor(value + 0.5))
-    return f"{EPOCH_YEAR + n // 12:04d}-{n % 12 + 1:02d}"
+def month_value(label: str | None) -> float:
+    """'2025-09' -> 20.0; None (never reached) -> NaN."""
+    return float(month_number(label)) if label else math.nan
 
 
 def is_month(kpi: str) -> bool:
@@ -61,23 +51,24 @@ def path_names(venture: bool) -> list[str]:
 
 def kpis(result: RunResult, venture: bool) -> dict[str, float]:
     """The KPIs of one run, in the order of :func:`kpi_names`."""
-    months = [row["month"] for row in result.monthly]
+    months = [str(row["month"]) for row in result.monthly]
     s = result.summary
+    by_year = s.plant["produced_by_year"]
     out: dict[str, float] = {}
     years = sorted({m[:4] for m in months})
     delivered = _by_year(result.monthly, "delivered") if venture else {}
     for y in years:
-        out[f"produced_{y}"] = _f(s["produced_by_year"].get(y, s["produced_by_year"].get(int(y))))
+        out[f"produced_{y}"] = _f(by_year.get(y))
     for y in years if venture else ():
         out[f"delivered_{y}"] = delivered.get(y, 0.0)
     out["produced_total"] = float(sum(float(r["produced"]) for r in result.monthly))
     if venture:
         out["delivered_total"] = float(sum(float(r.get("delivered", 0.0)) for r in result.monthly))
-    out["month_at_target_rate"] = month_number(s.get("first_month_at_target_rate"))
+    out["month_at_target_rate"] = month_value(s.get("first_month_at_target_rate"))
     if venture:
         out["npv_cny"] = _f(s.get("npv_cny"))
         out["lowest_cash_cny"] = _f(s.get("lowest_cash_cny"))
-        out["break_even_month"] = month_number(s.get("break_even_month"))
+        out["break_even_month"] = month_value(s.get("break_even_month"))
     return out
 
 
@@ -129,6 +120,7 @@ def label(kpi: str) -> str:
 
 def fmt(kpi: str, value: float, *, diff: bool = False) -> str:
     """A KPI's value as text: CNY bn, vehicles, months ('2025-09', or '+1.5 months')."""
+    # here, not at the top: the report package loads plotly, which workers never need
     from ..report.fmt import count, money, signed_count
 
     if value is None or math.isnan(value):

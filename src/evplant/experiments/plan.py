@@ -21,16 +21,30 @@ scenarios (by name or by index) to share its uniform.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import EvplantError
 from ..inputs import field_path
-from .uncertainty import Uncertainty
+from ..scenario.paths import Loc, apply, resolve
+from ..scenario.uncertainty import Uncertainty
+from ..seeds import child_seed
+
+__all__ = [
+    "apply",
+    "check_params",
+    "draw",
+    "path_key",
+    "replication_seed",
+    "resolve",
+    "simulation_seed",
+    "uniform",
+    "uniforms",
+]
 
 _SIM, _PARAMS = 0, 1
 _TWO53 = 2.0**-53
@@ -38,12 +52,12 @@ _TWO53 = 2.0**-53
 
 def replication_seed(seed: int, r: int) -> np.random.SeedSequence:
     """Replication ``r``'s own child of the run's seed."""
-    return np.random.SeedSequence(seed, spawn_key=(int(r),))
+    return child_seed(seed, r)
 
 
 def simulation_seed(seed: int, r: int) -> np.random.SeedSequence:
     """The seed ``simulate`` gets for replication ``r``."""
-    return np.random.SeedSequence(seed, spawn_key=(int(r), _SIM))
+    return child_seed(seed, r, _SIM)
 
 
 def path_key(path: str) -> int:
@@ -54,7 +68,7 @@ def path_key(path: str) -> int:
 
 def uniform(seed: int, r: int, path: str) -> float:
     """Replication ``r``'s uniform for the parameter at ``path``, strictly inside (0, 1)."""
-    ss = np.random.SeedSequence(seed, spawn_key=(int(r), _PARAMS, path_key(path)))
+    ss = child_seed(seed, r, _PARAMS, path_key(path))
     word = int(ss.generate_state(1, np.uint64)[0])
     return ((word >> 11) + 0.5) * _TWO53
 
@@ -63,70 +77,46 @@ def uniforms(seed: int, r: int, params: Sequence[Uncertainty]) -> np.ndarray:
     return np.array([uniform(seed, r, u.path) for u in params], dtype=float)
 
 
-def draw(seed: int, r: int, params: Sequence[Uncertainty]) -> list[float | int]:
+@dataclass(frozen=True)
+class PosteriorDraws:
+    """A calibration's samples for the ``law: posterior`` parameters, drawn jointly:
+    replication ``r`` takes one whole sample, chosen by its uniform keyed ``posterior``
+    (so two scenarios with the same posterior share the sample, as common random
+    numbers), with probability its weight."""
+
+    paths: tuple[str, ...]
+    values: np.ndarray  # [n, len(paths)]
+    weights: np.ndarray  # [n], summing to 1
+
+    def row(self, seed: int, r: int) -> np.ndarray:
+        u = uniform(seed, r, POSTERIOR_KEY)
+        k = int(np.searchsorted(np.cumsum(self.weights), u * self.weights.sum(), side="right"))
+        return np.asarray(self.values[min(k, len(self.values) - 1)])
+
+
+POSTERIOR_KEY = "posterior"
+
+
+def draw(
+    seed: int, r: int, params: Sequence[Uncertainty], posterior: PosteriorDraws | None = None
+) -> list[float | int]:
     """The values replication ``r`` sets, one per parameter, in the list's order."""
     out: list[float | int] = []
-    for u, p in zip(params, uniforms(seed, r, params), strict=True):
-        x = float(u.ppf(np.array([p]))[0])
-        out.append(int(x) if u.integer else x)
+    row = posterior.row(seed, r) if posterior is not None else None
+    for u in params:
+        if u.law == "posterior":
+            if posterior is None or row is None:
+                raise ValueError(f"{u.path}: law posterior without posterior samples")
+            x = float(row[posterior.paths.index(u.path)])
+        else:
+            x = float(u.ppf(np.array([uniform(seed, r, u.path)]))[0])
+        out.append(int(round(x)) if u.integer else x)
     return out
 
 
-def split_path(path: str) -> list[str]:
-    return [k for k in path.strip().split(".") if k]
-
-
-def resolve(data: Any, path: str) -> tuple[tuple[str | int, ...], Any]:
-    """The location (keys, list items as indices) and current value at a dotted path.
-
-    Follows the rules of ``--set``: a list item by index or by its ``name``. Unlike
-    ``--set`` it never creates anything: a path that does not exist is an error.
-    """
-    node = data
-    loc: list[str | int] = []
-    for key in split_path(path):
-        if isinstance(node, list):
-            idx = _list_index(node, key)
-            if idx is None:
-                names = [str(x.get("name")) for x in node if isinstance(x, dict)]
-                raise EvplantError(
-                    f"no item {key!r} in {field_path(loc)} (an index 0..{len(node) - 1} or a "
-                    f"name: {', '.join(names)})",
-                    field=f"uncertainty {path}",
-                )
-            loc.append(idx)
-            node = node[idx]
-        elif isinstance(node, dict):
-            if key not in node:
-                known = ", ".join(str(k) for k in node)
-                raise EvplantError(
-                    f"no key {key!r} in {field_path(loc)} (it has: {known})",
-                    field=f"uncertainty {path}",
-                )
-            loc.append(key)
-            node = node[key]
-        else:
-            raise EvplantError(
-                f"{field_path(loc)} is a value, not a section", field=f"uncertainty {path}"
-            )
-    if not loc:
-        raise EvplantError("empty path", field="uncertainty")
-    return tuple(loc), node
-
-
-def _list_index(node: list[Any], key: str) -> int | None:
-    if key.lstrip("-").isdigit():
-        i = int(key)
-        return i % len(node) if -len(node) <= i < len(node) else None
-    for i, item in enumerate(node):
-        if isinstance(item, dict) and str(item.get("name")) == key:
-            return i
-    return None
-
-
-def check_params(data: Any, params: Sequence[Uncertainty]) -> list[tuple[str | int, ...]]:
+def check_params(data: Any, params: Sequence[Uncertainty]) -> list[Loc]:
     """Every parameter must point at an existing number, each at a different one."""
-    seen: dict[tuple[str | int, ...], str] = {}
+    seen: dict[Loc, str] = {}
     locs = []
     for u in params:
         loc, value = resolve(data, u.path)
@@ -142,16 +132,3 @@ def check_params(data: Any, params: Sequence[Uncertainty]) -> list[tuple[str | i
         seen[loc] = u.path
         locs.append(loc)
     return locs
-
-
-def apply(
-    data: Any, locs: Sequence[tuple[str | int, ...]], values: Sequence[float | int]
-) -> Any:
-    """A deep copy of ``data`` with each value set at its location."""
-    out = copy.deepcopy(data)
-    for loc, value in zip(locs, values, strict=True):
-        node = out
-        for key in loc[:-1]:
-            node = node[key]
-        node[loc[-1]] = value
-    return out

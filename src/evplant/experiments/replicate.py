@@ -15,11 +15,15 @@ from typing import Any
 
 import numpy as np
 
+from .. import __version__
 from ..errors import EvplantError
 from ..inputs import field_path
+from ..run import simulate
+from ..scenario.load import validate_scenario
+from ..scenario.schema import Scenario
+from ..scenario.uncertainty import Uncertainty
 from . import kpis as K
 from . import plan
-from .uncertainty import Uncertainty
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class McJob:
     kpi_names: tuple[str, ...]
     path_names: tuple[str, ...]
     months: tuple[str, ...]
+    posterior: plan.PosteriorDraws | None = None
+    observed: tuple[Any, ...] = ()  # the record's statements, for the report
 
 
 @dataclass
@@ -47,12 +53,10 @@ class Batch:
     paths: dict[str, np.ndarray]  # name -> float64 [n, months]
 
 
-def scenario_for(job: McJob, r: int, values: Sequence[float | int] | None = None) -> Any:
+def scenario_for(job: McJob, r: int, values: Sequence[float | int] | None = None) -> Scenario:
     """The validated scenario of replication ``r`` (``values``: its draws, if known)."""
-    from ..scenario.load import validate_scenario
-
     if values is None:
-        values = plan.draw(job.seed, r, job.params)
+        values = plan.draw(job.seed, r, job.params, job.posterior)
     data = plan.apply(job.data, job.locs, values)
     try:
         return validate_scenario(data, f"{job.source}, replication {r}")
@@ -69,14 +73,12 @@ def scenario_for(job: McJob, r: int, values: Sequence[float | int] | None = None
 
 def run_batch(job: McJob, ids: Sequence[int]) -> Batch:
     """Simulate replications ``ids``; the function a worker runs."""
-    from ..run import simulate
-
     n, m = len(ids), len(job.months)
     values = np.empty((n, len(job.params)))
     out = np.empty((n, len(job.kpi_names)))
     paths = {name: np.empty((n, m)) for name in job.path_names}
     for i, r in enumerate(ids):
-        drawn = plan.draw(job.seed, r, job.params)
+        drawn = plan.draw(job.seed, r, job.params, job.posterior)
         values[i] = drawn
         scenario = scenario_for(job, r, drawn)
         result = simulate(scenario, plan.simulation_seed(job.seed, r))
@@ -90,9 +92,6 @@ def run_batch(job: McJob, ids: Sequence[int]) -> Batch:
 
 
 def warm_up() -> str:
-    """Import the simulation (and load its compiled kernels) in a worker."""
-    import evplant
-
-    from .. import run  # noqa: F401
-
-    return evplant.__version__
+    """Import the simulation (and load its compiled kernels) in a worker: importing this
+    module did it."""
+    return __version__

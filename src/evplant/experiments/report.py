@@ -6,9 +6,10 @@ fetched over the network.
 
 from __future__ import annotations
 
+import html
 import math
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -27,8 +28,15 @@ ORANGE = (221, 107, 32)
 PATH_TITLES = {
     "produced": ("Vehicles produced a month", "vehicles", 1.0, BLUE),
     "delivered": ("Vehicles delivered a month", "vehicles", 1.0, GREEN),
+    "revenue": ("Revenue a month (excl. VAT)", "CNY bn", 1e-9, BLUE),
+    "cogs": ("Cost of the cars delivered a month", "CNY bn", 1e-9, ORANGE),
     "cash": ("Cash position", "CNY bn", 1e-9, ORANGE),
 }
+#: the record's metric shown over each monthly path's fan (the same figure, month by month)
+OBSERVED_METRIC = {"produced": "produced", "delivered": "delivered", "revenue": "revenue_cars",
+                   "cogs": "cogs"}
+OBSERVED_SYMBOL = {"eq": "circle", "approx": "circle-open", "ge": "triangle-up",
+                   "le": "triangle-down"}
 
 
 def _rgba(c: tuple[int, int, int], a: float) -> str:
@@ -64,6 +72,54 @@ def fan_chart(
     fig.add_scatter(x=months, y=mean, line=dict(color="#1a202c", width=1, dash="dot"),
                     name="mean")
     return _layout(fig, title, ytitle)
+
+
+def _overlay_record(fig: go.Figure, result: McResult, metric: str | None, scale: float) -> None:
+    """The record's one-month statements of ``metric`` as markers (by relation)."""
+    if metric is None:
+        return
+    for rel, symbol in OBSERVED_SYMBOL.items():
+        pick = [s for s in _record(result)
+                if s.metric == metric and s.first == s.last and s.relation == rel
+                and s.first in result.months]
+        if pick:
+            fig.add_scatter(
+                x=[s.first for s in pick], y=[s.value * scale for s in pick], mode="markers",
+                marker=dict(color="#1a202c", size=9, symbol=symbol), name=f"record ({rel})",
+                text=[s.note for s in pick],
+            )
+
+
+def _record(result: McResult) -> list[Any]:
+    """The record's statements (``observed`` holds a message instead when unreadable)."""
+    return [x for x in result.observed if not isinstance(x, str)]
+
+
+def quarterly_chart(result: McResult) -> go.Figure:
+    """Deliveries by quarter: P50 with P10-P90 whiskers over the replications, and the
+    record's quarterly statements over them."""
+    months = result.months
+    quarters = sorted({f"{m[:4]}Q{(int(m[5:7]) - 1) // 3 + 1}" for m in months})
+    arr = result.paths["delivered"]
+    sums = np.column_stack([
+        arr[:, [i for i, m in enumerate(months)
+                if f"{m[:4]}Q{(int(m[5:7]) - 1) // 3 + 1}" == q]].sum(axis=1)
+        for q in quarters
+    ])
+    q10, q50, q90 = np.percentile(sums, [10, 50, 90], axis=0)
+    fig = go.Figure()
+    fig.add_bar(x=quarters, y=q50, name="delivered (P50)", marker_color=_rgba(GREEN, 0.8),
+                error_y=dict(type="data", symmetric=False, array=q90 - q50,
+                             arrayminus=q50 - q10))
+    for rel, symbol in OBSERVED_SYMBOL.items():
+        pick = [s for s in _record(result) if s.metric == "delivered" and s.relation == rel
+                and s.period in quarters]
+        if pick:
+            fig.add_scatter(x=[s.period for s in pick], y=[s.value for s in pick],
+                            mode="markers", marker=dict(color="#1a202c", size=10, symbol=symbol),
+                            name=f"record ({rel})", text=[s.note for s in pick])
+    return _layout(fig, "Vehicles delivered a quarter: P50, whiskers P10\u2013P90, and the "
+                   "record", "vehicles")
 
 
 def annual_chart(result: McResult) -> go.Figure:
@@ -135,7 +191,14 @@ def render_mc(result: McResult) -> str:
     fans = [figure(annual_chart(result))]
     for name, arr in result.paths.items():
         title, unit, scale, color = PATH_TITLES.get(name, (name, "", 1.0, BLUE))
-        fans.append(figure(fan_chart(result.months, arr, title, unit, scale, color)))
+        fig = fan_chart(result.months, arr, title, unit, scale, color)
+        _overlay_record(fig, result, OBSERVED_METRIC.get(name), scale)
+        fans.append(figure(fig))
+    missing = [x for x in result.observed if isinstance(x, str)]
+    if missing:
+        fans.append(f"<p class=\"caption\">The record is not drawn: {html.escape(missing[0])}</p>")
+    elif "delivered" in result.paths and _record(result):
+        fans.append(figure(quarterly_chart(result)))
     sections.append(Section(
         "fans", "Fan charts",
         "Bands hold the middle 80% (P10\u2013P90) and 50% (P25\u2013P75) of the "
@@ -154,7 +217,10 @@ def render_mc(result: McResult) -> str:
     if result.params:
         rows = []
         for j, p in enumerate(result.params):
-            lo, hi = (float(v) for v in p.ppf(np.array([0.1, 0.9])))
+            if p.law == "posterior":
+                lo, hi = (float(v) for v in np.quantile(result.values[:, j], [0.1, 0.9]))
+            else:
+                lo, hi = (float(v) for v in p.ppf(np.array([0.1, 0.9])))
             rows.append([p.name, p.path, _law(p), f"{lo:.4g}", f"{hi:.4g}",
                          f"{float(np.mean(result.values[:, j])):.4g}"])
         sections.append(Section(

@@ -7,7 +7,6 @@ random numbers and reports their paired difference; ``load_mc`` reads a finished
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import math
 import time
@@ -18,9 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import atomic
+from .. import __version__, atomic
 from ..errors import EvplantError
+from ..months import EPOCH, month_label
+from ..months import months as month_range
 from ..results import jsonable
+from ..scenario import load
+from ..scenario.uncertainty import Uncertainty
 from . import kpis as K
 from . import plan
 from .executors import DaskExecutor, Sequential, make_executor
@@ -28,11 +31,11 @@ from .replicate import Batch, McJob, run_batch, scenario_for
 from .sensitivity import Tornado, default_outputs, tornado
 from .stats import Paired, Stat, describe, paired
 from .store import Manifest, Store, digest
-from .uncertainty import Uncertainty
 
 Progress = Callable[[int, int], None]
 SUMMARY_JSON = "summary.json"
 REPLICATIONS_CSV = "replications.csv"
+MONTHLY_PARQUET = "monthly.parquet"
 REPORT_HTML = "report.html"
 COMPARE_JSON = "compare.json"
 COMPARE_HTML = "compare.html"
@@ -61,6 +64,7 @@ class McResult:
     seconds: float = 0.0
     executor: str = ""
     files: list[Path] = field(default_factory=list)
+    observed: tuple[Any, ...] = ()  # the record's statements (calibrated scenarios)
 
     def kpi(self, name: str) -> np.ndarray:
         return self.kpi_values[:, self.kpi_names.index(name)]
@@ -71,14 +75,14 @@ class McResult:
     def summary(self) -> dict[str, Any]:
         """summary.json: settings, statistics and sensitivity; no timings or worker
         counts, so the file is the same bit for bit however the run was spread."""
-        return jsonable({
+        return _plain({
             "scenario": self.scenario,
             "source": self.source,
             "overrides": self.overrides,
             "seed": self.seed,
             "replications": self.replications,
             "horizon": f"{self.months[0]}..{self.months[-1]}",
-            "month_numbers": "months since 2024-01 (2025-09 is 20); null: never",
+            "month_numbers": f"months since {EPOCH} (2025-09 is 20); null: never",
             "parameters": [p.model_dump(exclude_none=True) for p in self.params],
             "kpis": {k: self.stats[k].to_dict() for k in self.kpi_names},
             "sensitivity": {k: t.to_dict() for k, t in self.tornado.items()},
@@ -93,24 +97,10 @@ def prepare(
 
     An override of an uncertain value pins it: that parameter is dropped from the list.
     """
-    import evplant
-
-    from ..inputs import read_yaml
-    from ..scenario.load import parse_set, scenario_text, set_path, validate_scenario
-
     if seed < 0:
         raise EvplantError("must not be negative", field="--seed")
-    text, source = scenario_text(str(scenario))
-    data, lines = read_yaml(text, source)
-    if not isinstance(data, dict):
-        raise EvplantError("a scenario must be a mapping of sections", file=source, line=1)
-    data = copy.deepcopy(data)
-    overridden: dict[tuple[str | int, ...], str] = {}
-    for item in overrides:
-        keys, value = parse_set(item)
-        loc = set_path(data, keys, value, item)
-        overridden[tuple(loc)] = item
-    base = validate_scenario(data, source, lines, overridden)
+    prepared = load.prepare(scenario, overrides)
+    base, data, source = prepared.scenario, prepared.data, prepared.source
     params = list(base.uncertainty)
     try:
         locs = plan.check_params(data, params)
@@ -118,11 +108,17 @@ def prepare(
         raise EvplantError(
             problems=[type(p)(p.message, file=source, field=p.field) for p in exc.problems]
         ) from None
-    pinned = set(overridden)
+    posterior, observed = None, ()
+    if base.posterior is not None:
+        posterior, params = _posterior(str(scenario), base, params)
+        locs = plan.check_params(data, params)
+    if base.calibration is not None and base.calibration.observed is not None:
+        observed = _observed(str(scenario), base.calibration.observed)
+    pinned = set(prepared.overridden)
     keep = [i for i, loc in enumerate(locs) if loc not in pinned]
     params = [params[i] for i in keep]
     locs = [locs[i] for i in keep]
-    months = _months(base.horizon.start, base.horizon.end)
+    months = month_range(base.horizon.start, base.horizon.end)
     venture = base.venture is not None
     job = McJob(
         data=data,
@@ -134,12 +130,16 @@ def prepare(
         kpi_names=tuple(K.kpi_names(months, venture)),
         path_names=tuple(K.path_names(venture)),
         months=tuple(months),
+        posterior=posterior,
+        observed=observed,
     )
     manifest = Manifest(
         scenario=base.name,
         source=source,
         overrides=list(overrides),
-        scenario_sha256=digest(data),
+        scenario_sha256=digest(
+            data if posterior is None else {"data": data, "posterior": posterior.values.tolist()}
+        ),
         seed=int(seed),
         replications=0,
         batch_size=1,
@@ -147,17 +147,49 @@ def prepare(
         kpis=list(job.kpi_names),
         monthly=list(job.path_names),
         months=months,
-        evplant=evplant.__version__,
+        evplant=__version__,
     )
     return job, manifest
 
 
-def _months(start: str, end: str) -> list[str]:
-    y, m = int(start[:4]), int(start[5:7])
-    out = []
-    while f"{y:04d}-{m:02d}" <= end[:7]:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+def _posterior(
+    name_or_path: str, base: Any, params: list[Uncertainty]
+) -> tuple[plan.PosteriorDraws, list[Uncertainty]]:
+    """The scenario's posterior samples, and its parameters with every posterior path
+    drawn from them (in place of a prior given in `uncertainty:`)."""
+    from ..calibrate.outputs import read_posterior
+    from ..scenario.load import beside
+
+    paths, values, weights = read_posterior(beside(name_or_path, base.posterior.file))
+    labels = {u.path: u for u in params}
+    priors = {u.path: u for u in (base.calibration.parameters if base.calibration else [])}
+    drawn = [
+        Uncertainty(
+            path=p, law="posterior",
+            label=(labels.get(p) or priors.get(p) or Uncertainty(path=p, law="posterior")).label,
+            integer=bool(priors[p].integer) if p in priors else False,
+        )
+        for p in paths
+    ]
+    rest = [u for u in params if u.path not in set(paths) and u.law != "posterior"]
+    return plan.PosteriorDraws(tuple(paths), values, weights), rest + drawn
+
+
+def _observed(name_or_path: str, relative: str) -> tuple[Any, ...]:
+    """The record's statements, to show over the fans. The record is only shown, never
+    used, by a Monte Carlo run: a scenario copied away from its record still runs, and
+    its report says why no record is drawn."""
+    from ..calibrate.observations import read_observations
+    from ..scenario.load import beside
+
+    try:
+        return tuple(read_observations(beside(name_or_path, relative)))
+    except EvplantError as exc:
+        return (str(exc.problems[0]),)
+
+
+def _plain(summary: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = jsonable(summary)
     return out
 
 
@@ -273,21 +305,47 @@ def _result(
         paths=data.paths,
         stats=stats,
         tornado=tornados,
+        observed=tuple(job.observed),
     )
 
 
 def write_outputs(result: McResult, *, report: bool = True) -> list[Path]:
-    """replications.csv, summary.json and report.html, each written atomically."""
+    """replications.csv, monthly.parquet, summary.json and report.html, each written
+    atomically."""
     out = result.out_dir
-    files = [out / REPLICATIONS_CSV, out / SUMMARY_JSON]
+    files = [out / REPLICATIONS_CSV, out / MONTHLY_PARQUET, out / SUMMARY_JSON]
     atomic.write_text(files[0], replications_csv(result))
-    atomic.write_text(files[1], json.dumps(result.summary(), indent=2) + "\n")
+    write_monthly(files[1], result)
+    atomic.write_text(files[2], json.dumps(result.summary(), indent=2) + "\n")
     if report:
         from .report import render_mc
 
         files.append(out / REPORT_HTML)
-        atomic.write_text(files[2], render_mc(result))
+        atomic.write_text(files[3], render_mc(result))
     return files
+
+
+def monthly_table(result: McResult) -> Any:
+    """One row per replication and month: ``replication``, ``month`` and each monthly
+    path (produced, and with a venture delivered, revenue, cogs, cash), so bands over
+    any period (a quarter, a year) can be formed from the replications."""
+    import pyarrow as pa
+
+    n, m = len(result.ids), len(result.months)
+    cols: dict[str, Any] = {
+        "replication": pa.array(np.repeat(result.ids.astype(np.int64), m)),
+        "month": pa.array(np.tile(np.array(result.months, dtype=object), n), pa.string()),
+    }
+    for name, arr in result.paths.items():
+        cols[name] = pa.array(np.ascontiguousarray(arr, dtype=np.float64).ravel())
+    return pa.table(cols)
+
+
+def write_monthly(path: Path, result: McResult) -> None:
+    import pyarrow.parquet as pq
+
+    with atomic.atomic_path(path) as tmp:
+        pq.write_table(monthly_table(result), tmp)
 
 
 def replications_csv(result: McResult) -> str:
@@ -300,7 +358,7 @@ def replications_csv(result: McResult) -> str:
         for j, k in enumerate(result.kpi_names):
             v = float(result.kpi_values[i, j])
             if K.is_month(k):
-                cells.append(K.month_label(v, missing=""))
+                cells.append(month_label(v, missing=""))
             else:
                 cells.append("" if math.isnan(v) else repr(v))
         lines.append(",".join(cells))
@@ -336,7 +394,7 @@ class McComparison:
     files: list[Path] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        return jsonable({
+        return _plain({
             "a": {"scenario": self.a.scenario, "source": self.a.source,
                   "overrides": self.a.overrides, "folder": str(self.a.out_dir)},
             "b": {"scenario": self.b.scenario, "source": self.b.source,

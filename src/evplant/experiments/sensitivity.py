@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .uncertainty import Uncertainty
+from ..scenario.uncertainty import Uncertainty
 
 LOW_Q, HIGH_Q = 0.1, 0.9
 
@@ -84,10 +84,16 @@ def tornado(
         for j in active:
             xc = x[:, j] - x[:, j].mean()
             cov = float(xc @ (yy - base)) / (n - 1)
-            slopes[j] = cov / _law_variance(params[j])
+            var = float(np.var(x[:, j])) if params[j].law == "posterior" else _law_variance(
+                params[j]
+            )
+            slopes[j] = cov / var
     bars = []
     for j, u in enumerate(params):
-        lo, hi = (float(v) for v in u.ppf(np.array([LOW_Q, HIGH_Q])))
+        if u.law == "posterior":  # no law to invert: the draws' own quantiles
+            lo, hi = (float(v) for v in np.quantile(x[:, j], [LOW_Q, HIGH_Q]))
+        else:
+            lo, hi = (float(v) for v in u.ppf(np.array([LOW_Q, HIGH_Q])))
         xbar = float(x[:, j].mean()) if n else math.nan
         y_lo = base + slopes[j] * (lo - xbar) if j in active else base
         y_hi = base + slopes[j] * (hi - xbar) if j in active else base

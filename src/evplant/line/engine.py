@@ -70,6 +70,20 @@ class StationStats:
         }
 
 
+@dataclass(frozen=True)
+class BinStats:
+    """What each station did in one time bin (a month in the plant): arrays ``[m]``,
+    times in server-seconds, each amount booked to the bin in which its interval ends."""
+
+    jobs_in: np.ndarray  # jobs that entered
+    jobs_out: np.ndarray  # jobs that left
+    busy_s: np.ndarray
+    blocked_s: np.ndarray
+    failed_s: np.ndarray
+    active_mean_s: np.ndarray  # mean length of the active periods ending in the bin
+    done_by_variant: np.ndarray  # [variants]: jobs that left the last station
+
+
 @dataclass
 class LineResult:
     """What a line run measured over ``[0, T]``."""
@@ -190,6 +204,7 @@ class LineEngine:
         self._act[:, :, 2] = -1.0
         self._acc = np.zeros((m, _stats.N_ACC))
         self._bins = np.zeros((len(self.bin_edges) - 1, m, _stats.N_BIN))
+        self._done = np.zeros((len(self.bin_edges) - 1, len(line.variant_names)))
         self._line = np.zeros(3)
         self._buf = Visits.empty(chunk, m)
 
@@ -227,31 +242,53 @@ class LineEngine:
             return Visits.empty(0, self.line.m) if keep else None
         chunks = [(lo, min(lo + self.chunk, n)) for lo in range(0, n, self.chunk)]
 
-        def inputs(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        def inputs(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             # drawn chunk by chunk, so memory does not grow with n
             v = self.draws.variants(hi - lo) if variants is None else variants[lo:hi]
-            pp = self.draws.processing(np.asarray(v, np.int64), scale) if p is None else p[lo:hi]
+            v = np.asarray(v, np.int64)
+            pp = self.draws.processing(v, scale) if p is None else p[lo:hi]
             rel = self.draws.releases(hi - lo) if release is None else release[lo:hi]
-            return np.ascontiguousarray(pp), np.ascontiguousarray(rel, dtype=np.float64)
+            return np.ascontiguousarray(pp), np.ascontiguousarray(rel, dtype=np.float64), v
 
         kept = Visits.empty(n, self.line.m) if keep else None
         pool = self._prefetch_pool() if self.prefetch and len(chunks) > 1 else None
         nxt = pool.submit(inputs, *chunks[0]) if pool is not None else None
         for c, (lo, hi) in enumerate(chunks):
             if nxt is not None and pool is not None:
-                pp, rel = nxt.result()
+                pp, rel, v = nxt.result()
                 # draw the next chunk on the other core while this one runs
                 nxt = pool.submit(inputs, *chunks[c + 1]) if c + 1 < len(chunks) else None
             else:
-                pp, rel = inputs(lo, hi)
+                pp, rel, v = inputs(lo, hi)
             k = hi - lo
             buf = self._buf if k == self.chunk else Visits.empty(k, self.line.m)
             self._run(pp, rel, buf)
             self._book(buf)
+            self._book_done(buf.departure[:, -1], v)
             if kept is not None:
                 for name in ("entry", "end", "departure", "server", "repair"):
                     getattr(kept, name)[lo:hi] = getattr(buf, name)
         return kept
+
+    def _book_done(self, departure: np.ndarray, variants: np.ndarray) -> None:
+        """Completions by variant, in the bin of their departure from the last station
+        (the bin rule of the statistics pass: the last bin starting at or before)."""
+        starts = self.bin_edges[:-1]
+        b = np.clip(np.searchsorted(starts, departure, side="right") - 1, 0, len(starts) - 1)
+        np.add.at(self._done, (b, variants), 1.0)
+
+    def bin_stats(self, k: int) -> BinStats:
+        """The statistics of bin ``k`` so far (jobs fed later may still add to it)."""
+        b = self._bins[k]
+        return BinStats(
+            jobs_in=b[:, _stats.B_IN].copy(),
+            jobs_out=b[:, _stats.B_OUT].copy(),
+            busy_s=b[:, _stats.B_BUSY].copy(),
+            blocked_s=b[:, _stats.B_BLOCKED].copy(),
+            failed_s=b[:, _stats.B_FAILED].copy(),
+            active_mean_s=b[:, _stats.B_ACT_SUM] / np.maximum(b[:, _stats.B_ACT_CNT], 1.0),
+            done_by_variant=self._done[k].copy(),
+        )
 
     def _prefetch_pool(self) -> ThreadPoolExecutor:
         if self._pool is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .draws import as_seed_sequence, failure_keys, mix_rng, processing_rng
+from .draws import as_seed_sequence, failure_keys, mix_rng, processing_rng, release_rng
 from .spec import CompiledLine
 
 
@@ -30,11 +30,7 @@ class LineDraws:
         self.fail_keys = np.zeros((line.m, kmax, 2), dtype=np.uint64)
         for i in range(line.m):
             self.fail_keys[i, : line.servers[i]] = failure_keys(self.seed, i, int(line.servers[i]))
-        self._release_rng = np.random.Generator(
-            np.random.PCG64(
-                np.random.SeedSequence(self.seed.entropy, spawn_key=(*self.seed.spawn_key, 3))
-            )
-        )
+        self._release_rng = release_rng(self.seed)
         self._last_release = 0.0
 
     def variants(self, n: int) -> np.ndarray:

@@ -25,21 +25,19 @@ A line file (YAML, times in seconds)::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import Field, PositiveFloat, model_validator
 
+from ..base import Model as _Model
 from .calendar import WorkCalendar, weekly
 from .distributions import Dist, Exponential
 
 FAIL_NONE, FAIL_OPERATING, FAIL_CALENDAR = 0, 1, 2
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class Failures(_Model):
@@ -234,8 +232,6 @@ class CompiledLine:
         return len(self.names)
 
     def with_calendar(self, calendar: WorkCalendar) -> CompiledLine:
-        from dataclasses import replace
-
         return replace(self, calendar=calendar)
 
     def with_repair_scale(self, factor: float) -> CompiledLine:
@@ -243,8 +239,6 @@ class CompiledLine:
 
         Empirical repair times keep their samples: the kernel's table is not rescaled.
         """
-        from dataclasses import replace
-
         code = self.ttr_code.copy()
         for i, f in enumerate(self.failures):
             if f is not None and f.ttr.dist != "empirical":
@@ -271,44 +265,80 @@ def _encode(dist: Dist, table: list[float]) -> np.ndarray:
 
 
 def compile_line(spec: LineSpec, calendar: WorkCalendar | None = None) -> CompiledLine:
-    m = len(spec.stations)
-    variant_names = spec.variants.names if spec.variants else ["default"]
-    table: list[float] = []
-    ttf = np.zeros((m, 4))
-    ttr = np.zeros((m, 4))
-    basis = np.zeros(m, dtype=np.int64)
-    for i, st in enumerate(spec.stations):
-        if st.failures is not None:
-            basis[i] = FAIL_OPERATING if st.failures.basis == "operating" else FAIL_CALENDAR
-            ttf[i] = _encode(st.failures.ttf, table)
-            ttr[i] = _encode(st.failures.ttr, table)
+    """A line file's compiled form (a serial line)."""
     if calendar is None:
         if spec.calendar is None:
             calendar = WorkCalendar.always()
         else:
             calendar = spec.calendar.build(horizon_s=8 * 7 * 86_400.0)
-    return CompiledLine(
-        names=[s.name for s in spec.stations],
-        servers=np.array([s.servers for s in spec.stations], dtype=np.int64),
-        buffers=np.array([*spec.buffers, 0], dtype=np.int64),
-        fail_basis=basis,
-        ttf_code=ttf,
-        ttr_code=ttr,
-        table=np.array(table if table else [0.0], dtype=np.float64),
-        ideal_ct=np.array(
-            [s.ideal_cycle_time or s.cycle_time.mean for s in spec.stations], dtype=np.float64
-        ),
-        fpy=np.array([s.first_pass_yield for s in spec.stations], dtype=np.float64),
-        cycle_time=[
-            [st.variant_cycle_time.get(v, st.cycle_time) for v in variant_names]
-            for st in spec.stations
-        ],
-        variant_names=variant_names,
+    return build_line(
+        spec.stations,
+        [*spec.buffers, 0],
+        variant_names=spec.variants.names if spec.variants else ["default"],
         variants=spec.variants,
         calendar=calendar,
         calendar_spec=spec.calendar,
         release=spec.release,
-        failures=[s.failures for s in spec.stations],
+    )
+
+
+def build_line(
+    stations: Sequence[Station],
+    buffers: Sequence[int],
+    *,
+    variant_names: list[str],
+    variants: Variants | None,
+    calendar: WorkCalendar,
+    calendar_spec: CalendarSpec | None = None,
+    release: Release | None = None,
+    scale: float = 1.0,
+    names: list[str] | None = None,
+    up: Sequence[int] = (),
+    down: Sequence[int] = (),
+    feeders: np.ndarray | None = None,
+) -> CompiledLine:
+    """The one way to compile stations into a line both engines read.
+
+    ``buffers[i]``: places after station ``i``; ``scale`` multiplies every cycle time
+    (a plant phase's work content); ``names`` (default: the stations' names) and the
+    topology ``up``/``down``/``feeders`` (default: a serial line) come from a layout.
+    """
+    m = len(stations)
+    table: list[float] = []
+    ttf = np.zeros((m, 4))
+    ttr = np.zeros((m, 4))
+    basis = np.zeros(m, dtype=np.int64)
+    for i, st in enumerate(stations):
+        if st.failures is not None:
+            basis[i] = FAIL_OPERATING if st.failures.basis == "operating" else FAIL_CALENDAR
+            ttf[i] = _encode(st.failures.ttf, table)
+            ttr[i] = _encode(st.failures.ttr, table)
+    ideal = np.array([s.ideal_cycle_time or s.cycle_time.mean for s in stations], dtype=np.float64)
+
+    def cycle(st: Station, v: str) -> Dist:
+        dist = st.variant_cycle_time.get(v, st.cycle_time)
+        return dist if scale == 1.0 else dist.scaled(scale)
+
+    return CompiledLine(
+        names=list(names) if names is not None else [s.name for s in stations],
+        servers=np.array([s.servers for s in stations], dtype=np.int64),
+        buffers=np.array(buffers, dtype=np.int64),
+        fail_basis=basis,
+        ttf_code=ttf,
+        ttr_code=ttr,
+        table=np.array(table if table else [0.0], dtype=np.float64),
+        ideal_ct=ideal if scale == 1.0 else scale * ideal,
+        fpy=np.array([s.first_pass_yield for s in stations], dtype=np.float64),
+        cycle_time=[[cycle(st, v) for v in variant_names] for st in stations],
+        variant_names=variant_names,
+        variants=variants,
+        calendar=calendar,
+        calendar_spec=calendar_spec,
+        release=release,
+        failures=[s.failures for s in stations],
+        up=np.array(up, dtype=np.int64),
+        down=np.array(down, dtype=np.int64),
+        feeders=np.zeros((0, 1), dtype=np.int64) if feeders is None else feeders,
     )
 
 

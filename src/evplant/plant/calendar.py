@@ -12,19 +12,14 @@ import datetime as dt
 import numpy as np
 
 from ..line.calendar import DAY_S, WorkCalendar
+from ..months import first_day, month_label, month_number, months
 from .spec import Holiday, PhaseSpec
 
 
 def month_starts(start: str, end: str) -> list[dt.date]:
     """First days of the months start..end inclusive, plus the month after end."""
-    y, m = map(int, start.split("-"))
-    ey, em = map(int, end.split("-"))
-    out = []
-    while (y, m) <= (ey, em):
-        out.append(dt.date(y, m, 1))
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    out.append(dt.date(y, m, 1))
-    return out
+    after = month_label(month_number(end) + 1)
+    return [first_day(m) for m in months(start, after)]
 
 
 def seconds_since(t0: dt.date, day: dt.date) -> float:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..line.calendar import WorkCalendar
-from ..line.spec import FAIL_CALENDAR, FAIL_OPERATING, CompiledLine, Failures, Variants
+from ..line.spec import CompiledLine, Station, Variants, build_line
 from .spec import PhaseSpec, ShopSpec
 
 
@@ -34,7 +34,7 @@ def layout_phase(phase: PhaseSpec, calendar: WorkCalendar) -> PhaseLayout:
         order.append(shop)
     names: list[str] = []
     shop_of: list[int] = []
-    stations = []
+    stations: list[Station] = []
     up: list[int] = []
     down: list[int] = []
     buffers: list[int] = []
@@ -77,38 +77,16 @@ def layout_phase(phase: PhaseSpec, calendar: WorkCalendar) -> PhaseLayout:
     feeders = np.full((m, width), -1, dtype=np.int64)
     for i, fs in feeders_of.items():
         feeders[i, : len(fs)] = fs
-    failures: list[Failures | None] = [st.failures for st in stations]
-    ttf = np.zeros((m, 4))
-    ttr = np.zeros((m, 4))
-    basis = np.zeros(m, dtype=np.int64)
-    for i, f in enumerate(failures):
-        if f is not None:
-            if f.ttf.dist == "empirical" or f.ttr.dist == "empirical":
-                raise ValueError("empirical failure times are supported in line files only")
-            basis[i] = FAIL_OPERATING if f.basis == "operating" else FAIL_CALENDAR
-            ttf[i] = f.ttf.encode()
-            ttr[i] = f.ttr.encode()
-    variant_names = list(phase.mix)
-    line = CompiledLine(
-        names=names,
-        servers=np.array([st.servers for st in stations], dtype=np.int64),
-        buffers=np.array(buffers, dtype=np.int64),
-        fail_basis=basis,
-        ttf_code=ttf,
-        ttr_code=ttr,
-        table=np.zeros(1),
-        ideal_ct=phase.cycle_time_scale
-        * np.array([st.ideal_cycle_time or st.cycle_time.mean for st in stations]),
-        fpy=np.array([st.first_pass_yield for st in stations]),
-        cycle_time=[
-            [st.cycle_time.scaled(phase.cycle_time_scale)] * len(variant_names) for st in stations
-        ],
-        variant_names=variant_names,
+    line = build_line(
+        stations,
+        buffers,
+        variant_names=list(phase.mix),
         variants=Variants(mix=dict(phase.mix)),
         calendar=calendar,
-        failures=failures,
-        up=np.array(up, dtype=np.int64),
-        down=np.array(down, dtype=np.int64),
+        scale=phase.cycle_time_scale,
+        names=names,
+        up=up,
+        down=down,
         feeders=feeders,
     )
     return PhaseLayout(line=line, shop_of=np.array(shop_of), shops=shop_names, shop_last=last)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..line import _stats
-from ..line.engine import LineEngine
+from ..line.engine import BinStats, LineEngine
+from ..records import PhaseMonth, PlantTotals, Record, ShopMonth, StationMonth, VariantBuilt
+from ..seeds import child_seed
 from .calendar import holiday_days, month_starts, phase_calendar, seconds_since, shifts_on
 from .layout import PhaseLayout, layout_phase
 from .ramp import RampState, ramp_state
@@ -35,13 +36,25 @@ class PhaseRun:
     ramp: RampState | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class PlantMonth:
-    """What the plant did in one month."""
+    """What the plant did in one month: arrays for the month loop, records for the
+    results."""
 
-    produced: np.ndarray  # per variant, completed by general assembly
+    produced: np.ndarray  # per variant, completed by general assembly (whole cars)
     released: np.ndarray  # per variant, vehicles started (kits used)
-    columns: dict[str, float | str] = field(default_factory=dict)
+    totals: PlantTotals
+    variants: list[VariantBuilt]
+    phases: list[PhaseMonth]
+    shops: list[ShopMonth]
+    stations: list[StationMonth]
+
+    @property
+    def capacity(self) -> float:
+        return self.totals.capacity
+
+    def records(self) -> list[Record]:
+        return [self.totals, *self.variants, *self.phases, *self.shops, *self.stations]
 
 
 class Plant:
@@ -61,6 +74,7 @@ class Plant:
         self._working: dict[str, np.ndarray] = {}
         self.variants = variants
         self.months = month_starts(*horizon)
+        self.labels = [d.strftime("%Y-%m") for d in self.months]
         self.t0 = self.months[0]
         self.edges = np.array([seconds_since(self.t0, d) for d in self.months])
         bin_edges = np.concatenate([self.edges, [np.inf]])
@@ -72,8 +86,7 @@ class Plant:
             if calendar is None:
                 continue
             layout = layout_phase(phase, calendar)
-            child = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, k))
-            engine = LineEngine(layout.line, child, bin_edges=bin_edges, chunk=4096)
+            engine = LineEngine(layout.line, child_seed(seed, k), bin_edges=bin_edges, chunk=4096)
             sop = seconds_since(self.t0, dt.date.fromisoformat(phase.sop))
             self.phases.append(PhaseRun(phase.name, layout, engine, sop))
         self._phase_spec = {p.name: p for p in spec.phases}
@@ -121,9 +134,9 @@ class Plant:
         ``arrivals[v]``: their kits' arrival instants as fractions of the month (sorted),
         or None to release at the start of the month (unlimited supply)."""
         t_start, t_end = self.edges[t], self.edges[t + 1]
+        month = self.labels[t]
         produced = np.zeros(len(self.variants))
         released = np.zeros(len(self.variants))
-        cols: dict[str, float | str] = {}
         states = [self.ramp(run) for run in self.phases]
         jobs = [self._releases(run, t_start, t_end, plan, arrivals) for run in self.phases]
         work = [
@@ -137,21 +150,34 @@ class Plant:
         else:
             for w in work:
                 self._feed(*w)
+        phases: list[PhaseMonth] = []
         for run, state, (rel, kind) in zip(self.phases, states, jobs, strict=True):
             run.ramp = state
             pv = self.phase_variants(run)
             if len(rel):
                 np.add.at(released, np.array(pv)[kind], 1.0)
-            done = float(run.engine._bins[t, -1, _stats.B_OUT])
-            # completions by variant: the phase's mix (one variant per phase in the
-            # built-in scenario, so this is exact there)
-            share = self._variant_share(run, pv)
+            stats = run.engine.bin_stats(t)
+            # completions by variant, counted car by car at the end of general assembly
             for local, v in enumerate(pv):
-                produced[v] += done * share[local]
+                produced[v] += stats.done_by_variant[local]
+            done = float(stats.jobs_out[-1])
             run.built += done
-            self._phase_columns(run, t, state, cols, done)
-        self._shop_columns(t, cols)
-        return PlantMonth(produced=produced, released=released, columns=cols)
+            phases.append(self._phase_record(run, t, state, stats))
+        shops, stations, bottleneck = self._shop_records(t)
+        capacity = sum(p.capacity for p in phases)
+        totals = PlantTotals(
+            month,
+            produced=float(produced.sum()),
+            capacity=capacity,
+            released=float(released.sum()),
+            started=sum(p.started for p in phases),
+            bottleneck_shop=bottleneck[0],
+            bottleneck_station=bottleneck[1],
+        )
+        built = [
+            VariantBuilt(month, name, float(produced[v])) for v, name in enumerate(self.variants)
+        ]
+        return PlantMonth(produced, released, totals, built, phases, shops, stations)
 
     def _releases(
         self,
@@ -193,38 +219,48 @@ class Plant:
             self._executor.shutdown()
             self._executor = None
 
-    def _variant_share(self, run: PhaseRun, pv: list[int]) -> np.ndarray:
+    def variant_share(self, run: PhaseRun) -> np.ndarray:
+        """The phase's mix as shares, in the order of :meth:`phase_variants`."""
         mix = np.array(list(self._phase_spec[run.name].mix.values()), dtype=float)
-        return mix / mix.sum()
+        return np.asarray(mix / mix.sum())
 
-    def _phase_columns(
-        self, run: PhaseRun, t: int, state: RampState, cols: dict[str, float | str], done: float
-    ) -> None:
-        p = run.name
+    def _phase_record(
+        self, run: PhaseRun, t: int, state: RampState, stats: BinStats
+    ) -> PhaseMonth:
         day = self.months[t] + dt.timedelta(days=14)
-        shifts, hours = shifts_on(self._phase_spec[p], day)
-        cols[f"produced_{p}"] = done
-        cols[f"capacity_{p}"] = self.capacity(run, t, state)
-        cols[f"working_hours_{p}"] = self.working_seconds(run, t) / 3600.0
-        cols[f"shifts_{p}"] = float(shifts)
-        cols[f"shift_hours_{p}"] = hours
-        cols[f"cycle_factor_{p}"] = state.cycle_time_factor
-        cols[f"in_work_{p}"] = float(self.in_work(run))
-        cols[f"started_{p}"] = float(run.engine._bins[t, 0, _stats.B_IN])
+        shifts, hours = shifts_on(self._phase_spec[run.name], day)
+        return PhaseMonth(
+            self.labels[t],
+            run.name,
+            produced=float(stats.jobs_out[-1]),
+            capacity=self.capacity(run, t, state),
+            working_hours=self.working_seconds(run, t) / 3600.0,
+            shifts=float(shifts),
+            shift_hours=hours,
+            cycle_factor=state.cycle_time_factor,
+            in_work=float(self.in_work(run)),
+            started=float(stats.jobs_in[0]),
+        )
 
-    def _shop_columns(self, t: int, cols: dict[str, float | str]) -> None:
+    def _shop_records(
+        self, t: int
+    ) -> tuple[list[ShopMonth], list[StationMonth], tuple[str, str]]:
+        """Shops (over all phases), stations, and the month's bottleneck (shop,
+        station): the station with the longest mean active period (Roser)."""
+        month = self.labels[t]
         shops: dict[str, dict[str, float]] = {}
+        stations: list[StationMonth] = []
         best = (-1.0, "", "")
         for run in self.phases:
             line = run.engine.line
-            b = run.engine._bins[t]
+            b = run.engine.bin_stats(t)
             on = self.working_seconds(run, t)
             if on <= 0:
                 continue
             state = run.ramp or self.ramp(run)
             fpy = 1.0 - (1.0 - line.fpy) * state.defect_factor
             fpy = np.clip(fpy, 0.0, 1.0)
-            act = b[:, _stats.B_ACT_SUM] / np.maximum(b[:, _stats.B_ACT_CNT], 1.0)
+            act = b.active_mean_s
             for i, name in enumerate(line.names):
                 shop = run.layout.shops[int(run.layout.shop_of[i])]
                 agg = shops.setdefault(
@@ -241,12 +277,31 @@ class Plant:
                 )
                 k = float(line.servers[i])
                 agg["cap"] += k * on
-                agg["busy"] += b[i, _stats.B_BUSY]
-                agg["blocked"] += b[i, _stats.B_BLOCKED]
-                agg["failed"] += b[i, _stats.B_FAILED]
+                agg["busy"] += b.busy_s[i]
+                agg["blocked"] += b.blocked_s[i]
+                agg["failed"] += b.failed_s[i]
                 agg["q"] = min(agg["q"], float(fpy[i]))
                 if act[i] > best[0]:
                     best = (float(act[i]), shop, name)
+                cap = k * on
+                stations.append(
+                    StationMonth(
+                        month,
+                        run.name,
+                        shop,
+                        name.split("/", 1)[-1],
+                        servers=k,
+                        jobs_in=float(b.jobs_in[i]),
+                        jobs_out=float(b.jobs_out[i]),
+                        busy=float(b.busy_s[i] / cap),
+                        blocked=float(b.blocked_s[i] / cap),
+                        failed=float(b.failed_s[i] / cap),
+                        starved=max(
+                            0.0, float(1.0 - (b.busy_s[i] + b.blocked_s[i] + b.failed_s[i]) / cap)
+                        ),
+                        active_period_mean_s=float(act[i]),
+                    )
+                )
             for shop in run.layout.shops:
                 i = run.layout.shop_last[shop]
                 slow = max(
@@ -254,19 +309,25 @@ class Plant:
                     for j in range(line.m)
                     if run.layout.shops[int(run.layout.shop_of[j])] == shop
                 )
-                shops[shop]["out_time"] += b[i, _stats.B_OUT] * slow
+                shops[shop]["out_time"] += b.jobs_out[i] * slow
                 shops[shop]["on"] += on
+        records = []
         for shop, a in shops.items():
             cap = max(a["cap"], 1e-9)
             availability = 1.0 - a["failed"] / cap
             oee_raw = a["out_time"] / max(a["on"], 1e-9)
-            cols[f"util_{shop}"] = a["busy"] / cap
-            cols[f"blocked_{shop}"] = a["blocked"] / cap
-            cols[f"failed_{shop}"] = a["failed"] / cap
-            cols[f"starved_{shop}"] = max(0.0, 1.0 - (a["busy"] + a["blocked"] + a["failed"]) / cap)
-            cols[f"availability_{shop}"] = availability
-            cols[f"performance_{shop}"] = oee_raw / availability if availability > 0 else 0.0
-            cols[f"quality_{shop}"] = a["q"]
-            cols[f"oee_{shop}"] = oee_raw * a["q"]
-        cols["bottleneck_shop"] = best[1]
-        cols["bottleneck_station"] = best[2]
+            records.append(
+                ShopMonth(
+                    month,
+                    shop,
+                    util=a["busy"] / cap,
+                    blocked=a["blocked"] / cap,
+                    failed=a["failed"] / cap,
+                    starved=max(0.0, 1.0 - (a["busy"] + a["blocked"] + a["failed"]) / cap),
+                    availability=availability,
+                    performance=oee_raw / availability if availability > 0 else 0.0,
+                    quality=a["q"],
+                    oee=oee_raw * a["q"],
+                )
+            )
+        return records, stations, (best[1], best[2])

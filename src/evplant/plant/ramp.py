@@ -20,7 +20,7 @@ def wright_factor(units: float, learning: Learning, progress_ratio: float | None
     pr = progress_ratio if progress_ratio is not None else learning.progress_ratio
     b = math.log2(pr)
     n = max(units, 1.0)
-    return max(1.0, (n / learning.mature_units) ** b)
+    return float(max(1.0, (n / learning.mature_units) ** b))
 
 
 @dataclass(frozen=True)

@@ -9,33 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PositiveFloat,
-    model_validator,
-)
+from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, model_validator
 
-from ..line.distributions import Dist
-from ..line.spec import Failures
-
-
-def _as_text(value: object) -> object:
-    # YAML reads an unquoted 2024-06-01 as a date; accept it as the text it was
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
-def _month(value: str) -> str:
-    try:
-        dt.date.fromisoformat(value + "-01")
-    except ValueError:
-        raise ValueError(f"must be a month written YYYY-MM, got {value!r}") from None
-    return value
+from ..base import Model as _Model
+from ..line.spec import Station
+from ..months import Month, as_text
 
 
 def _day(value: str) -> str:
@@ -46,21 +24,12 @@ def _day(value: str) -> str:
     return value
 
 
-Month = Annotated[str, BeforeValidator(_as_text), AfterValidator(_month)]
-Day = Annotated[str, BeforeValidator(_as_text), AfterValidator(_day)]
+Day = Annotated[str, BeforeValidator(as_text), AfterValidator(_day)]
+__all__ = ["Day", "Month", "PhaseSpec", "PlantSpec", "ShopSpec", "StationSpec"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class StationSpec(_Model):
-    name: str = Field(min_length=1)
-    cycle_time: Dist = Field(description="mature work per vehicle, seconds")
-    servers: int = Field(1, ge=1, le=64, description="parallel identical servers (cells, booths)")
-    failures: Failures | None = None
-    first_pass_yield: float = Field(1.0, gt=0, le=1, description="mature share right first time")
-    ideal_cycle_time: PositiveFloat | None = Field(None, description="design cycle time for OEE, s")
+#: A plant station is a line file's station (cycle times are the mature work per vehicle).
+StationSpec = Station
 
 
 class ShopSpec(_Model):
@@ -143,6 +112,14 @@ class PhaseSpec(_Model):
                     f"phase {self.name!r}: shop {s.name!r} joins {s.joins!r}, which is not a "
                     f"shop of the main line ({', '.join(m.name for m in main)})"
                 )
+        for shop in self.shops:
+            for st in shop.stations:
+                unknown = set(st.variant_cycle_time) - set(self.mix)
+                if unknown:
+                    raise ValueError(
+                        f"phase {self.name!r}: station {shop.name}/{st.name} has "
+                        f"variant_cycle_time for {sorted(unknown)}, not in the phase's mix"
+                    )
         starts = [r.start for r in self.shifts]
         if starts != sorted(starts):
             raise ValueError(f"phase {self.name!r}: shift regimes must be in date order")

@@ -12,6 +12,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from .. import records
+from ..months import month_number
+
 Rows = Sequence[dict[str, Any]]
 
 # The plant's shops in the order a car passes through them; shops the scenario adds
@@ -106,34 +109,34 @@ def strings(rows: Rows, key: str) -> list[str]:
     return out
 
 
-def phases(rows: Rows) -> list[str]:
-    """Plant phases that open within the run: names with both ``capacity_<name>`` and
-    ``produced_<name>`` and some capacity.
+def keys(rows: Rows, entity: str, measure: str | None = None) -> list[str]:
+    """The keys of an entity of :mod:`evplant.records` (``"phase"``, ``"component"``...)
+    in the run, those with a number for ``measure`` in some month when it is given."""
+    cls = records.BY_ENTITY[entity]
+    found = records.entities(rows).get(entity, [])
+    if measure is None:
+        return found
+    key = cls.KEYS[0]
+    return [k for k in found if has(rows, cls.column(measure, **{key: k}))]
 
-    Requiring both keeps out ``capacity_per_month`` (venture) and ``produced_SU7``
-    (variants), which share the prefixes.
-    """
-    cols = set(columns(rows))
-    names = [c[len("capacity_") :] for c in columns(rows) if c.startswith("capacity_")]
-    return [n for n in names if f"produced_{n}" in cols and (peak(rows, f"capacity_{n}") or 0) > 0]
+
+def phases(rows: Rows) -> list[str]:
+    """Plant phases that open within the run: those with some capacity."""
+    column = records.PhaseMonth.column
+    return [p for p in keys(rows, "phase") if (peak(rows, column("capacity", phase=p)) or 0) > 0]
 
 
 def shops(rows: Rows) -> list[str]:
-    """Shops with a utilisation column, in process order."""
-    found = [c[len("util_") :] for c in columns(rows) if c.startswith("util_")]
-    found = [s for s in found if has(rows, f"util_{s}")]
+    """Shops with a utilisation figure, in process order."""
+    found = keys(rows, "shop", "util")
     known = [s for s in SHOP_ORDER if s in found]
     return known + [s for s in found if s not in known]
 
 
-def prefixed(rows: Rows, prefix: str, suffix: str = "") -> list[str]:
-    """The middle parts of numeric columns named ``<prefix><name><suffix>``."""
-    out = []
-    for c in columns(rows):
-        fits = c.startswith(prefix) and c.endswith(suffix) and len(c) > len(prefix) + len(suffix)
-        if fits and has(rows, c):
-            out.append(c[len(prefix) : len(c) - len(suffix)])
-    return out
+def brands(rows: Rows) -> list[str]:
+    """Brands with a market share: Xiaomi (when the run has its share), then rivals."""
+    own = ["xiaomi"] if has(rows, "share_xiaomi") else []
+    return own + [b for b in keys(rows, "rival", "share") if b not in own]
 
 
 def is_venture(rows: Rows) -> bool:
@@ -153,6 +156,6 @@ def shop_label(name: str) -> str:
 
 
 def month_index(month: str) -> int | None:
-    """'2025-07' -> months since year 0, for differences between months."""
-    m = re.fullmatch(r"(\d{4})-(\d{2})", str(month))
-    return int(m.group(1)) * 12 + int(m.group(2)) - 1 if m else None
+    """'2025-07' -> its month number (:mod:`evplant.months`), for differences between
+    months; None for anything that is not a month."""
+    return month_number(month) if re.fullmatch(r"\d{4}-\d{2}", str(month)) else None

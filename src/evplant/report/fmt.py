@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 from typing import Any
 
+from ..months import first_day
 from .data import month_index, num
 
 MINUS = "\u2212"  # a true minus sign reads better than a hyphen in tables
@@ -93,10 +94,10 @@ def month(value: Any, missing: str = "not reached") -> str:
     """'2025-07' -> 'Jul 2025'."""
     if value is None or value == "":
         return missing
-    idx = month_index(str(value))
-    if idx is None:
+    if month_index(str(value)) is None:
         return str(value)
-    return f"{calendar.month_abbr[idx % 12 + 1]} {idx // 12}"
+    day = first_day(str(value))
+    return f"{calendar.month_abbr[day.month]} {day.year}"
 
 
 def month_gap(a: Any, b: Any) -> str:

@@ -77,7 +77,7 @@ class Card:
 @lru_cache(maxsize=1)
 def _plotly_js() -> str:
     # Reading the 4.8 MB bundle once per process keeps repeated renders (tests) fast.
-    return get_plotlyjs()
+    return str(get_plotlyjs())
 
 
 def figure(fig: go.Figure) -> str:

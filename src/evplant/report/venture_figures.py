@@ -30,7 +30,7 @@ def price_per_car(rows: Rows) -> float | None:
 
 def supply(rows: Rows) -> go.Figure | None:
     """Kits short each month, and the price factor of every component with one."""
-    components = data.prefixed(rows, "", "_price_factor")
+    components = data.keys(rows, "component", "price_factor")
     short = data.has(rows, "kits_short")
     if not short and not components:
         return None
@@ -218,7 +218,7 @@ def sales(rows: Rows) -> go.Figure | None:
 
 
 def market(rows: Rows) -> go.Figure | None:
-    brands = data.prefixed(rows, "share_")
+    brands = data.brands(rows)
     if not brands:
         return None
     x = data.months(rows)

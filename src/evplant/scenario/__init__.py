@@ -1,6 +1,16 @@
 """Scenarios: the pydantic schema, built-in files, loading with ``--set`` overrides."""
 
-from .load import builtin_names, load_scenario, scenario_text
+from .load import Prepared, builtin_names, load_scenario, prepare, scenario_text
 from .schema import Horizon, Scenario
+from .uncertainty import Uncertainty
 
-__all__ = ["Horizon", "Scenario", "builtin_names", "load_scenario", "scenario_text"]
+__all__ = [
+    "Horizon",
+    "Prepared",
+    "Scenario",
+    "Uncertainty",
+    "builtin_names",
+    "load_scenario",
+    "prepare",
+    "scenario_text",
+]

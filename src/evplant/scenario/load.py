@@ -7,7 +7,8 @@ list items can be addressed by index or by their ``name`` (``plant.phases.phase2
 
 from __future__ import annotations
 
-import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,21 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import EvplantError, Problem
-from ..inputs import field_path, load_text, problems_from_validation, read_yaml
+from ..inputs import load_text, problems_from_validation, read_yaml
+from .paths import Loc, apply, set_path, split_path
 from .schema import Scenario
+
+__all__ = [
+    "DEFAULT",
+    "Prepared",
+    "builtin_names",
+    "load_scenario",
+    "parse_set",
+    "prepare",
+    "scenario_text",
+    "set_path",
+    "validate_scenario",
+]
 
 DEFAULT = "beijing-etown"
 
@@ -49,11 +63,24 @@ def scenario_text(name_or_path: str) -> tuple[str, str]:
         raise EvplantError("not a readable YAML text file", file=str(path)) from None
 
 
+def beside(name_or_path: str, relative: str) -> Path:
+    """A file named relative to a scenario: beside a scenario file, or among the
+    built-in scenarios' package data for a built-in name; absolute paths as given."""
+    rel = Path(relative)
+    if rel.is_absolute():
+        return rel
+    if name_or_path in builtin_names():
+        folder = resources.files("evplant.scenario") / "builtin"
+        return Path(str(folder)) / rel
+    return Path(name_or_path).parent / rel
+
+
 def parse_set(item: str) -> tuple[list[str], Any]:
+    """``'a.b=1'`` -> (``['a', 'b']``, 1): the value read as YAML (text if it is not)."""
     if "=" not in item:
         raise EvplantError(f"--set {item!r}: expected path=value, e.g. plant.partner.enabled=false")
     path, raw = item.split("=", 1)
-    keys = [k for k in path.strip().split(".") if k]
+    keys = split_path(path)
     if not keys:
         raise EvplantError(f"--set {item!r}: empty path")
     try:
@@ -63,71 +90,60 @@ def parse_set(item: str) -> tuple[list[str], Any]:
     return keys, value
 
 
-def set_path(data: Any, keys: list[str], value: Any, label: str) -> list[str | int]:
-    """Set ``value`` at ``keys`` inside nested dicts/lists; return the resolved location."""
-    node = data
-    loc: list[str | int] = []
-    for depth, key in enumerate(keys):
-        last = depth == len(keys) - 1
-        if isinstance(node, list):
-            idx = _list_index(node, key)
-            if idx is None:
-                names = [str(x.get("name")) for x in node if isinstance(x, dict)]
-                raise EvplantError(
-                    f"--set {label}: no item {key!r} in {field_path(loc)} "
-                    f"(use an index 0..{len(node) - 1} or a name: {', '.join(names)})"
-                )
-            loc.append(idx)
-            if last:
-                node[idx] = value
-            else:
-                node = node[idx]
-        elif isinstance(node, dict):
-            loc.append(key)
-            if last:
-                node[key] = value
-            else:
-                if key not in node or node[key] is None:
-                    node[key] = {}
-                node = node[key]
-        else:
-            raise EvplantError(f"--set {label}: {field_path(loc)} is a value, not a section")
-    return loc
+@dataclass(frozen=True)
+class Prepared:
+    """A scenario read, overridden and validated, with what it was made from.
+
+    ``data``: the plain data after overrides (sharing nothing with anything else);
+    ``lines``: field location -> line in the file; ``overridden``: location -> the
+    ``--set`` item that set it.
+    """
+
+    scenario: Scenario
+    data: dict[str, Any]
+    source: str
+    lines: dict[Loc, int] = field(repr=False)
+    overridden: dict[Loc, str]
+    overrides: tuple[str, ...] = ()
+
+    def with_values(self, locs: Sequence[Loc], values: Sequence[Any], label: str = "") -> Scenario:
+        """The scenario with each value set at its location, validated (a fresh copy of
+        the data; this one is left alone). ``label`` names the variant in errors."""
+        data = apply(self.data, locs, values)
+        source = f"{self.source}, {label}" if label else self.source
+        return validate_scenario(data, source, self.lines, self.overridden)
 
 
-def _list_index(node: list[Any], key: str) -> int | None:
-    if key.lstrip("-").isdigit():
-        i = int(key)
-        return i if -len(node) <= i < len(node) else None
-    for i, item in enumerate(node):
-        if isinstance(item, dict) and str(item.get("name")) == key:
-            return i
-    return None
-
-
-def load_scenario(
-    name_or_path: str = DEFAULT, overrides: list[str] | None = None
-) -> tuple[Scenario, str]:
-    """Load, override and validate a scenario; return it with its source name."""
-    text, source = scenario_text(name_or_path)
+def prepare(name_or_path: str | Path = DEFAULT, overrides: Sequence[str] = ()) -> Prepared:
+    """The one input pipeline: text -> data and line map -> overrides -> validate."""
+    text, source = scenario_text(str(name_or_path))
     data, lines = read_yaml(text, source)
     if not isinstance(data, dict):
         raise EvplantError("a scenario must be a mapping of sections", file=source, line=1)
-    data = copy.deepcopy(data)
-    overridden: dict[tuple[str | int, ...], str] = {}
-    for item in overrides or []:
+    overridden: dict[Loc, str] = {}
+    for item in overrides:
         keys, value = parse_set(item)
-        loc = set_path(data, keys, value, item)
-        overridden[tuple(loc)] = item
-    return validate_scenario(data, source, lines, overridden), source
+        overridden[set_path(data, keys, value, item)] = item
+    scenario = validate_scenario(data, source, lines, overridden)
+    return Prepared(scenario, data, source, lines, overridden, tuple(overrides))
+
+
+def load_scenario(
+    name_or_path: str | Path = DEFAULT, overrides: Sequence[str] | None = None
+) -> tuple[Scenario, str]:
+    """Load, override and validate a scenario; return it with its source name."""
+    prepared = prepare(name_or_path, overrides or ())
+    return prepared.scenario, prepared.source
 
 
 def validate_scenario(
     data: Any,
     source: str,
-    lines: dict[tuple[str | int, ...], int] | None = None,
-    overridden: dict[tuple[str | int, ...], str] | None = None,
+    lines: Mapping[Loc, int] | None = None,
+    overridden: Mapping[Loc, str] | None = None,
 ) -> Scenario:
+    """Validate scenario data; every problem names its file and line, or the ``--set``
+    item that caused it."""
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

@@ -5,15 +5,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from ..experiments.uncertainty import Uncertainty
-from ..plant.spec import Month, PlantSpec
+from ..base import Model
+from ..calibrate.config import CalibrationConfig, PosteriorRef
+from ..months import Month
+from ..plant.spec import PlantSpec
 from ..venture import VentureConfig
+from .uncertainty import Uncertainty
 
 
-class Horizon(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Horizon(Model):
     start: Month = "2024-01"
     end: Month = "2033-12"
 
@@ -24,10 +26,9 @@ class Horizon(BaseModel):
         return self
 
 
-class Scenario(BaseModel):
+class Scenario(Model):
     """A plant and the venture around it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1)
     description: str = ""
     horizon: Horizon = Horizon()
@@ -37,6 +38,21 @@ class Scenario(BaseModel):
     uncertainty: list[Uncertainty] = Field(
         default_factory=list, description="parameters drawn per Monte Carlo replication"
     )
+    calibration: CalibrationConfig | None = Field(
+        None, description="what `evplant calibrate` may learn from the record, and its priors"
+    )
+    posterior: PosteriorRef | None = Field(
+        None, description="a calibration's samples, drawn by `law: posterior` parameters"
+    )
+
+    @model_validator(mode="after")
+    def _posterior_named(self) -> Scenario:
+        drawn = [u.path for u in self.uncertainty if u.law == "posterior"]
+        if drawn and self.posterior is None:
+            raise ValueError(
+                f"{', '.join(drawn)}: law posterior needs a posterior: section (its samples)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _variants_known(self) -> Scenario:

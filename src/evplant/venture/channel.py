@@ -109,7 +109,7 @@ class Channel:
 
     def open_orders(self) -> np.ndarray:
         """Unfilled orders per variant."""
-        return self.backlog.sum(axis=(0, 2))
+        return np.asarray(self.backlog.sum(axis=(0, 2)))
 
     def step(
         self, t: int, produced: np.ndarray, demand: np.ndarray, exports: np.ndarray

@@ -1,7 +1,7 @@
 """What every part of the venture shares: months, schedules, random streams, integer splits.
 
 Months are ``'YYYY-MM'`` strings in the scenario and plain integers inside the model
-(``year * 12 + month - 1``), so month arithmetic is subtraction.  Schedules (stores by
+(:mod:`evplant.months`), so month arithmetic is subtraction.  Schedules (stores by
 month, supplier capacity by month) are a few points joined by straight lines and held
 flat before the first and after the last point: a scenario states what it knows and
 the model does not invent a trend beyond it.
@@ -13,23 +13,33 @@ from collections.abc import Mapping
 from typing import Annotated
 
 import numpy as np
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    NonNegativeFloat,
-    StringConstraints,
-    ValidationError,
-)
+from pydantic import Field, NonNegativeFloat, StringConstraints, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from ..base import Model
+from ..months import Month, month_label, month_number
+from ..seeds import child_rng
+
+__all__ = [
+    "WEEKS_PER_MONTH",
+    "Month",
+    "Name",
+    "Schedule",
+    "VentureModel",
+    "child_rng",
+    "invalid",
+    "level_order",
+    "month_label",
+    "month_number",
+    "schedule_at",
+    "split_int",
+    "stochastic_round",
+]
 
 #: Average weeks in a month (365.25 days / 7 / 12): waits are quoted in weeks, the model
 #: steps in months.
 WEEKS_PER_MONTH = 365.25 / 7.0 / 12.0
 
-Month = Annotated[
-    str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"), Field(description="'YYYY-MM'")
-]
 #: A name that becomes part of a column name (``share_tesla``, ``chip_price_factor``).
 Name = Annotated[
     str,
@@ -40,10 +50,8 @@ Name = Annotated[
 Schedule = Annotated[dict[Month, NonNegativeFloat], Field(min_length=1)]
 
 
-class VentureModel(BaseModel):
-    """Base of every venture config model: unknown fields are errors, values are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+#: Base of every venture config model: the project's one input base model.
+VentureModel = Model
 
 
 def invalid(model: str, problems: list[tuple[tuple[str | int, ...], str, object]]) -> None:
@@ -69,17 +77,6 @@ def invalid(model: str, problems: list[tuple[tuple[str | int, ...], str, object]
     )
 
 
-def month_number(month: str) -> int:
-    """``'2024-03'`` -> an integer that counts months (``year * 12 + month - 1``)."""
-    year, mon = month.split("-")
-    return int(year) * 12 + int(mon) - 1
-
-
-def month_label(number: int) -> str:
-    """The inverse of :func:`month_number`."""
-    return f"{number // 12:04d}-{number % 12 + 1:02d}"
-
-
 def schedule_at(schedule: Mapping[str, float] | float, months: np.ndarray | int) -> np.ndarray:
     """Values of a schedule (or a constant) at month numbers, linear between points."""
     at = np.asarray(months, dtype=np.float64)
@@ -89,17 +86,6 @@ def schedule_at(schedule: Mapping[str, float] | float, months: np.ndarray | int)
     xs = np.array([p[0] for p in points], dtype=np.float64)
     ys = np.array([p[1] for p in points], dtype=np.float64)
     return np.interp(at, xs, ys)
-
-
-def child_rng(seed: np.random.SeedSequence, *key: int) -> np.random.Generator:
-    """An independent stream addressed by ``key`` under ``seed`` (no global random state).
-
-    Addressing streams by key (rather than spawning in order) keeps a part's draws the
-    same when another part changes, so two scenarios that differ in one value see the
-    same weather everywhere else: their difference is the effect of that value.
-    """
-    child = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, *key))
-    return np.random.default_rng(child)
 
 
 def split_int(total: int, weights: np.ndarray) -> np.ndarray:
@@ -120,7 +106,7 @@ def split_int(total: int, weights: np.ndarray) -> np.ndarray:
         # the largest remainders get one more; ties go to the earlier entry (stable sort)
         order = np.argsort(-(exact - out), kind="stable")
         out[order[:left]] += 1
-    return out
+    return np.asarray(out)
 
 
 def level_order(counts: np.ndarray) -> np.ndarray:
@@ -143,4 +129,4 @@ def stochastic_round(x: np.ndarray, u: np.ndarray) -> np.ndarray:
     Takes its uniforms from the caller so that every month draws the same number of
     random values whatever the means: scenarios stay coupled draw for draw.
     """
-    return np.floor(np.maximum(x, 0.0) + u).astype(np.int64)
+    return np.asarray(np.floor(np.maximum(x, 0.0) + u).astype(np.int64))

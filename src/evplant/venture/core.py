@@ -20,11 +20,25 @@ run and a change in one part leaves the others' draws alone.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from pydantic import model_validator
 
 from ..errors import EvplantError
+from ..records import (
+    ComponentMonth,
+    DictView,
+    ExportMonth,
+    MoneyLine,
+    Record,
+    RivalMonth,
+    VariantSales,
+    VentureTotals,
+    money_lines,
+)
+from ..seeds import child_seed
 from .channel import Channel, ChannelConfig
 from .common import VentureModel, invalid, month_number
 from .contract import ContractConfig, contract_month
@@ -33,6 +47,31 @@ from .market import Market, MarketConfig
 from .supply import KitSupply, Supply, SupplyConfig, SupplyMonth
 
 _Problem = tuple[tuple[str | int, ...], str, object]
+
+
+@dataclass(frozen=True)
+class VentureMonth(DictView):
+    """What the venture booked in a month: its records, and (as a read-only mapping)
+    their wide columns, ``produced``, ``delivered``, ``cash``..."""
+
+    totals: VentureTotals
+    rivals: list[RivalMonth]
+    components: list[ComponentMonth]
+    exports: list[ExportMonth]
+    sales: list[VariantSales]
+    money: list[MoneyLine]
+
+    def records(self) -> list[Record]:
+        return [
+            self.totals, *self.rivals, *self.components, *self.exports, *self.sales, *self.money
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The month's wide columns, every value a float."""
+        out: dict[str, Any] = {}
+        for rec in self.records():
+            out.update({k: float(v) for k, v in rec.wide().items()})
+        return out
 
 
 class VentureConfig(VentureModel):
@@ -113,13 +152,14 @@ class Venture:
         if (np.diff(self.month_numbers) != 1).any():
             raise ValueError("months must be consecutive")
 
-        def part(key: int) -> np.random.SeedSequence:
-            return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, key))
-
-        self.supply = Supply(cfg.supply, self.variants, self.month_numbers, part(0))
-        self.market = Market(cfg.market, self.variants, self.month_numbers, part(1))
+        self.supply = Supply(cfg.supply, self.variants, self.month_numbers, child_seed(seed, 0))
+        self.market = Market(cfg.market, self.variants, self.month_numbers, child_seed(seed, 1))
         self.channel = Channel(
-            cfg.channel, len(self.variants), len(cfg.market.exports), self.month_numbers, part(2)
+            cfg.channel,
+            len(self.variants),
+            len(cfg.market.exports),
+            self.month_numbers,
+            child_seed(seed, 2),
         )
         self.finance = Finance(cfg.finance, self.variants, self.month_numbers)
         self.rows: list[dict[str, float]] = []
@@ -138,7 +178,7 @@ class Venture:
         capacity = stores * self.cfg.channel.orders_per_store_per_month
         if demand.sum() > capacity:
             demand = demand * capacity / demand.sum()
-        return demand + self.market.expected_exports(month)
+        return np.asarray(demand + self.market.expected_exports(month))
 
     # --- the month ---------------------------------------------------------------------
 
@@ -148,7 +188,7 @@ class Venture:
         self._check_month(t)
         target = self.channel.target_stock(self.expected_orders(int(self.month_numbers[t]) + 1))
         plan = self.channel.open_orders() + target - self.channel.stock
-        return np.maximum(plan, 0).astype(np.int64)
+        return np.asarray(np.maximum(plan, 0).astype(np.int64))
 
     def kits(self, t: int, plan: np.ndarray) -> KitSupply:
         """Kits the line may start in month ``t``: ``count`` per variant and
@@ -181,8 +221,8 @@ class Venture:
         kits_used: np.ndarray,
         capacity_per_month: float,
         capex_plant_cny: float = 0.0,
-    ) -> dict[str, float]:
-        """Book month ``t`` and return its venture columns (every value a float).
+    ) -> VentureMonth:
+        """Book month ``t`` and return its records (a mapping of its wide columns too).
 
         ``produced``: cars per variant completed by general assembly this month;
         ``kits_used``: kits the line started; ``capacity_per_month``: what the plant
@@ -192,9 +232,12 @@ class Venture:
         self._check_month(t)
         if self._kits is None or self._supply_month is None:
             raise RuntimeError(f"call kits({t}, plan) before close_month({t})")
-        produced = np.asarray(produced, dtype=np.int64)
-        if produced.shape != (len(self.variants),) or (produced < 0).any():
+        whole = np.asarray(produced, dtype=np.int64)
+        if whole.shape != (len(self.variants),) or (whole < 0).any():
             raise ValueError(f"produced must be {len(self.variants)} counts >= 0, got {produced}")
+        if (whole != np.asarray(produced)).any():
+            raise ValueError(f"produced must be whole cars, got {produced}")
+        produced = whole
         kits, supplied = self._kits, self._supply_month
         self.supply.consume(kits_used)
         self.supply.note_capacity(float(capacity_per_month))
@@ -215,6 +258,7 @@ class Venture:
             contract_cost_cny=contract.cost_cny,
             stores=sold.stores,
             capex_plant_cny=capex_plant_cny,
+            parts_cost_per_vehicle_cny=self.supply.parts_cost_per_vehicle(t),
         )
 
         used = np.asarray(kits_used, dtype=np.int64)
@@ -223,55 +267,77 @@ class Venture:
         plan = self._plan.astype(np.float64)
         fit = min(1.0, capacity_per_month / plan.sum()) if plan.sum() > 0 else 1.0
         short = np.maximum(np.floor(plan * fit + 1e-9) - kits.count, 0.0)
-        row: dict[str, float] = {
-            "plan": self._plan.sum(),
-            "kits_received": kits.received.sum(),
-            "kits_used": used.sum(),
-            "kit_stock": self.supply.state.kit_stock.sum(),
-            "kits_short": short.sum(),
-            "produced": produced.sum(),
-            "delivered": sold.delivered.sum(),
-            "stock": sold.stock.sum(),
-            "demand": market.demand.sum(),
-            "turned_away": sold.turned_away.sum(),
-            "orders": sold.orders.sum(),
-            "orders_domestic": sold.orders_domestic.sum(),
-            "export_orders": sold.orders[1:].sum(),
-            "cancelled": sold.cancelled.sum(),
-            "backlog": sold.backlog.sum(),
-            "wait_weeks": sold.wait_weeks_total,
-            "stores": sold.stores,
-            "sales_capacity": sold.sales_capacity,
-            "share_xiaomi": market.share_xiaomi,
-        }
-        row.update({f"share_{_column(r)}": s for r, s in market.share_rivals.items()})
-        row.update(
-            contract_units=contract.units,
-            spare_capacity=contract.spare_capacity,
+        label = self.months[t]
+        totals = VentureTotals(
+            label,
+            plan=float(self._plan.sum()),
+            kits_received=float(kits.received.sum()),
+            kits_used=float(used.sum()),
+            kit_stock=float(self.supply.state.kit_stock.sum()),
+            kits_short=float(short.sum()),
+            produced=float(produced.sum()),
+            delivered=float(sold.delivered.sum()),
+            stock=float(sold.stock.sum()),
+            demand=float(market.demand.sum()),
+            turned_away=float(sold.turned_away.sum()),
+            orders=float(sold.orders.sum()),
+            orders_domestic=float(sold.orders_domestic.sum()),
+            export_orders=float(sold.orders[1:].sum()),
+            cancelled=float(sold.cancelled.sum()),
+            backlog=float(sold.backlog.sum()),
+            wait_weeks=float(sold.wait_weeks_total),
+            stores=float(sold.stores),
+            sales_capacity=float(sold.sales_capacity),
+            share_xiaomi=float(market.share_xiaomi),
+            contract_units=float(contract.units),
+            spare_capacity=float(contract.spare_capacity),
             capacity_per_month=float(capacity_per_month),
         )
-        for name in supplied.received_units:
-            row[f"{name}_price_factor"] = supplied.price_factor[name]
-            row[f"{name}_shortage"] = supplied.depth[name]
-            row[f"{name}_received"] = supplied.received_units[name]
-            row[f"{name}_on_hand"] = supplied.on_hand_units[name]
-        for k, e in enumerate(self.cfg.market.exports):
-            row[f"export_orders_{_column(e.name)}"] = sold.orders[1 + k].sum()
-            row[f"export_closed_{_column(e.name)}"] = market.export_closed[k]
-        for i, v in enumerate(self.variants):  # named as the plant names them: produced_SU7
-            row[f"produced_{v}"] = produced[i]
-            row[f"orders_{v}"] = sold.orders[:, i].sum()
-            row[f"delivered_{v}"] = sold.delivered[:, i].sum()
-            row[f"backlog_{v}"] = sold.backlog[i]
-            row[f"wait_weeks_{v}"] = sold.wait_weeks[i]
-            row[f"kits_short_{v}"] = short[i]
-            row[f"price_{v}_cny"] = price[i]
-        row.update(money)
-        out = {k: float(x) for k, x in row.items()}
-        self.rows.append(out)
+        booked = VentureMonth(
+            totals=totals,
+            rivals=[
+                RivalMonth(label, _column(r), float(x)) for r, x in market.share_rivals.items()
+            ],
+            components=[
+                ComponentMonth(
+                    label,
+                    name,
+                    price_factor=float(supplied.price_factor[name]),
+                    shortage=float(supplied.depth[name]),
+                    received=float(supplied.received_units[name]),
+                    on_hand=float(supplied.on_hand_units[name]),
+                )
+                for name in supplied.received_units
+            ],
+            exports=[
+                ExportMonth(
+                    label,
+                    _column(e.name),
+                    orders=float(sold.orders[1 + k].sum()),
+                    closed=float(market.export_closed[k]),
+                )
+                for k, e in enumerate(self.cfg.market.exports)
+            ],
+            sales=[
+                VariantSales(
+                    label,
+                    v,
+                    produced=float(produced[i]),
+                    orders=float(sold.orders[:, i].sum()),
+                    delivered=float(sold.delivered[:, i].sum()),
+                    backlog=float(sold.backlog[i]),
+                    wait_weeks=float(sold.wait_weeks[i]),
+                    kits_short=float(short[i]),
+                    price_cny=float(price[i]),
+                )
+                for i, v in enumerate(self.variants)
+            ],
+            money=money_lines(label, money),
+        )
+        self.rows.append(booked.to_dict())
         self._next += 1
         self._kits = self._supply_month = None
-        return out
+        return booked
 
     def summary(self) -> dict[str, float | str | None]:
         """The run's venture figures: NPV, lowest cash, break-even, the budget, totals."""

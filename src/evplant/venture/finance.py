@@ -20,6 +20,16 @@ Each month:
 - **cash** = cash last month + revenue - cost - opex - capex (no financing flows:
   the parent's money is measured, not modelled, below).
 
+**Accrual view, comparable with reported accounts.** Cash books parts when they
+arrive and build cost when a car is built; reported figures book a car's cost when it
+is delivered.  So each car built enters a finished-goods stock per variant at its cost
+(tracked parts at that month's price, plus its learning build cost), and ``cogs`` is
+what the cars delivered that month cost at the stock's average cost, plus the
+contract's conversion cost and the plant's depreciation (capex in service, straight
+line over ``depreciation_years``, with ``depreciable_at_start_cny`` already built
+before the run).  ``gross_margin`` = (revenue - cogs) / revenue (0 in a month without
+revenue); ``operating_result`` = revenue - cogs - selling cost - opex.
+
 **Investment against the budget.** What the parent must have put in by a month is the
 spend before the run plus the deepest the venture's cash has fallen below its opening
 level so far: the funding that keeps it solvent.  ``budget_used_share`` divides that by
@@ -107,6 +117,12 @@ class FinanceConfig(VentureModel):
     budget_years: int = Field(ge=1, le=50)
     spent_before_start_cny: NonNegativeFloat = Field(default=0.0, description="sunk before the run")
     opening_cash_cny: float = 0.0
+    depreciation_years: PositiveFloat = Field(
+        default=10.0, description="straight-line life of the plant's capex, in cogs"
+    )
+    depreciable_at_start_cny: NonNegativeFloat = Field(
+        default=0.0, description="plant and tooling already in service when the run starts"
+    )
     break_even_run_months: int = Field(default=3, ge=1, le=24)
 
 
@@ -134,6 +150,10 @@ class Finance:
         self.capex_plan = self._capex_plan()
         self.cash = float(cfg.opening_cash_cny)
         self.history = _History()
+        # finished cars held and what they cost (accrual view: cost booked on delivery)
+        self.stock_units = np.zeros(len(self.variants))
+        self.stock_value = np.zeros(len(self.variants))
+        self.in_service_cny = float(cfg.depreciable_at_start_cny)
 
     def _capex_plan(self) -> np.ndarray:
         plan = np.zeros(self.months.size)
@@ -180,8 +200,11 @@ class Finance:
         contract_cost_cny: float,
         stores: int,
         capex_plant_cny: float,
+        parts_cost_per_vehicle_cny: np.ndarray | None = None,
     ) -> dict[str, float]:
-        """Book month ``t``. ``delivered`` is [China + export markets, variants]."""
+        """Book month ``t``. ``delivered`` is [China + export markets, variants];
+        ``parts_cost_per_vehicle_cny``: tracked parts in a car of each variant built this
+        month (for its cost of sales; none: the parts are left out of ``cogs``)."""
         produced = np.asarray(produced, dtype=np.float64)
         net = self.net_price_cny(price_incl_vat)
         factors = np.concatenate([[1.0], np.asarray(export_price_factor, dtype=np.float64)])
@@ -196,6 +219,26 @@ class Finance:
         opex = self.opex_cny(t, stores)
         capex = float(self.capex_plan[t]) + float(capex_plant_cny)
         operating = revenue - cost - opex
+
+        parts = (
+            np.zeros(len(self.variants))
+            if parts_cost_per_vehicle_cny is None
+            else np.asarray(parts_cost_per_vehicle_cny, dtype=np.float64)
+        )
+        self.stock_units = self.stock_units + produced
+        self.stock_value = self.stock_value + produced * (unit + parts)
+        sold = np.asarray(delivered, dtype=np.float64).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            average = np.where(self.stock_units > 0, self.stock_value / self.stock_units, 0.0)
+        cogs_cars = float(sold @ average)
+        self.stock_units = np.maximum(self.stock_units - sold, 0.0)
+        self.stock_value = np.where(
+            self.stock_units > 0, np.maximum(self.stock_value - sold * average, 0.0), 0.0
+        )
+        depreciation = self.in_service_cny / (12.0 * self.cfg.depreciation_years)
+        self.in_service_cny += capex
+        cogs = cogs_cars + contract_cost_cny + depreciation
+        gross_profit = revenue - cogs
         flow = operating - capex
         self.cash += flow
 
@@ -217,6 +260,13 @@ class Finance:
             "cost_selling_cny": cost_selling,
             "cost_contract_cny": contract_cost_cny,
             "unit_build_cost_cny": float(cost_build / built_total if built_total else unit.mean()),
+            "cogs": cogs,
+            "cogs_cars_cny": cogs_cars,
+            "depreciation_cny": depreciation,
+            "gross_profit": gross_profit,
+            "gross_margin": gross_profit / revenue if revenue > 0 else 0.0,
+            "operating_result": gross_profit - cost_selling - opex,
+            "finished_stock_value_cny": float(self.stock_value.sum()),
             "opex": opex,
             "capex": capex,
             "operating_cash_flow": operating,

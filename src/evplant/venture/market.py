@@ -111,6 +111,12 @@ class MarketConfig(VentureModel):
         max_length=12,
         description="Jan..Dec factors (normalised to mean 1)",
     )
+    brand_appeal: float = Field(
+        default=0.0,
+        ge=-20,
+        le=20,
+        description="utility the brand adds to every variant (what one model teaches of the next)",
+    )
     segments: dict[Name, Segment] = Field(min_length=1)
     variants: dict[str, VariantMarket] = Field(min_length=1)
     exports: list[ExportMarket] = Field(default_factory=list)
@@ -182,7 +188,7 @@ class Market:
         self.price0 = np.array([v.price_cny for v in vm])
         self.price_trend = np.array([v.price_change_per_year for v in vm])
         self.launch = np.array([month_number(v.launch_month) for v in vm])
-        self.appeal = np.array([v.appeal for v in vm])
+        self.appeal = np.array([v.appeal for v in vm]) + cfg.brand_appeal
         season = np.ones(12) if cfg.seasonality is None else np.array(cfg.seasonality)
         self.season = season / season.mean()
         self.exports = cfg.exports
@@ -199,7 +205,7 @@ class Market:
     def price_cny(self, month: int) -> np.ndarray:
         """Price incl. VAT per variant in a month (moving from launch at the trend rate)."""
         years = np.maximum(month - self.launch, 0) / 12.0
-        return self.price0 * (1.0 + self.price_trend) ** years
+        return np.asarray(self.price0 * (1.0 + self.price_trend) ** years)
 
     def launched(self, month: int) -> np.ndarray:
         return month >= self.launch
@@ -210,7 +216,7 @@ class Market:
         for g, seg in enumerate(self.cfg.segments.values()):
             years = (month - month_number(seg.base_month)) / 12.0
             out[g] = seg.buyers_per_year / 12.0 * (1.0 + seg.growth_per_year) ** years
-        return out * self.season[month % 12]
+        return np.asarray(out * self.season[month % 12])
 
     def choice(self, month: int, wait_weeks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Logit shares: (share of its segment per variant [V], per rival [G, R])."""
@@ -248,7 +254,7 @@ class Market:
     def expected_demand(self, month: int, wait_weeks: np.ndarray) -> np.ndarray:
         """Buyers in China choosing each variant, on average (no shock)."""
         share_v, _ = self.choice(month, wait_weeks)
-        return self.buyers(month)[self.segment_of] * share_v
+        return np.asarray(self.buyers(month)[self.segment_of] * share_v)
 
     def expected_exports(self, month: int) -> np.ndarray:
         """Export orders per variant on average, with today's political closures."""
@@ -264,7 +270,7 @@ class Market:
         ramp = min(1.0, (month - start + 1) / e.ramp_months)
         growth = (1.0 + e.growth_per_year) ** ((month - start) / 12.0)
         tariff = (1.0 + e.tariff) ** (-e.tariff_elasticity)
-        return self.export_orders[k] * ramp * growth * tariff * self.launched(month)
+        return np.asarray(self.export_orders[k] * ramp * growth * tariff * self.launched(month))
 
     # --- one month -------------------------------------------------------------------
 

@@ -279,7 +279,7 @@ def _assign(stock: np.ndarray, fits: np.ndarray, demand: np.ndarray) -> np.ndarr
     if result.flow_value != int(demand.sum()):  # Gale's check said it fits: a bug if not
         raise AssertionError("kit allocation infeasible for the parts on hand")
     flow = result.flow.toarray()
-    return np.maximum(flow[1 : 1 + n_s, 1 + n_s : 1 + n_s + n_v], 0).astype(np.int64)
+    return np.asarray(np.maximum(flow[1 : 1 + n_s, 1 + n_s : 1 + n_s + n_v], 0).astype(np.int64))
 
 
 class Supply:

@@ -9,14 +9,19 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+from scipy import stats
+
+from ..base import Model
 
 
-class Uncertainty(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Uncertainty(Model):
     path: str = Field(min_length=1, description="dotted path of the value, as for --set")
     label: str = Field("", description="a short name for tables and the tornado chart")
-    law: Literal["uniform", "triangular", "normal", "lognormal"] = "triangular"
+    law: Literal["uniform", "triangular", "normal", "lognormal", "posterior"] = Field(
+        "triangular",
+        description="posterior: drawn jointly from the scenario's posterior samples",
+    )
     low: float | None = Field(None, description="uniform/triangular: the lowest value")
     mode: float | None = Field(None, description="triangular: the most likely value")
     high: float | None = Field(None, description="uniform/triangular: the highest value")
@@ -27,6 +32,7 @@ class Uncertainty(BaseModel):
     @model_validator(mode="after")
     def _params(self) -> Uncertainty:
         need = {
+            "posterior": (),
             "uniform": ("low", "high"),
             "triangular": ("low", "mode", "high"),
             "normal": ("mean", "sd"),
@@ -52,8 +58,8 @@ class Uncertainty(BaseModel):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Values at probabilities u (inverse CDF), so draws can use common random numbers."""
-        from scipy import stats
-
+        if self.law == "posterior":
+            raise ValueError(f"{self.path}: a posterior parameter is drawn from its samples")
         if self.law == "uniform":
             x = stats.uniform(self.low, self.high - self.low).ppf(u)  # type: ignore[operator]
         elif self.law == "triangular":
@@ -67,3 +73,24 @@ class Uncertainty(BaseModel):
             s2 = np.log1p((self.sd / self.mean) ** 2)
             x = stats.lognorm(np.sqrt(s2), scale=self.mean * np.exp(-s2 / 2)).ppf(u)
         return np.round(x) if self.integer else np.asarray(x, dtype=float)
+
+    def logpdf(self, x: np.ndarray) -> np.ndarray:
+        """Log density of the law at ``x`` (-inf outside its support): a prior."""
+        x = np.asarray(x, dtype=float)
+        if self.law == "uniform":
+            lo, hi = self.low, self.high
+            assert lo is not None and hi is not None
+            return np.asarray(stats.uniform(lo, hi - lo).logpdf(x))
+        if self.law == "triangular":
+            lo, hi, mo = self.low, self.high, self.mode
+            assert lo is not None and hi is not None and mo is not None
+            return np.asarray(stats.triang((mo - lo) / (hi - lo), loc=lo, scale=hi - lo).logpdf(x))
+        if self.law == "normal":
+            return np.asarray(stats.norm(self.mean, self.sd).logpdf(x))
+        if self.law == "lognormal":
+            assert self.mean is not None and self.sd is not None
+            s2 = np.log1p((self.sd / self.mean) ** 2)
+            return np.asarray(
+                stats.lognorm(np.sqrt(s2), scale=self.mean * np.exp(-s2 / 2)).logpdf(x)
+            )
+        raise ValueError(f"{self.path}: a posterior parameter has no prior density")

@@ -1,0 +1,9 @@
+"""Calibration: learn a scenario's uncertain parameters from the plant's record.
+
+- :mod:`.observations`: the observations CSV (statements: exact, bounds, estimates);
+- :mod:`.likelihood`: the observation model;
+- :mod:`.config`: the scenario's ``calibration:`` section;
+- :mod:`.inference`: the posterior, by MCMC (emcee) on a common-random-numbers likelihood;
+- :mod:`.outputs`: posterior.parquet, fit.csv, the calibrated scenario.yaml;
+- :mod:`.backtest`: calibrate before an origin, forecast after it, score the forecast.
+"""

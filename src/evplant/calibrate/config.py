@@ -1,0 +1,57 @@
+"""The ``calibration:`` section of a scenario: what may be learnt from the record.
+
+::
+
+    calibration:
+      observed: observed/beijing-etown-2024.csv   # beside the scenario file
+      seeds: 2                                    # simulations averaged per evaluation
+      parameters:                                 # the priors, as in `uncertainty:`
+        - {path: plant.partner.progress_ratio, law: triangular, low: 0.6, mode: 0.7, high: 0.85}
+      observation_model:
+        errors: {eq: 0.03, approx: 0.15, bound: 0.03}
+        metrics:
+          revenue: {scale: 1.027}                 # the segment is wider than the cars
+
+Each parameter is a dotted path to a number in the scenario, as for ``--set``, with a
+prior law (``uniform``, ``triangular``, ``normal``, ``lognormal``); ``integer: true``
+sets the value rounded from a continuous latent.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..scenario.uncertainty import Uncertainty
+from .likelihood import ObservationModel
+
+
+class CalibrationConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    observed: str | None = Field(
+        None, description="observations CSV, relative to the scenario file (--observed overrides)"
+    )
+    seeds: int = Field(
+        2, ge=1, le=16, description="simulation seeds averaged in each likelihood (common to all)"
+    )
+    parameters: list[Uncertainty] = Field(min_length=1, description="what is learnt, and priors")
+    observation_model: ObservationModel = ObservationModel()
+
+    @model_validator(mode="after")
+    def _priors(self) -> CalibrationConfig:
+        paths = [p.path for p in self.parameters]
+        dup = sorted({p for p in paths if paths.count(p) > 1})
+        if dup:
+            raise ValueError(f"parameters listed twice: {', '.join(dup)}")
+        posterior = [p.path for p in self.parameters if p.law == "posterior"]
+        if posterior:
+            raise ValueError(
+                f"a prior needs a law with a density, not 'posterior': {', '.join(posterior)}"
+            )
+        return self
+
+
+class PosteriorRef(BaseModel):
+    """Samples of a calibration, for the ``law: posterior`` parameters of `uncertainty:`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    file: str = Field(min_length=1, description="posterior.parquet, relative to the scenario")

@@ -1,0 +1,67 @@
+"""Months: the one ``Month`` type of scenario files and the one way to count months.
+
+A month is written ``'YYYY-MM'`` in files and tables and is a plain integer inside the
+model: months since :data:`EPOCH` (January 2024 is 0, September 2025 is 20), so month
+arithmetic is subtraction. Months before the epoch are negative.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+EPOCH = "2024-01"
+EPOCH_YEAR, EPOCH_MONTH = 2024, 1
+_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+def as_text(value: object) -> object:
+    """YAML reads an unquoted 2024-06-01 as a date; accept it as the text it was."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _month(value: str) -> str:
+    if not re.fullmatch(_PATTERN, value):
+        raise ValueError(f"must be a month written YYYY-MM, got {value!r}")
+    return value
+
+
+Month = Annotated[
+    str,
+    BeforeValidator(as_text),
+    AfterValidator(_month),
+    Field(description="'YYYY-MM'", json_schema_extra={"pattern": _PATTERN}),
+]
+
+
+def month_number(label: str) -> int:
+    """``'2025-09'`` -> 20: months since the epoch (``'YYYY-MM-DD'`` reads its month)."""
+    year, mon = str(label)[:7].split("-")
+    return (int(year) - EPOCH_YEAR) * 12 + int(mon) - EPOCH_MONTH
+
+
+def month_label(number: float, missing: str = "never") -> str:
+    """The inverse of :func:`month_number`; a fraction rounds to the nearest month, NaN
+    or an infinity (a run that never got there) gives ``missing``."""
+    if number is None or not math.isfinite(number):
+        return missing
+    n = int(math.floor(number + 0.5)) + EPOCH_MONTH - 1
+    return f"{EPOCH_YEAR + n // 12:04d}-{n % 12 + 1:02d}"
+
+
+def months(start: str, end: str) -> list[str]:
+    """The months ``start..end`` inclusive, as ``'YYYY-MM'``."""
+    first, last = month_number(start), month_number(end)
+    return [month_label(n) for n in range(first, last + 1)]
+
+
+def first_day(label: str) -> dt.date:
+    """The first day of a month."""
+    year, mon = str(label)[:7].split("-")
+    return dt.date(int(year), int(mon), 1)
