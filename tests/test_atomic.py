@@ -74,29 +74,40 @@ def test_a_keyboard_interrupt_is_cleaned_up_too(tmp_path: Path) -> None:
     assert listing(tmp_path) == []
 
 
-def _rows() -> list[dict[str, Any]]:
-    return [{"month": "2024-01", "produced": 1.0}, {"month": "2024-02", "produced": 2.0}]
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def test_a_run_interrupted_while_writing_keeps_the_previous_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from evplant.run import simulate
+    from evplant.scenario import load_scenario
+
+    sc, _ = load_scenario("beijing-etown", ["horizon.end=2024-04", "venture=null"])
     out = tmp_path / "run"
-    write_run(out, _rows(), {"vehicles_produced": 3.0}, "<html>old</html>")
-    before = {name: (out / name).read_bytes() for name in listing(out)}
+    write_run(out, simulate(sc, 0), "<html>old</html>")
+    before = tree(out)
+    assert "summary.json" in before and len(before) > 4
 
     import evplant.results as results
 
+    original = results.pq.write_table
+    calls = []
+
     def half_then_fail(table: Any, where: Any) -> None:
-        Path(where).write_bytes(b"PAR1 only half")
-        raise Interrupted
+        calls.append(where)
+        if len(calls) == 2:  # the second table: the first one is already written whole
+            Path(where).write_bytes(b"PAR1 only half")
+            raise Interrupted
+        original(table, where)
 
     monkeypatch.setattr(results.pq, "write_table", half_then_fail)
-    new_rows = [{"month": "2024-01", "produced": 9.0}]
     with pytest.raises(Interrupted):
-        write_run(out, new_rows, {"vehicles_produced": 9.0}, "<html>new</html>")
-    assert {name: (out / name).read_bytes() for name in listing(out)} == before
-    table, summary = read_run(out)
-    assert summary == {"vehicles_produced": 3.0}
-    assert table.column("produced").to_pylist() == [1.0, 2.0]
-    assert json.loads((out / "summary.json").read_text())["vehicles_produced"] == 3.0
+        write_run(out, simulate(sc, 1), "<html>new</html>")
+    assert len(calls) == 2
+    # every file as it was, and no temporary file left anywhere in the folder
+    assert tree(out) == before
+    assert not [p for p in out.rglob(".*")]
+    folder = read_run(out)
+    assert json.loads((out / "summary.json").read_text()) == folder.summary

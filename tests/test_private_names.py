@@ -18,8 +18,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).parent.parent / "src" / "evplant"
 
 
@@ -155,11 +153,6 @@ def test_resolving_relative_imports() -> None:
     assert package_of("evplant.atomic") == "evplant"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="being removed on another branch: plant/model.py imports line._stats and reads "
-    "LineEngine._bins; run.py calls Plant._variant_share",
-)
 def test_no_module_outside_line_takes_private_names_from_another_package() -> None:
     found = all_offences()
     assert found == [], "\n".join(found)
