@@ -72,7 +72,8 @@ def test_two_shifts_build_about_twice_what_one_shift_does() -> None:
         "plant.phases.phase2.sop=2030-01-01",
         "plant.phases.phase2.shifts.0.start=2030-01-01",
     ]
-    one = _run([*mature, "plant.phases.phase1.shifts.1.shifts=1"])
+    one = _run([*mature, "plant.phases.phase1.shifts.1.shifts=1",
+                "plant.phases.phase1.shifts.2.shifts=1"])  # June on, and the Q4 regime
     two = _run(mature)
     # July to December: phase 1 on one shift versus two, both at the mature rate
     ratio = two["produced"][6:].sum() / one["produced"][6:].sum()
