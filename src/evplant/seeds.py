@@ -31,6 +31,8 @@ def child_seed(
     )
 
 
-def child_rng(parent: np.random.SeedSequence, *keys: int) -> np.random.Generator:
+def child_rng(
+    parent: int | np.integer | np.random.SeedSequence, *keys: int
+) -> np.random.Generator:
     """NumPy's default generator (PCG64) on the child stream at ``keys``."""
     return np.random.default_rng(child_seed(parent, *keys))

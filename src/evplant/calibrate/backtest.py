@@ -25,9 +25,11 @@ import numpy as np
 from .. import atomic
 from ..errors import EvplantError
 from ..experiments.executors import make_executor
+from ..months import months as month_range
 from ..results import jsonable
+from ..seeds import child_seed
 from .api import Calibrated, calibrate
-from .inference import FitJob, StepJob, _child, evaluate, plan_months, setup
+from .inference import FitJob, StepJob, evaluate, setup
 from .likelihood import compile_statements, needed_columns
 from .observations import after, period_months
 
@@ -140,13 +142,13 @@ def _forecast(
 ) -> list[dict[str, Any]]:
     post = cal.posterior
     ahead = after(full.statements, origin)
-    months = plan_months(*full.months)
+    months = month_range(*full.months)
     compiled = compile_statements(ahead, months, full.cfg.observation_model)
     job = FitJob(fit.data, fit.source, fit.params, fit.locs, compiled,
                  tuple(needed_columns(ahead)), fit.seeds)
     pick = np.linspace(0, len(post.latent) - 1, draws).round().astype(int)
     thetas = post.latent[pick]
-    seeds = tuple(_child(seed, _FORECAST).spawn(draws))
+    seeds = tuple(child_seed(seed, _FORECAST, i) for i in range(draws))
     values = np.full((draws, len(ahead)), np.nan)
     for res in ex.run(evaluate, StepJob(job, thetas, seeds), [[i] for i in range(draws)]):
         for row, i in enumerate(res.ids):

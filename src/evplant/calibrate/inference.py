@@ -43,7 +43,9 @@ import numpy as np
 from ..errors import EvplantError
 from ..experiments import plan
 from ..experiments.executors import DaskExecutor, Sequential, make_executor
+from ..months import months as month_range
 from ..scenario.uncertainty import Uncertainty
+from ..seeds import child_rng, child_seed
 from .config import CalibrationConfig
 from .likelihood import (
     Compiled,
@@ -231,9 +233,8 @@ def setup(
     data = plan.apply(job.data, (), ())
     data.setdefault("horizon", {})
     data["horizon"] = {**data["horizon"], "start": start, "end": last}
-    months = plan_months(start, last)
+    months = month_range(start, last)
     compiled = compile_statements(statements, months, cfg.observation_model)
-    root = _child(seed, _SIM_SEEDS)
     fit = FitJob(
         data=data,
         source=job.source,
@@ -241,24 +242,9 @@ def setup(
         locs=tuple(locs),
         compiled=compiled,
         columns=tuple(needed_columns(statements)),
-        seeds=tuple(root.spawn(cfg.seeds)),
+        seeds=tuple(child_seed(seed, _SIM_SEEDS, k) for k in range(cfg.seeds)),
     )
     return Setup(fit, cfg, base.name, statements, (start, last))
-
-
-def _child(seed: int, key: int) -> np.random.SeedSequence:
-    """The calibration's stream ``key`` under its seed (a fresh object each call, so
-    spawning from it never depends on what was spawned before)."""
-    return np.random.SeedSequence(seed, spawn_key=(key,))
-
-
-def plan_months(start: str, end: str) -> list[str]:
-    y, m = int(start[:4]), int(start[5:7])
-    out = []
-    while f"{y:04d}-{m:02d}" <= end:
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
 
 
 class _Target:
@@ -405,7 +391,7 @@ def run_calibration(
             f"seeds a step): give at least {need}",
             field="--budget",
         )
-    init_rng = np.random.default_rng(_child(seed, _INIT))
+    init_rng = child_rng(seed, _INIT)
     owned = executor is None
     ex = executor if executor is not None else make_executor(workers, scheduler)
     try:
@@ -413,7 +399,7 @@ def run_calibration(
         p0, lp0 = _start(target, walkers, init_rng)
         moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
         sampler = emcee.EnsembleSampler(walkers, d, target, vectorize=True, moves=moves)
-        mt = np.random.RandomState(np.random.MT19937(_child(seed, _SAMPLER)))
+        mt = np.random.RandomState(np.random.MT19937(child_seed(seed, _SAMPLER)))
         sampler.random_state = mt.get_state()
         betas = _tempering(target, p0, budget, walkers, k)
         state = emcee.State(p0, log_prob=lp0)
@@ -453,7 +439,7 @@ def run_calibration(
         log_posterior=np.array([m[0] + m[1] for m in memo]),
         log_likelihood=np.array([m[1] for m in memo]),
         predictions=np.stack([m[2] for m in memo]),
-        prior_samples=prior_draws(fit.params, 2000, np.random.default_rng(_child(seed, _PREDICT))),
+        prior_samples=prior_draws(fit.params, 2000, child_rng(seed, _PREDICT)),
         chain=chain,
         simulations=target.done,
         executor=description,

@@ -30,7 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 from scipy.special import log_ndtr
 
 from ..errors import EvplantError
-from .observations import METRICS, Statement, month_index
+from ..months import month_number
+from .observations import METRICS, Statement
 
 
 class Errors(BaseModel):
@@ -102,11 +103,11 @@ def compile_statements(
     """Place each statement in the run's months; refuse those the run does not cover."""
     if not statements:
         raise EvplantError("no observed statements to calibrate on")
-    start = month_index(months[0])
+    start = month_number(months[0])
     n = len(months)
     first, last, scale, sd = [], [], [], []
     for s in statements:
-        a, b = month_index(s.first) - start, month_index(s.last) - start
+        a, b = month_number(s.first) - start, month_number(s.last) - start
         if a < 0 or b >= n:
             raise EvplantError(
                 f"{s.period} lies outside the scenario's horizon {months[0]}..{months[-1]}",

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..errors import EvplantError, Problem
+from ..months import month_number as month_index
 
 Relation = Literal["eq", "ge", "le", "approx"]
 RELATIONS: tuple[Relation, ...] = ("eq", "ge", "le", "approx")
@@ -89,11 +90,6 @@ class Statement:
     def label(self) -> str:
         sign = {"eq": "=", "ge": ">=", "le": "<=", "approx": "~"}[self.relation]
         return f"{self.period} {self.metric} {sign} {self.value:g}"
-
-
-def month_index(month: str) -> int:
-    """'YYYY-MM' -> year * 12 + month - 1, so months subtract."""
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
 
 
 def period_months(period: str) -> tuple[str, str]:
