@@ -161,7 +161,7 @@ class Posterior:
     def predictive(self, q: Sequence[float]) -> np.ndarray:
         """Quantiles [len(q), S] of each statement's model figure over samples and seeds."""
         flat = self.predictions.reshape(-1, self.predictions.shape[-1])
-        return np.nanquantile(flat, q, axis=0)
+        return np.asarray(np.nanquantile(flat, q, axis=0))
 
 
 def _resolve_observed(

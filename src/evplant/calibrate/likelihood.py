@@ -167,7 +167,7 @@ def log_likelihoods(compiled: Compiled, values: np.ndarray) -> np.ndarray:
             out[i] = log_ndtr(-z[i])
         else:
             out[i] = -0.5 * z[i] ** 2 - math.log(compiled.sd[i]) - 0.5 * math.log(2 * math.pi)
-    return out
+    return np.asarray(out)
 
 
 def log_mean_exp(x: np.ndarray, axis: int = -1) -> np.ndarray:

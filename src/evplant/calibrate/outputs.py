@@ -148,7 +148,7 @@ def parameter_rows(post: Posterior) -> list[dict[str, Any]]:
 
 def summary(post: Posterior, fit: list[dict[str, Any]], budget: int) -> dict[str, Any]:
     inside = [r["within_p10_p90"] for r in fit]
-    return jsonable({
+    out: dict[str, Any] = jsonable({
         "scenario": post.scenario,
         "source": post.source,
         "seed": post.seed,
@@ -162,6 +162,7 @@ def summary(post: Posterior, fit: list[dict[str, Any]], budget: int) -> dict[str
         "diagnostics": post.diagnostics,
         "parameters": parameter_rows(post),
     })
+    return out
 
 
 def rounded_point(post: Posterior) -> list[float | int]:

@@ -177,7 +177,7 @@ class Finance:
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = scale * (hi**b1 - lo**b1) / (b1 * (hi - lo))
         marginal = scale * np.maximum(lo, 1.0) ** self.b
-        return np.maximum(np.where(hi > lo, mean, marginal), self.floor)
+        return np.asarray(np.maximum(np.where(hi > lo, mean, marginal), self.floor))
 
     def opex_cny(self, t: int, stores: int) -> float:
         o = self.cfg.opex
