@@ -90,7 +90,18 @@ class RunResult:
         return wide(self.records)
 
     def column(self, name: str) -> np.ndarray:
-        """One wide column, a value per month (NaN where a month lacks it)."""
+        """One wide column, a value per month (NaN where a month lacks it).
+
+        Parameters
+        ----------
+        name : str
+            A column of ``monthly.csv``: ``produced``, ``delivered``, ``util_paint``...
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per month of the horizon.
+        """
         return np.array([row.get(name, math.nan) for row in self.monthly])
 
     def table(self, entity: str) -> list[Record]:
@@ -108,7 +119,24 @@ def simulate(
     """Run the whole horizon; ``progress(done, total)`` is called after each month.
 
     ``threads``: run the plant's phases side by side in threads (same results either
-    way; off for a one-core baseline or inside an already parallel experiment)."""
+    way; off for a one-core baseline or inside an already parallel experiment).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario (:func:`evplant.load_scenario`).
+    seed : int or numpy.random.SeedSequence
+        The root of every random stream; a run is a pure function of (scenario, seed).
+    progress : callable, optional
+        ``progress(done, total)``, called with months done after each month.
+    threads : bool
+        Run the phases side by side in threads.
+
+    Returns
+    -------
+    RunResult
+        The typed records of every entity and month, their wide view and the summary.
+    """
     root = as_seed_sequence(seed)
     plant = Plant(
         scenario.plant,
