@@ -200,3 +200,28 @@ def test_bad_market_values_are_named(
         MarketConfig.model_validate(data)
     locs = [tuple(e["loc"]) for e in err.value.errors()]
     assert any(loc[: len(field)] == field or loc[-len(field) :] == field for loc in locs), locs
+
+
+def test_brand_appeal_adds_to_every_variants_appeal() -> None:
+    """The brand's pull is one utility added to each model: the same shares as adding it
+    to each variant's own appeal."""
+    from evplant.scenario import load_scenario
+    from evplant.venture.market import Market
+
+    base, _ = load_scenario("beijing-etown-2023")
+    assert base.venture is not None
+    cfg = base.venture.market
+    months = np.arange(0, 24)
+    seed = np.random.SeedSequence(1)
+    branded = Market(cfg.model_copy(update={"brand_appeal": 0.7}), list(cfg.variants), months,
+                     seed)
+    shifted = cfg.model_copy(update={"variants": {
+        k: v.model_copy(update={"appeal": v.appeal + 0.7}) for k, v in cfg.variants.items()}})
+    each = Market(shifted, list(cfg.variants), months, seed)
+    for month in (5, 20):
+        a, ra = branded.choice(month, np.zeros(2))
+        b, rb = each.choice(month, np.zeros(2))
+        np.testing.assert_allclose(a, b)
+        np.testing.assert_allclose(ra, rb)
+    plain = Market(cfg, list(cfg.variants), months, seed)
+    assert (branded.choice(20, np.zeros(2))[0] > plain.choice(20, np.zeros(2))[0]).all()

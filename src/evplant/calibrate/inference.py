@@ -18,8 +18,14 @@ generator we seed ourselves: the ensemble's proposals depend only on the seed, a
 log-posterior of a batch of walkers is a pure function of their positions, evaluated on
 any executor.  So the same seed gives the same posterior whatever the number of workers.
 
-The budget counts simulations: ``walkers x seeds`` per step.  The first half of the
-chain is burn-in; the second half is the posterior sample (equal weights).
+The ensemble starts at the best half of twice as many draws from the priors.  Its
+burn-in is tempered: the likelihood is raised to a power rising geometrically to 1
+over the first third of the steps, starting where the walkers' log-posteriors differ by
+a few units, so the ensemble contracts with the posterior instead of leaving most
+walkers stranded where the prior put them.  The budget counts simulations: ``walkers x
+seeds`` per step (proposals outside the priors cost none).  The first half of the chain
+(at least the tempered steps) is burn-in; the rest is the posterior sample (equal
+weights).
 """
 
 from __future__ import annotations

@@ -111,6 +111,12 @@ class MarketConfig(VentureModel):
         max_length=12,
         description="Jan..Dec factors (normalised to mean 1)",
     )
+    brand_appeal: float = Field(
+        default=0.0,
+        ge=-20,
+        le=20,
+        description="utility the brand adds to every variant (what one model teaches of the next)",
+    )
     segments: dict[Name, Segment] = Field(min_length=1)
     variants: dict[str, VariantMarket] = Field(min_length=1)
     exports: list[ExportMarket] = Field(default_factory=list)
@@ -182,7 +188,7 @@ class Market:
         self.price0 = np.array([v.price_cny for v in vm])
         self.price_trend = np.array([v.price_change_per_year for v in vm])
         self.launch = np.array([month_number(v.launch_month) for v in vm])
-        self.appeal = np.array([v.appeal for v in vm])
+        self.appeal = np.array([v.appeal for v in vm]) + cfg.brand_appeal
         season = np.ones(12) if cfg.seasonality is None else np.array(cfg.seasonality)
         self.season = season / season.mean()
         self.exports = cfg.exports
