@@ -20,6 +20,7 @@ import contextlib
 import copy
 import functools
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -48,6 +49,10 @@ def scenario_file(folder: Path, end: str) -> str:
     data["horizon"] = {"start": "2024-01", "end": end}
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    # the files the scenario names relative to itself (its observed record)
+    observed = resources.files("evplant.scenario") / "builtin" / "observed"
+    if observed.is_dir():
+        shutil.copytree(str(observed), folder / "observed", dirs_exist_ok=True)
     return str(path)
 
 

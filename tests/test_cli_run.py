@@ -69,16 +69,57 @@ def test_the_report_loads_nothing_from_the_network(base_run: Path) -> None:
     assert "plotly" in html.lower()
 
 
-def test_compare_shows_the_difference_in_cars_and_money(base_run: Path, tmp_path: Path) -> None:
+def test_compare_shows_the_difference_in_cars_and_money(
+    base_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.console import Console
+
+    from evplant import cli
+
     other = tmp_path / "no-partner"
     done = runner.invoke(
         app, ["run", "--out", str(other), *SHORT, "--set", "plant.partner.enabled=false"]
     )
     assert done.exit_code == 0, done.output
+    # a console wide enough that no figure is cut
+    monkeypatch.setattr(cli, "out", Console(width=400, color_system=None))
     result = runner.invoke(app, ["compare", str(base_run), str(other)])
     assert result.exit_code == 0, result.output
-    assert "vehicles_produced" in result.output
     assert (other / "compare.html").exists()
+    sa = json.loads((base_run / "summary.json").read_text())
+    sb = json.loads((other / "summary.json").read_text())
+    rows = {}
+    for line in result.output.splitlines():
+        cells = [c.strip() for c in re.split(r"[│|┃]", line) if c.strip()]
+        if len(cells) >= 3:
+            rows[cells[0]] = cells[1:]
+
+    def number(text: str) -> float:
+        return float(text.replace(",", ""))
+
+    # every figure of the table is the two runs' own summary figures and their difference
+    checked = 0
+    for key, a in sa.items():
+        b = sb.get(key)
+        if isinstance(a, bool) or not isinstance(a, int | float) or not isinstance(b, int | float):
+            continue
+        assert key in rows, key
+        got_a, got_b, diff = (number(c) for c in rows[key][:3])
+        assert got_a == pytest.approx(a, abs=0.5) and got_b == pytest.approx(b, abs=0.5), key
+        assert diff == pytest.approx(b - a, abs=1.0), key
+        checked += 1
+    assert checked >= 5 and "vehicles_produced" in rows
+    # the cars: the summary's total is the sum of the monthly table, and the partner
+    # makes the difference the table shows
+    for run, summary in ((base_run, sa), (other, sb)):
+        monthly = pq.read_table(run / "monthly.parquet").column("produced").to_pylist()
+        assert summary["vehicles_produced"] == pytest.approx(sum(monthly), abs=0.5)
+    assert number(rows["vehicles_produced"][2]) < 0  # slower ramp without the partner
+    for year, count in sa["produced_by_year"].items():
+        a, b, diff = (number(c) for c in rows[f"produced {year}"][:3])
+        assert a == pytest.approx(count, abs=0.5)
+        assert b == pytest.approx(sb["produced_by_year"][year], abs=0.5)
+        assert diff == pytest.approx(b - a, abs=1.0)
 
 
 def test_scenarios_show_and_schema() -> None:

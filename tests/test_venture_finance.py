@@ -224,6 +224,250 @@ def test_bad_finance_values_are_named(change: dict[str, Any], field: tuple[Any, 
     assert any(loc[: len(field)] == field for loc in locs), locs
 
 
+def test_npv_of_a_constant_monthly_flow_is_the_annuity_closed_form() -> None:
+    # nothing sold, no capex: the flow is -opex every month, paid at each month's end
+    months, rate, opex = 36, 0.08, 6e8
+    f = books(months=months, capex=[], discount_rate_per_year=rate)
+    for t in range(months):
+        step(f, t)
+    v = (1.0 + rate) ** (-1.0 / 12.0)  # one month's discount factor
+    annuity = v * (1.0 - v**months) / (1.0 - v)
+    s = f.summary()
+    assert s["npv_cny"] == pytest.approx(-opex * annuity, rel=1e-12)
+    assert s["final_cash_cny"] == pytest.approx(-opex * months, rel=1e-12)
+    # at a zero rate the NPV is the plain sum
+    g = books(months=12, capex=[], discount_rate_per_year=0.0)
+    for t in range(12):
+        step(g, t)
+    assert g.summary()["npv_cny"] == pytest.approx(-12 * opex, rel=1e-12)
+
+
+def test_npv_of_a_growing_flow_is_the_geometric_closed_form() -> None:
+    # fixed costs grow 12% a year from Jan 2024: opex_t = F q^t with q = 1.12^(1/12)
+    months, rate, growth, fixed = 48, 0.1, 0.12, 6e8
+    data = finance_data(capex=[], discount_rate_per_year=rate)
+    data["opex"] = {**data["opex"], "growth_per_year": growth, "per_store_cny_per_month": 0}
+    f = Finance(FinanceConfig.model_validate(data), VARIANTS, JAN24 + np.arange(months))
+    flows = [step(f, t)["cash_flow"] for t in range(months)]
+    q = (1.0 + growth) ** (1.0 / 12.0)
+    v = (1.0 + rate) ** (-1.0 / 12.0)
+    assert flows[12] == pytest.approx(-fixed * 1.12, rel=1e-12)  # a year later, 12% more
+    expected = -fixed * v * (1.0 - (v * q) ** months) / (1.0 - v * q)
+    assert f.summary()["npv_cny"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_month_of_books_from_prices_counts_and_vat_worked_by_hand() -> None:
+    # progress ratio 1: no learning, every car costs its reference cost
+    data = finance_data(
+        vat_rate=0.13,
+        progress_ratio=1.0,
+        unit_cost={
+            "SU7": {"cost_cny_at_reference": 50_000},
+            "YU7": {"cost_cny_at_reference": 80_000},
+        },
+        selling_cost_cny_per_vehicle=1_000,
+        opex={
+            "headquarters_cny_per_month": 1_000_000,
+            "rnd_cny_per_month": 2_000_000,
+            "sales_org_cny_per_month": 500_000,
+            "per_store_cny_per_month": 100_000,
+            "base_month": "2024-01",
+        },
+        capex=[
+            {"name": "p", "total_cny": 1_200_000, "start_month": "2024-01", "end_month": "2024-12"}
+        ],
+        opening_cash_cny=10_000_000,
+        spent_before_start_cny=7_200_000,
+        usd_cny=7.2,
+        budget_usd=2_000_000,
+    )
+    f = Finance(FinanceConfig.model_validate(data), VARIANTS, JAN24 + np.arange(12))
+    r = f.step(
+        0,
+        produced=np.array([120.0, 10.0]),
+        # China: 100 SU7 and 5 YU7; one export market: 20 SU7 at 1.25 times the net price
+        delivered=np.array([[100.0, 5.0], [20.0, 0.0]]),
+        price_incl_vat=np.array([113_000.0, 226_000.0]),
+        export_price_factor=np.array([1.25]),
+        parts_spend_cny=500_000,
+        contract_revenue_cny=50_000,
+        contract_cost_cny=20_000,
+        stores=3,
+        capex_plant_cny=200_000,
+    )
+    # China: 100 x 100,000 + 5 x 200,000; export: 20 x 125,000 (no VAT)
+    assert r["revenue_cars_cny"] == pytest.approx(10_000_000 + 1_000_000 + 2_500_000)
+    assert r["revenue"] == pytest.approx(13_550_000)
+    assert r["cost_build_cny"] == pytest.approx(120 * 50_000 + 10 * 80_000)  # 6,800,000
+    assert r["cost_selling_cny"] == pytest.approx(125 * 1_000)
+    assert r["cost"] == pytest.approx(500_000 + 6_800_000 + 125_000 + 20_000)
+    assert r["unit_build_cost_cny"] == pytest.approx(6_800_000 / 130)
+    assert r["opex"] == pytest.approx(3_500_000 + 300_000)
+    assert r["capex"] == pytest.approx(100_000 + 200_000)
+    # 13,550,000 - 7,445,000 - 3,800,000 = 2,305,000 operating; less 300,000 capex
+    assert r["operating_cash_flow"] == pytest.approx(2_305_000)
+    assert r["cash_flow"] == pytest.approx(2_005_000)
+    assert r["cash"] == pytest.approx(12_005_000)
+    # cash never fell below the opening: only the sunk 7.2M CNY = US$1M is invested
+    assert r["cum_investment_usd"] == pytest.approx(1_000_000, abs=1e-6)
+    assert r["budget_used_share"] == pytest.approx(0.5, abs=1e-12)
+    assert r["revenue_contract_cny"] == 50_000 and r["cost_contract_cny"] == 20_000
+    assert r["cost_parts_cny"] == 500_000
+    # a bad second month: 5,000,000 opex and capex, nothing sold, cash falls to 6,705,000
+    r2 = f.step(
+        1,
+        produced=np.zeros(2),
+        delivered=np.zeros((2, 2)),
+        price_incl_vat=np.array([113_000.0, 226_000.0]),
+        export_price_factor=np.array([1.25]),
+        parts_spend_cny=0,
+        contract_revenue_cny=0,
+        contract_cost_cny=0,
+        stores=3,
+        capex_plant_cny=1_200_000,
+    )
+    assert r2["cash"] == pytest.approx(12_005_000 - 3_800_000 - 100_000 - 1_200_000)
+    assert r2["cash"] == pytest.approx(6_905_000)
+    # the parent had to cover 10,000,000 - 6,905,000 below the opening cash
+    assert r2["cum_investment_usd"] == pytest.approx((7_200_000 + 3_095_000) / 7.2)
+    assert r2["unit_build_cost_cny"] == pytest.approx(65_000)  # no cars: the mean next cost
+
+
+def test_a_months_learning_cost_is_the_average_over_its_cars() -> None:
+    # the continuous average against the discrete mean of C(k) = C_ref (k / n_ref)^b
+    f = books(progress_ratio=0.85)
+    b = np.log2(0.85)
+    lo, hi = 40_000, 52_000
+    k = np.arange(lo + 1, hi + 1, dtype=float)
+    su7 = float(np.mean(125_000 * (k / 100_000) ** b))
+    yu7 = float(np.mean(135_000 * (k / 100_000) ** b))
+    got = f.build_cost_cny(np.array([lo, lo], float), np.array([hi, hi], float))
+    # the books integrate C over [lo, hi]: a car's cost read between k - 1 and k, which
+    # is within |b| / (2 lo) of the discrete mean
+    tol = abs(b) / lo
+    assert got[0] == pytest.approx(su7, rel=tol)
+    assert got[0] != pytest.approx(su7 * (1 + 2 * tol), rel=tol / 2)  # the tolerance is tight
+    assert got[1] == pytest.approx(max(yu7, 120_000), rel=tol)
+    # with no cars this month: the cost of the next car, C(lo) for lo >= 1
+    nxt = f.build_cost_cny(np.array([lo, 0.0]), np.array([lo, 0.0]))
+    assert nxt[0] == pytest.approx(125_000 * (lo / 100_000) ** b, rel=1e-12)
+    assert nxt[1] == pytest.approx(max(135_000 * (1 / 100_000) ** b, 120_000), rel=1e-12)
+
+
+SUMMARY_KEYS = {
+    "npv_cny", "npv_usd", "discount_rate_per_year", "lowest_cash_cny", "lowest_cash_usd",
+    "lowest_cash_month", "final_cash_cny", "break_even_month", "payback_month",
+    "cum_investment_usd", "budget_usd", "budget_end_month", "budget_used_share",
+    "budget_exhausted_month", "cum_investment_usd_at_budget_end",
+}  # fmt: skip
+
+
+def flows_books(flows: list[float], **overrides: Any) -> tuple[Finance, dict[str, Any]]:
+    """Books whose monthly operating flow is exactly ``flows`` (all costs zero but a
+    contract's revenue), opening with 10 CNY, US$1 = 2 CNY, 4 CNY sunk."""
+    zero = {"cost_cny_at_reference": 1.0}
+    data = finance_data(
+        usd_cny=2.0,
+        opening_cash_cny=10.0,
+        spent_before_start_cny=4.0,
+        capex=[],
+        unit_cost={"SU7": zero, "YU7": zero},
+        selling_cost_cny_per_vehicle=0.0,
+        opex={
+            "headquarters_cny_per_month": 0,
+            "rnd_cny_per_month": 0,
+            "sales_org_cny_per_month": 0,
+            "base_month": "2024-01",
+        },
+    )
+    data.update(overrides)
+    f = Finance(FinanceConfig.model_validate(data), VARIANTS, JAN24 + np.arange(len(flows)))
+    for t, x in enumerate(flows):
+        step(f, t, contract_revenue_cny=x)
+    return f, f.summary()
+
+
+def test_summary_of_hand_made_flows() -> None:
+    # cash: 11, 7, 7, 7.5, 10, 12, 13, 14; the low of 7 first in month 2
+    f, s = flows_books([1, -4, 0, 0.5, 2.5, 2, 1, 1], budget_start_month="2023-02")
+    assert set(s) == SUMMARY_KEYS
+    assert s["lowest_cash_cny"] == 7.0 and s["lowest_cash_usd"] == 3.5
+    assert s["lowest_cash_month"] == "2024-02"
+    assert s["final_cash_cny"] == 14.0
+    # three months in a row of positive operating flow first start in April (0 is not
+    # positive); cash is back at its opening level, exactly, in May
+    assert s["break_even_month"] == "2024-04"
+    assert s["payback_month"] == "2024-05"
+    # the parent covered 10 - 7 = 3 CNY below the opening, plus 4 sunk: US$3.5
+    assert s["cum_investment_usd"] == 3.5 and s["budget_used_share"] == 3.5 / 1e9
+    # the budget's ten years from Feb 2023 end in Jan 2033; a budget of one year ends in
+    # the run's first month, whose investment was the sunk 4 CNY alone
+    _, one = flows_books([1, -4, 0, 0.5], budget_start_month="2023-02", budget_years=1)
+    assert one["budget_end_month"] == "2024-01"
+    assert one["cum_investment_usd_at_budget_end"] == 2.0
+    assert s["budget_end_month"] == "2033-01" and s["cum_investment_usd_at_budget_end"] is None
+    assert s["budget_exhausted_month"] is None and s["budget_usd"] == 1e9
+    assert s["discount_rate_per_year"] == 0.1
+
+
+def test_break_even_in_the_last_possible_months_and_not_in_a_short_tail() -> None:
+    _, s = flows_books([-1, -1, 1, 1, 1])  # the run of 3 starts at n - 3
+    assert s["break_even_month"] == "2024-03"
+    _, s = flows_books([-1, -1, -1, 1, 1])  # two good months at the end are not a run of 3
+    assert s["break_even_month"] is None
+    _, s = flows_books([0.5, 0.5, 0.5])  # a positive flow below 1 CNY still counts
+    assert s["break_even_month"] == "2024-01"
+
+
+def test_budget_runs_out_strictly_past_it_and_the_investment_at_its_end() -> None:
+    # cash 9, 7, 4: invested (4 + 1) / 2, (4 + 3) / 2, (4 + 6) / 2 = 2.5, 3.5, 5 US$
+    _, s = flows_books(
+        [-1, -2, -3], budget_usd=3.5, budget_start_month="2023-03", budget_years=1
+    )
+    assert s["cum_investment_usd"] == 5.0
+    assert s["budget_exhausted_month"] == "2024-03"  # 3.5 is not past a budget of 3.5
+    assert s["budget_end_month"] == "2024-02" and s["cum_investment_usd_at_budget_end"] == 3.5
+    assert s["payback_month"] is None
+    # a budget ending the month after the run: not known within the run
+    _, late = flows_books([-1, -2, -3], budget_start_month="2023-05", budget_years=1)
+    assert late["budget_end_month"] == "2024-04"
+    assert late["cum_investment_usd_at_budget_end"] is None
+
+
+def test_empty_summary_is_the_sunk_spend_alone() -> None:
+    f, _ = flows_books([], budget_usd=4.0)
+    s = f.summary()
+    assert set(s) == SUMMARY_KEYS
+    assert s["cum_investment_usd"] == 2.0 and s["budget_used_share"] == 0.5
+    assert s["budget_usd"] == 4.0
+    for key in (
+        "lowest_cash_cny", "lowest_cash_usd", "lowest_cash_month", "break_even_month",
+        "payback_month", "budget_exhausted_month", "cum_investment_usd_at_budget_end",
+    ):  # fmt: skip
+        assert s[key] is None, key
+
+
+def test_learning_carries_from_month_to_month() -> None:
+    # 1,000 cars a month: month 2 costs what cars 1001..2000 cost, less than month 1
+    f = books(progress_ratio=0.85)
+    b = np.log2(0.85)
+    r1 = step(f, 0, built=1000.0)
+    r2 = step(f, 1, built=1000.0)
+    scale = 125_000 * 100_000 ** (-b)
+    # the first month integrates C from car 0: C(1000) / (1 + b)
+    assert r1["cost_build_cny"] == pytest.approx(1000 * scale * 1000**b / (1 + b), rel=1e-12)
+    month2 = scale * (2000 ** (1 + b) - 1000 ** (1 + b)) / (1 + b)
+    assert r2["cost_build_cny"] == pytest.approx(month2, rel=1e-12)
+    assert r2["unit_build_cost_cny"] < r1["unit_build_cost_cny"]
+    assert f.built[0] == 2000.0
+
+
+def test_no_payback_when_cash_never_fell_below_the_opening() -> None:
+    # cash 10, 11: the lowest equals the opening; nothing to pay back
+    _, s = flows_books([0, 1])
+    assert s["lowest_cash_cny"] == 10.0 and s["payback_month"] is None
+
+
 def test_cogs_books_a_car_when_it_is_delivered_at_its_build_cost() -> None:
     """Cars built in month 0 at one cost and delivered over months 1-2: the cost of sales
     follows deliveries, and value is conserved (built = sold + still in stock)."""

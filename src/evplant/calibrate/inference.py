@@ -118,7 +118,7 @@ def evaluate(job: StepJob, ids: Sequence[int]) -> Evaluated:
         why.append("")
         seeds = (job.own_seeds[i],) if job.own_seeds is not None else fit.seeds
         for j, seed in enumerate(seeds):
-            result = simulate(scenario, seed, threads=False)
+            result = simulate(scenario, seed, threads=False, stats=False)
             monthly = {c: result.column(c).astype(float) for c in fit.columns}
             v = model_values(fit.compiled, monthly)
             values[row, j] = v

@@ -12,10 +12,10 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import plotly.graph_objects as go
 
 from ..report.fmt import money, pct
 from ..report.page import Card, Section, document, figure, table
+from ..report.plot import Figure
 from . import kpis as K
 from .sensitivity import Tornado
 
@@ -43,7 +43,7 @@ def _rgba(c: tuple[int, int, int], a: float) -> str:
     return f"rgba({c[0]},{c[1]},{c[2]},{a})"
 
 
-def _layout(fig: go.Figure, title: str, ytitle: str, height: int = 380) -> go.Figure:
+def _layout(fig: Figure, title: str, ytitle: str, height: int = 380) -> Figure:
     fig.update_layout(
         title=title, height=height, margin=dict(l=60, r=20, t=50, b=40),
         yaxis_title=ytitle, template="plotly_white", hovermode="x unified",
@@ -55,13 +55,13 @@ def _layout(fig: go.Figure, title: str, ytitle: str, height: int = 380) -> go.Fi
 def fan_chart(
     months: list[str], arr: np.ndarray, title: str, ytitle: str, scale: float,
     color: tuple[int, int, int],
-) -> go.Figure:
+) -> Figure:
     """P10-P90 and P25-P75 bands, the median and the mean of monthly paths [R, months]."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         q = np.nanpercentile(arr, [10, 25, 50, 75, 90], axis=0) * scale
         mean = np.nanmean(arr, axis=0) * scale
-    fig = go.Figure()
+    fig = Figure()
     fig.add_scatter(x=months, y=q[4], line=dict(width=0), showlegend=False, hoverinfo="skip")
     fig.add_scatter(x=months, y=q[0], line=dict(width=0), fill="tonexty",
                     fillcolor=_rgba(color, 0.18), name="P10\u2013P90")
@@ -74,7 +74,7 @@ def fan_chart(
     return _layout(fig, title, ytitle)
 
 
-def _overlay_record(fig: go.Figure, result: McResult, metric: str | None, scale: float) -> None:
+def _overlay_record(fig: Figure, result: McResult, metric: str | None, scale: float) -> None:
     """The record's one-month statements of ``metric`` as markers (by relation)."""
     if metric is None:
         return
@@ -95,7 +95,7 @@ def _record(result: McResult) -> list[Any]:
     return [x for x in result.observed if not isinstance(x, str)]
 
 
-def quarterly_chart(result: McResult) -> go.Figure:
+def quarterly_chart(result: McResult) -> Figure:
     """Deliveries by quarter: P50 with P10-P90 whiskers over the replications, and the
     record's quarterly statements over them."""
     months = result.months
@@ -107,7 +107,7 @@ def quarterly_chart(result: McResult) -> go.Figure:
         for q in quarters
     ])
     q10, q50, q90 = np.percentile(sums, [10, 50, 90], axis=0)
-    fig = go.Figure()
+    fig = Figure()
     fig.add_bar(x=quarters, y=q50, name="delivered (P50)", marker_color=_rgba(GREEN, 0.8),
                 error_y=dict(type="data", symmetric=False, array=q90 - q50,
                              arrayminus=q50 - q10))
@@ -122,9 +122,9 @@ def quarterly_chart(result: McResult) -> go.Figure:
                    "record", "vehicles")
 
 
-def annual_chart(result: McResult) -> go.Figure:
+def annual_chart(result: McResult) -> Figure:
     """P50 bars with P10-P90 whiskers, produced and delivered by year."""
-    fig = go.Figure()
+    fig = Figure()
     for word, color in (("produced", BLUE), ("delivered", GREEN)):
         names = [k for k in result.kpi_names if k.startswith(f"{word}_") and k[-4:].isdigit()]
         if not names:
@@ -140,13 +140,13 @@ def annual_chart(result: McResult) -> go.Figure:
     return _layout(fig, "Vehicles a year: P50, whiskers P10\u2013P90", "vehicles")
 
 
-def tornado_chart(t: Tornado) -> go.Figure:
+def tornado_chart(t: Tornado) -> Figure:
     money_out = t.output.endswith("_cny")
     scale = 1e-9 if money_out else 1.0
     unit = "CNY bn" if money_out else "vehicles"
     bars = t.bars
     labels = [f"{b.name} ({b.x_low:.3g} \u2192 {b.x_high:.3g})" for b in bars]
-    fig = go.Figure()
+    fig = Figure()
     fig.add_bar(y=labels, x=[(b.y_low - t.base) * scale for b in bars], base=t.base * scale,
                 orientation="h", name="parameter at its P10", marker_color=_rgba(BLUE, 0.85))
     fig.add_bar(y=labels, x=[(b.y_high - t.base) * scale for b in bars], base=t.base * scale,

@@ -66,9 +66,12 @@ class Plant:
         seed: np.random.SeedSequence,
         *,
         threads: bool = True,
+        stats: bool = True,
     ) -> None:
         self.spec = spec
         self.threads = threads
+        # stats=False: output counts only, no shop columns (utilisation, OEE, bottleneck)
+        self.stats = stats
         self._executor: ThreadPoolExecutor | None = None
         self._rates: dict[tuple[str, float, float], float] = {}
         self._working: dict[str, np.ndarray] = {}
@@ -86,7 +89,9 @@ class Plant:
             if calendar is None:
                 continue
             layout = layout_phase(phase, calendar)
-            engine = LineEngine(layout.line, child_seed(seed, k), bin_edges=bin_edges, chunk=4096)
+            engine = LineEngine(
+                layout.line, child_seed(seed, k), bin_edges=bin_edges, chunk=4096, stats=stats
+            )
             sop = seconds_since(self.t0, dt.date.fromisoformat(phase.sop))
             self.phases.append(PhaseRun(phase.name, layout, engine, sop))
         self._phase_spec = {p.name: p for p in spec.phases}
@@ -163,7 +168,8 @@ class Plant:
             done = float(stats.jobs_out[-1])
             run.built += done
             phases.append(self._phase_record(run, t, state, stats))
-        shops, stations, bottleneck = self._shop_records(t)
+        # without station statistics (Monte Carlo) there are no shop or station records
+        shops, stations, bottleneck = self._shop_records(t) if self.stats else ([], [], ("", ""))
         capacity = sum(p.capacity for p in phases)
         totals = PlantTotals(
             month,

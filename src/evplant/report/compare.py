@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from . import data, fmt
 from .data import Rows, phase_label, shop_label
 from .page import Card, Section, document, figure, table
+from .plot import Figure, make_subplots
 from .run_page import horizon_text, produced_total, target_of
 from .theme import RUN_COLOURS, TARGET, month_range, style
 
@@ -36,7 +34,7 @@ def _align(
     )
 
 
-def production(months: list[str], a: Rows, b: Rows, labels: tuple[str, str]) -> go.Figure | None:
+def production(months: list[str], a: Rows, b: Rows, labels: tuple[str, str]) -> Figure | None:
     if not data.has(a, "produced") and not data.has(b, "produced"):
         return None
     fig = make_subplots(
@@ -74,7 +72,7 @@ def production(months: list[str], a: Rows, b: Rows, labels: tuple[str, str]) -> 
     return style(fig, height=600)
 
 
-def learning(months: list[str], a: Rows, b: Rows, labels: tuple[str, str]) -> go.Figure | None:
+def learning(months: list[str], a: Rows, b: Rows, labels: tuple[str, str]) -> Figure | None:
     """Learning factor per phase in both runs: where a partner's help shows first."""
     phases = [
         p
@@ -84,7 +82,7 @@ def learning(months: list[str], a: Rows, b: Rows, labels: tuple[str, str]) -> go
     phases = list(dict.fromkeys(phases))
     if not phases:
         return None
-    fig = go.Figure()
+    fig = Figure()
     dashes = ("solid", "dot", "dash", "dashdot")
     for rows, name, colour in ((a, labels[0], RUN_COLOURS[0]), (b, labels[1], RUN_COLOURS[1])):
         for i, p in enumerate(phases):
@@ -109,16 +107,16 @@ def learning(months: list[str], a: Rows, b: Rows, labels: tuple[str, str]) -> go
     busy = [
         i
         for t in fig.data
-        if t.y is not None
-        for i, v in enumerate(t.y)
-        if v is not None and (v > 1.01 or i == 0 or t.y[i - 1] is None)
+        if t.get("y") is not None
+        for i, v in enumerate(t["y"])
+        if v is not None and (v > 1.01 or i == 0 or t["y"][i - 1] is None)
     ]
     if busy and max(busy) + 7 < len(months):
         fig.update_xaxes(range=month_range(months[: max(busy) + 7]), dtick=None, tickformat=None)
     return fig
 
 
-def money(months: list[str], a: Rows, b: Rows, labels: tuple[str, str]) -> go.Figure | None:
+def money(months: list[str], a: Rows, b: Rows, labels: tuple[str, str]) -> Figure | None:
     has_cash = data.has(a, "cash") and data.has(b, "cash")
     has_rev = data.has(a, "revenue") and data.has(b, "revenue")
     if not has_cash and not has_rev:

@@ -6,22 +6,20 @@ leaves that figure out instead of drawing an empty frame.
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from . import data
 from .data import Rows, phase_label, shop_label
 from .fmt import count
+from .plot import Figure, make_subplots
 from .theme import BAD, GOOD, TARGET, phase_colour, shop_colour, style
 
 
-def production(rows: Rows, target_per_year: float | None) -> go.Figure | None:
+def production(rows: Rows, target_per_year: float | None) -> Figure | None:
     """Stacked output by phase, capacity lines, and the target rate as a dashed line."""
     ph = data.phases(rows)
     if not ph and not data.has(rows, "produced"):
         return None
     x = data.months(rows)
-    fig = go.Figure()
+    fig = Figure()
     if ph:
         for i, p in enumerate(ph):
             fig.add_bar(
@@ -72,7 +70,7 @@ def _masked(values: list[float | None], keep: list[float | None]) -> list[float 
     return [v if k is not None and k > 0 else None for v, k in zip(values, keep, strict=True)]
 
 
-def ramp(rows: Rows) -> go.Figure | None:
+def ramp(rows: Rows) -> Figure | None:
     """Output as % of the mature monthly rate, and the learning factor per phase."""
     mature = data.peak(rows, "capacity")
     if not mature or not data.has(rows, "produced"):
@@ -141,7 +139,7 @@ def ramp(rows: Rows) -> go.Figure | None:
     return style(fig, height=560 if learning else 380)
 
 
-def shops(rows: Rows) -> go.Figure | None:
+def shops(rows: Rows) -> Figure | None:
     """Utilisation per shop over time, with the bottleneck shop as a strip below."""
     names = data.shops(rows)
     if not names:
@@ -212,7 +210,7 @@ STATES = (
 )
 
 
-def time_states(rows: Rows) -> go.Figure | None:
+def time_states(rows: Rows) -> Figure | None:
     """Where each shop's time goes, averaged over the months it ran."""
     names = [s for s in data.shops(rows) if all(data.has(rows, f"{k}_{s}") for k, *_ in STATES)]
     if not names:
@@ -220,7 +218,7 @@ def time_states(rows: Rows) -> go.Figure | None:
     avg = {k: [data.mean(data.series(rows, f"{k}_{s}")) or 0.0 for s in names] for k, *_ in STATES}
     other = [max(0.0, 1 - sum(avg[k][j] for k, *_ in STATES)) for j in range(len(names))]
     y = [shop_label(s) for s in names]
-    fig = go.Figure()
+    fig = Figure()
     for key, name, colour in STATES:
         _hbar(fig, y, [v * 100 for v in avg[key]], name, colour)
     if any(v > 0.005 for v in other):
@@ -240,7 +238,7 @@ def time_states(rows: Rows) -> go.Figure | None:
     return fig
 
 
-def _hbar(fig: go.Figure, y: list[str], x: list[float], name: str, colour: str) -> None:
+def _hbar(fig: Figure, y: list[str], x: list[float], name: str, colour: str) -> None:
     fig.add_bar(
         y=y,
         x=x,
@@ -254,7 +252,7 @@ def _hbar(fig: go.Figure, y: list[str], x: list[float], name: str, colour: str) 
     )
 
 
-def oee_breakdown(rows: Rows) -> go.Figure | None:
+def oee_breakdown(rows: Rows) -> Figure | None:
     """OEE and the three losses per shop, stacked to 100% (horizon averages).
 
     The losses are taken in sequence so the bar adds up: availability loss is 1 - A,
@@ -267,7 +265,7 @@ def oee_breakdown(rows: Rows) -> go.Figure | None:
     a, p, q = ([data.mean(data.series(rows, f"{k}_{s}")) or 0.0 for s in names] for k in parts)
     y = [shop_label(s) for s in names]
     oee = [a[j] * p[j] * q[j] for j in range(len(names))]
-    fig = go.Figure()
+    fig = Figure()
     _hbar(fig, y, [v * 100 for v in oee], "OEE", GOOD)
     _hbar(
         fig,
@@ -295,12 +293,12 @@ def oee_breakdown(rows: Rows) -> go.Figure | None:
     return fig
 
 
-def oee_over_time(rows: Rows) -> go.Figure | None:
+def oee_over_time(rows: Rows) -> Figure | None:
     names = [s for s in data.shops(rows) if data.has(rows, f"oee_{s}")]
     if not names:
         return None
     x = data.months(rows)
-    fig = go.Figure()
+    fig = Figure()
     for i, s in enumerate(names):
         fig.add_scatter(
             x=x,

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
+from .plot import Figure
 
 # No logo link (it would point at plotly.com) and no "edit in chart studio" button.
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d"]}
@@ -77,12 +76,22 @@ class Card:
 @lru_cache(maxsize=1)
 def _plotly_js() -> str:
     # Reading the 4.8 MB bundle once per process keeps repeated renders (tests) fast.
+    from plotly.offline import get_plotlyjs
+
     return str(get_plotlyjs())
 
 
-def figure(fig: go.Figure) -> str:
+def figure(fig: Figure) -> str:
     """A figure as an inline fragment that relies on the page's single plotly.js."""
-    body = fig.to_html(full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG)
+    import plotly.io as pio
+
+    body = pio.to_html(
+        fig.to_dict(),
+        full_html=False,
+        include_plotlyjs=False,
+        config=PLOTLY_CONFIG,
+        validate=False,
+    )
     return f'<div class="fig">{body}</div>'
 
 

@@ -7,7 +7,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-import plotly.graph_objects as go
+from .plot import Figure
 
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif'
 
@@ -36,7 +36,7 @@ def phase_colour(i: int) -> str:
     return PHASE_COLOURS[i % len(PHASE_COLOURS)]
 
 
-def style(fig: go.Figure, *, height: int, time_axis: bool = True, **layout: Any) -> go.Figure:
+def style(fig: Figure, *, height: int, time_axis: bool = True, **layout: Any) -> Figure:
     """House style: white, legend on top, one hover box per month on time axes."""
     fig.update_layout(
         template="plotly_white",
@@ -50,7 +50,7 @@ def style(fig: go.Figure, *, height: int, time_axis: bool = True, **layout: Any)
         fig.update_layout(hovermode="x unified")
         # The same span on every time chart (half a month either side), so charts on
         # one page line up month for month whatever their trace types.
-        months = sorted({str(v) for t in fig.data if t.x is not None for v in t.x})
+        months = sorted({str(v) for t in fig.data if t.get("x") is not None for v in t["x"]})
         fig.update_xaxes(
             hoverformat="%b %Y",
             showline=True,
@@ -80,9 +80,9 @@ def month_range(months: list[str]) -> list[str] | None:
     return [first.isoformat(), last.replace(day=15).isoformat()]
 
 
-def legend_rows(fig: go.Figure, width_px: float = 980.0) -> int:
+def legend_rows(fig: Figure, width_px: float = 980.0) -> int:
     """Rows the legend needs at about a 1000-pixel-wide plot (a rough text measure)."""
-    names = [str(t.name) for t in fig.data if t.name and t.showlegend is not False]
+    names = [str(t["name"]) for t in fig.data if t.get("name") and t.get("showlegend") is not False]
     if not names:
         return 1
     total = sum(len(n) * 7.4 + 46 for n in names)

@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import plotly.graph_objects as go
-from plotly.subplots import make_subplots
-
 from . import data
 from .data import Rows
+from .plot import Figure, make_subplots
 from .theme import BAD, GOOD, TARGET, style
 
 BN = 1e-9
@@ -28,7 +26,7 @@ def price_per_car(rows: Rows) -> float | None:
     return revenue / delivered if delivered > 0 and revenue > 0 else None
 
 
-def supply(rows: Rows) -> go.Figure | None:
+def supply(rows: Rows) -> Figure | None:
     """Kits short each month, and the price factor of every component with one."""
     components = data.keys(rows, "component", "price_factor")
     short = data.has(rows, "kits_short")
@@ -76,11 +74,11 @@ def supply(rows: Rows) -> go.Figure | None:
     return style(fig, height=260 * n + 60)
 
 
-def _panel_line(fig: go.Figure, x: list[str], rows: Rows, key: str, r: int, **kw: Any) -> None:
+def _panel_line(fig: Figure, x: list[str], rows: Rows, key: str, r: int, **kw: Any) -> None:
     fig.add_scatter(x=x, y=data.series(rows, key), mode="lines", row=r, col=1, **kw)
 
 
-def demand(rows: Rows) -> go.Figure | None:
+def demand(rows: Rows) -> Figure | None:
     """Orders, deliveries and cancellations; the backlog; the customer's wait.
 
     The wait is roughly backlog / delivery rate, so on one chart the two curves sit on
@@ -156,7 +154,7 @@ def demand(rows: Rows) -> go.Figure | None:
     return style(fig, height=200 * len(panels) + 140)
 
 
-def sales(rows: Rows) -> go.Figure | None:
+def sales(rows: Rows) -> Figure | None:
     """What the stores can sell against demand and orders; below, the stores open."""
     lines = [
         ("sales_capacity", "Sales capacity (cars a month the stores can handle)", "#2b6cb0", None),
@@ -217,12 +215,12 @@ def sales(rows: Rows) -> go.Figure | None:
     return style(fig, height=480 if n == 2 else 380)
 
 
-def market(rows: Rows) -> go.Figure | None:
+def market(rows: Rows) -> Figure | None:
     brands = data.brands(rows)
     if not brands:
         return None
     x = data.months(rows)
-    fig = go.Figure()
+    fig = Figure()
     for b in brands:
         own = b == "xiaomi"
         fig.add_scatter(
@@ -238,13 +236,13 @@ def market(rows: Rows) -> go.Figure | None:
     return fig
 
 
-def cash(rows: Rows, budget_usd: float | None) -> go.Figure | None:
+def cash(rows: Rows, budget_usd: float | None) -> Figure | None:
     """Monthly flows, the cash position, and cumulative investment against the budget."""
-    panels: list[Callable[[go.Figure, int], None]] = []
+    panels: list[Callable[[Figure, int], None]] = []
     flows = [k for k in ("revenue", "cost", "opex", "capex") if data.has(rows, k)]
     x = data.months(rows)
 
-    def flows_panel(fig: go.Figure, r: int) -> None:
+    def flows_panel(fig: Figure, r: int) -> None:
         looks = {
             "revenue": ("Revenue", GOOD, 1.0),
             "cost": ("Cost of cars", "#ed8936", -1.0),
@@ -275,7 +273,7 @@ def cash(rows: Rows, budget_usd: float | None) -> go.Figure | None:
             )
         fig.update_yaxes(title_text="CNY bn per month", row=r, col=1)
 
-    def cash_panel(fig: go.Figure, r: int) -> None:
+    def cash_panel(fig: Figure, r: int) -> None:
         fig.add_scatter(
             x=x,
             y=data.series(rows, "cash", BN),
@@ -291,7 +289,7 @@ def cash(rows: Rows, budget_usd: float | None) -> go.Figure | None:
         )
         fig.update_yaxes(title_text="cash, CNY bn", row=r, col=1)
 
-    def invest_panel(fig: go.Figure, r: int) -> None:
+    def invest_panel(fig: Figure, r: int) -> None:
         fig.add_scatter(
             x=x,
             y=data.series(rows, "cum_investment_usd", BN),

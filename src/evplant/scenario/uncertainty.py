@@ -10,7 +10,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field, model_validator
-from scipy import stats
 
 from ..base import Model
 
@@ -58,6 +57,8 @@ class Uncertainty(Model):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Values at probabilities u (inverse CDF), so draws can use common random numbers."""
+        from scipy import stats  # lazily: a second to import, and `evplant run` needs none
+
         if self.law == "posterior":
             raise ValueError(f"{self.path}: a posterior parameter is drawn from its samples")
         if self.law == "uniform":
@@ -76,6 +77,8 @@ class Uncertainty(Model):
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """Log density of the law at ``x`` (-inf outside its support): a prior."""
+        from scipy import stats
+
         x = np.asarray(x, dtype=float)
         if self.law == "uniform":
             lo, hi = self.low, self.high

@@ -27,12 +27,18 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydantic import Field, NonNegativeFloat, PositiveFloat
-from scipy import stats
 
 from .common import WEEKS_PER_MONTH, Schedule, VentureModel, child_rng, schedule_at, split_int
 
 _AGES = 48  # months of age tracked; older orders share the last bucket
 _RECENT = 3  # months of deliveries behind the quoted wait
+
+
+def weibull_logsf(x: np.ndarray, shape: float, scale: float) -> np.ndarray:
+    """log S(x) of a Weibull, ``-(x / scale) ** shape`` for x >= 0: the closed form
+    ``scipy.stats.weibull_min(shape, scale=scale).logsf`` evaluates, without the
+    second it takes to import scipy.stats."""
+    return -np.power(np.asarray(x, dtype=float) / scale, shape)
 
 
 class Patience(VentureModel):
@@ -93,9 +99,9 @@ class Channel:
         self.active = np.zeros(n_variants, dtype=np.int64)  # months since first order
         self.wait_weeks = np.zeros(n_variants)
         weeks = np.arange(_AGES) * WEEKS_PER_MONTH
-        dist = stats.weibull_min(cfg.patience.shape, scale=cfg.patience.scale_weeks)
+        log_sf = weibull_logsf(weeks, cfg.patience.shape, cfg.patience.scale_weeks)
         quit_ = np.zeros(_AGES)
-        quit_[1:] = -np.expm1(dist.logsf(weeks[1:]) - dist.logsf(weeks[:-1]))
+        quit_[1:] = -np.expm1(log_sf[1:] - log_sf[:-1])
         self.quit_chance = np.clip(quit_, 0.0, 1.0)  # by age reached this month
         self._rng = child_rng(seed, 0)
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydantic import Field, model_validator
-from scipy import stats
 
 from .common import VentureModel
 
@@ -50,6 +49,17 @@ class EpisodeState:
     active: tuple[tuple[float, int], ...] = ()
 
 
+def geom_ppf(q: float, p: float) -> float:
+    """The smallest k >= 1 with P(K <= k) >= q for a geometric K on 1, 2, ... with
+    success chance p (0 < p < 1), q in [0, 1): the formula of ``scipy.stats.geom.ppf``,
+    step for step, so the draws are the same, without importing scipy.stats."""
+    if q == 0.0:
+        return 0.0
+    vals = np.ceil(np.log1p(-q) / np.log1p(-p))
+    below = -np.expm1(np.log1p(-p) * (vals - 1))  # P(K <= vals - 1)
+    return float(vals - 1 if below >= q and vals > 0 else vals)
+
+
 def step_episodes(
     cfg: Episodes, state: EpisodeState, rng: np.random.Generator
 ) -> tuple[EpisodeState, float, bool]:
@@ -62,7 +72,7 @@ def step_episodes(
         # geometric on 1, 2, ...: the chance of ending is the same every month
         length = 1
         if cfg.duration_months > 1.0:
-            length = int(stats.geom.ppf(u_length, 1.0 / cfg.duration_months))
+            length = int(geom_ppf(u_length, 1.0 / cfg.duration_months))
         active.append((float(depth), max(1, min(length, 1200))))
     depth_now = 1.0 - float(np.prod([1.0 - d for d, _ in active])) if active else 0.0
     after = tuple((d, n - 1) for d, n in active if n > 1)

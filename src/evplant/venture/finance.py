@@ -50,7 +50,7 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field, NonNegativeFloat, PositiveFloat, model_validator
-from scipy import stats
+from scipy.special import betainc
 
 from .common import Month, VentureModel, month_label, month_number
 
@@ -79,7 +79,7 @@ class CapexItem(VentureModel):
         start, end = month_number(self.start_month), month_number(self.end_month)
         edges = np.linspace(0.0, 1.0, end - start + 2)
         a, b = _PROFILES[self.profile]
-        return start, self.total_cny * np.diff(stats.beta.cdf(edges, a, b))
+        return start, self.total_cny * np.diff(betainc(a, b, edges))
 
 
 class UnitCost(VentureModel):
