@@ -80,7 +80,17 @@ def jsonable(obj: Any) -> Any:
 def write_run(out: Path, result: RunResult, report_html: str) -> None:
     """Write a run into ``out``: ``monthly.csv``/``.parquet`` (the wide view),
     ``tables/<entity>.parquet``/``.csv`` (the long tables, one per entity of
-    :mod:`evplant.records`), ``summary.json`` and ``report.html``, all or nothing."""
+    :mod:`evplant.records`), ``summary.json`` and ``report.html``, all or nothing.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The run folder; created if missing, files in it replaced.
+    result : RunResult
+        What :func:`evplant.simulate` returned.
+    report_html : str
+        The report page, e.g. from ``evplant.report.render_run``.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     wide = to_table(list(result.monthly))
@@ -118,7 +128,25 @@ class RunFolder:
 
 
 def read_run(folder: Path) -> RunFolder:
-    """Read a run directory written by ``write_run``."""
+    """Read a run directory written by ``write_run``.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        A folder written by ``write_run`` or ``evplant run``.
+
+    Returns
+    -------
+    RunFolder
+        The wide table (``monthly``), the records read back from the long tables and
+        the summary.
+
+    Raises
+    ------
+    EvplantError
+        If the folder is missing, lacks ``monthly.parquet`` or ``summary.json``, or its
+        summary is not valid JSON.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise EvplantError(

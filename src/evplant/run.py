@@ -90,7 +90,18 @@ class RunResult:
         return wide(self.records)
 
     def column(self, name: str) -> np.ndarray:
-        """One wide column, a value per month (NaN where a month lacks it)."""
+        """One wide column, a value per month (NaN where a month lacks it).
+
+        Parameters
+        ----------
+        name : str
+            A column of ``monthly.csv``: ``produced``, ``delivered``, ``util_paint``...
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per month of the horizon.
+        """
         return np.array([row.get(name, math.nan) for row in self.monthly])
 
     def table(self, entity: str) -> list[Record]:
@@ -110,9 +121,29 @@ def simulate(
 
     ``threads``: run the plant's phases side by side in threads (same results either
     way; off for a one-core baseline or inside an already parallel experiment).
+
     ``stats=False``: skip the stations' time statistics, so the rows carry no shop
     columns (utilisation, OEE, bottleneck); every other figure is the same, bit for bit,
-    in a third less time (Monte Carlo)."""
+    in a third less time (Monte Carlo).
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A validated scenario (:func:`evplant.load_scenario`).
+    seed : int or numpy.random.SeedSequence
+        The root of every random stream; a run is a pure function of (scenario, seed).
+    progress : callable, optional
+        ``progress(done, total)``, called with months done after each month.
+    threads : bool
+        Run the phases side by side in threads.
+    stats : bool
+        Measure the stations (shop and station records, the bottleneck).
+
+    Returns
+    -------
+    RunResult
+        The typed records of every entity and month, their wide view and the summary.
+    """
     root = as_seed_sequence(seed)
     plant = Plant(
         scenario.plant,

@@ -16,6 +16,8 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class Calibrated:
+    """A finished calibration: its posterior and where its outputs were written."""
+
     posterior: Posterior
     out_dir: Path
     name: str
@@ -47,6 +49,29 @@ def calibrate(
     ``executor``: an executor from :func:`evplant.experiments.executors.make_executor`
     to reuse (``workers`` and ``scheduler`` are then ignored).
     Raises EvplantError for bad input before anything is written.
+
+    Parameters
+    ----------
+    scenario : str or pathlib.Path
+        A scenario with a ``calibration:`` section (its parameters and priors).
+    observed : str or pathlib.Path, optional
+        An observations CSV (default: the scenario's ``calibration.observed``).
+    out_dir : str or pathlib.Path, optional
+        Where the outputs go (default ``runs/<name>``).
+    budget : int
+        The most simulations to run (``walkers x seeds`` a step).
+    seed : int
+        The sampler's seed; the same seed gives the same posterior on any executor.
+
+    Returns
+    -------
+    Calibrated
+        The posterior, the calibrated scenario's name, and the files written.
+
+    Raises
+    ------
+    EvplantError
+        For bad input or a budget too small for the parameters.
     """
     from ..inputs import read_yaml
     from ..scenario.load import scenario_text

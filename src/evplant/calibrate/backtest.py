@@ -67,6 +67,8 @@ class OriginScore:
 
 @dataclass
 class Backtest:
+    """A finished backtest: one calibration and score per origin."""
+
     out_dir: Path
     origins: list[OriginScore]
     files: list[Path] = field(default_factory=list)
@@ -86,7 +88,29 @@ def backtest(
     overrides: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> Backtest:
-    """Calibrate before each origin, forecast after it, write the scores."""
+    """Calibrate before each origin, forecast after it, write the scores.
+
+    Parameters
+    ----------
+    scenario : str or pathlib.Path
+        A scenario with a ``calibration:`` section.
+    origins : sequence of str
+        Months ``YYYY-MM``; each is calibrated on the statements that end before it.
+    observed : str or pathlib.Path, optional
+        An observations CSV (default: the scenario's ``calibration.observed``).
+    budget, draws : int
+        Simulations per calibration; posterior samples forecast per origin.
+
+    Returns
+    -------
+    Backtest
+        Each origin's calibration and scored statements, and the files written.
+
+    Raises
+    ------
+    EvplantError
+        For bad input, or an origin with no statement at or after it.
+    """
     if not origins:
         raise EvplantError("give at least one --origin YYYY-MM", field="--origin")
     for o in origins:

@@ -198,7 +198,23 @@ def _statement(
 
 
 def read_observations(path: str | Path) -> list[Statement]:
-    """Read and check an observations CSV file."""
+    """Read and check an observations CSV file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A CSV with the columns ``period,metric,relation,value,unit,note``.
+
+    Returns
+    -------
+    list of Statement
+        One per row, in file order.
+
+    Raises
+    ------
+    EvplantError
+        For a missing file or any row that cannot be read, naming its line and field.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")

@@ -232,6 +232,35 @@ def run_mc(
     ``executor`` (optional) reuses an executor from :func:`make_executor` across runs.
     Raises EvplantError for user errors; KeyboardInterrupt passes through (the finished
     chunks stay, ready for ``resume``).
+
+    Parameters
+    ----------
+    scenario : str or pathlib.Path
+        A built-in scenario name or a YAML file; its ``uncertainty:`` list is drawn.
+    replications : int
+        R, at least 1.
+    workers, scheduler
+        One process (1, None), a local Dask cluster (``workers > 1``) or a remote
+        scheduler's address; the results do not depend on them.
+    out_dir : str or pathlib.Path, optional
+        The run folder (default ``runs/<scenario>-mc``).
+    seed : int
+        The run's seed; replication ``r`` is a pure function of (scenario, seed, r).
+    resume : bool
+        Continue the run in ``out_dir`` instead of starting afresh.
+    overrides : sequence of str
+        ``--set`` items; an override of an uncertain value pins it.
+
+    Returns
+    -------
+    McResult
+        The replications' drawn values, KPIs and monthly paths, their statistics and
+        tornado sensitivities, and the files written.
+
+    Raises
+    ------
+    EvplantError
+        For bad input, before any file is written or any cluster started.
     """
     t0 = time.perf_counter()
     if replications < 1:

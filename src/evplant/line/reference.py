@@ -498,6 +498,31 @@ def simulate_reference(
     ``fail_keys``: ``[m, kmax, 2]`` failure stream keys (as ``LineDraws.fail_keys``);
     needed only when a station has failures. A line built from a calendar spec gets a
     longer calendar if the jobs need one; otherwise a too-short calendar is an error.
+
+    Parameters
+    ----------
+    line : CompiledLine
+        The line, as the fast engine reads it.
+    p : numpy.ndarray
+        Work times in seconds, ``[n_jobs, m]``, all positive.
+    release : numpy.ndarray, optional
+        Release times ``[n_jobs]``, non-decreasing; None releases every job at 0.
+    fail_keys : numpy.ndarray, optional
+        Failure stream keys ``[m, kmax, 2]``; required when a station has failures.
+
+    Returns
+    -------
+    ReferenceResult
+        The visits (entry, end of work, departure of every job at every station) and
+        the line's figures.
+
+    Raises
+    ------
+    ValueError
+        If ``p``, ``release`` or ``fail_keys`` do not fit the line.
+    EvplantError
+        If the line's calendar ends before the jobs are done and it has no calendar
+        spec to extend it from.
     """
     _topology(line)  # refuse a malformed one before running
     p = np.asarray(p, dtype=np.float64)

@@ -159,6 +159,18 @@ class Release(_Model):
 
 
 class LineSpec(_Model):
+    """A line file: stations in flow order, the buffers between them, and optionally a
+    calendar, variants and kit releases (the format in ``docs/line-files.md``).
+
+    Examples
+    --------
+    >>> from evplant import LineSpec
+    >>> spec = LineSpec.model_validate({"stations": [
+    ...     {"name": "weld", "cycle_time": {"dist": "exponential", "mean": 60}}]})
+    >>> spec.compile().names
+    ['weld']
+    """
+
     name: str = "line"
     stations: list[Station] = Field(min_length=1)
     buffers: list[int] = Field(default_factory=list, description="waiting places between stations")

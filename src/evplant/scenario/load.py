@@ -37,6 +37,19 @@ DEFAULT = "beijing-etown"
 
 
 def builtin_names() -> list[str]:
+    """The names of the built-in scenarios, sorted (what ``evplant scenarios`` lists).
+
+    Returns
+    -------
+    list of str
+        Names usable wherever a scenario is asked for.
+
+    Examples
+    --------
+    >>> from evplant import builtin_names
+    >>> "beijing-etown" in builtin_names()
+    True
+    """
     folder = resources.files("evplant.scenario") / "builtin"
     return sorted(
         p.name[: -len(".yaml")]
@@ -115,7 +128,27 @@ class Prepared:
 
 
 def prepare(name_or_path: str | Path = DEFAULT, overrides: Sequence[str] = ()) -> Prepared:
-    """The one input pipeline: text -> data and line map -> overrides -> validate."""
+    """The one input pipeline: text -> data and line map -> overrides -> validate.
+
+    Parameters
+    ----------
+    name_or_path : str or pathlib.Path
+        A built-in scenario name (:func:`builtin_names`) or a YAML file.
+    overrides : sequence of str
+        ``path=value`` items, as ``--set`` takes them: a dotted path (list items by
+        index or by ``name``) and a value read as YAML.
+
+    Returns
+    -------
+    Prepared
+        The validated scenario with its plain data, the line of every field and which
+        override set what.
+
+    Raises
+    ------
+    EvplantError
+        One problem per line, naming the file and line (or the ``--set`` item) of each.
+    """
     text, source = scenario_text(str(name_or_path))
     data, lines = read_yaml(text, source)
     if not isinstance(data, dict):
@@ -131,7 +164,34 @@ def prepare(name_or_path: str | Path = DEFAULT, overrides: Sequence[str] = ()) -
 def load_scenario(
     name_or_path: str | Path = DEFAULT, overrides: Sequence[str] | None = None
 ) -> tuple[Scenario, str]:
-    """Load, override and validate a scenario; return it with its source name."""
+    """Load, override and validate a scenario; return it with its source name.
+
+    Parameters
+    ----------
+    name_or_path : str or pathlib.Path
+        A built-in scenario name or a YAML file.
+    overrides : sequence of str, optional
+        ``path=value`` items, as ``--set`` takes them.
+
+    Returns
+    -------
+    scenario : Scenario
+        The validated scenario.
+    source : str
+        Where it came from (``beijing-etown.yaml (built-in)`` or the file's path).
+
+    Raises
+    ------
+    EvplantError
+        For any problem in the file or the overrides.
+
+    Examples
+    --------
+    >>> from evplant import load_scenario
+    >>> scenario, source = load_scenario("beijing-etown", ["horizon.end=2024-06"])
+    >>> scenario.horizon.end, source
+    ('2024-06', 'beijing-etown.yaml (built-in)')
+    """
     prepared = prepare(name_or_path, overrides or ())
     return prepared.scenario, prepared.source
 
