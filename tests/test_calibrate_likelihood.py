@@ -116,3 +116,36 @@ def test_log_mean_exp_matches_scipy() -> None:
     got = log_mean_exp(x, axis=1)
     assert got[:2] == pytest.approx(special.logsumexp(x[:2], axis=1) - np.log(3))
     assert got[2] == -np.inf
+
+
+@pytest.mark.parametrize(
+    "law",
+    [
+        {"law": "uniform", "low": 2.0, "high": 5.0},
+        {"law": "triangular", "low": 0.6, "mode": 0.7, "high": 0.85},
+        {"law": "triangular", "low": 0.0, "mode": 0.0, "high": 3.0},
+        {"law": "triangular", "low": 0.0, "mode": 3.0, "high": 3.0},
+        {"law": "normal", "mean": -1.0, "sd": 0.4},
+        {"law": "lognormal", "mean": 3000.0, "sd": 1500.0},
+    ],
+)
+def test_prior_densities_match_scipy(law: dict[str, float]) -> None:
+    from evplant.scenario.uncertainty import Uncertainty
+
+    u = Uncertainty(path="x", **law)  # type: ignore[arg-type]
+    lo, hi = float(u.ppf(np.array([1e-6]))[0]), float(u.ppf(np.array([1 - 1e-6]))[0])
+    x = np.concatenate([np.linspace(lo, hi, 41), [lo - 1.0, hi + 1.0]])
+    if u.law == "uniform":
+        ref = stats.uniform(2.0, 3.0).logpdf(x)
+    elif u.law == "triangular":
+        a, m, b = law["low"], law["mode"], law["high"]
+        ref = stats.triang((m - a) / (b - a), loc=a, scale=b - a).logpdf(x)
+    elif u.law == "normal":
+        ref = stats.norm(-1.0, 0.4).logpdf(x)
+    else:
+        s2 = np.log1p(0.5**2)
+        ref = stats.lognorm(np.sqrt(s2), scale=3000.0 * np.exp(-s2 / 2)).logpdf(x)
+    got = u.logpdf(x)
+    finite = np.isfinite(ref)
+    np.testing.assert_allclose(got[finite], ref[finite], rtol=1e-10, atol=1e-12)
+    assert (got[~finite] == -np.inf).all()

@@ -76,24 +76,34 @@ class Uncertainty(Model):
         return np.round(x) if self.integer else np.asarray(x, dtype=float)
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
-        """Log density of the law at ``x`` (-inf outside its support): a prior."""
-        from scipy import stats
+        """Log density of the law at ``x`` (-inf outside its support): a prior.
 
+        Closed forms in numpy (a calibration evaluates thousands of priors; building a
+        scipy.stats law each time cost 5 ms); the tests check them against scipy.stats."""
         x = np.asarray(x, dtype=float)
-        if self.law == "uniform":
-            lo, hi = self.low, self.high
-            assert lo is not None and hi is not None
-            return np.asarray(stats.uniform(lo, hi - lo).logpdf(x))
-        if self.law == "triangular":
-            lo, hi, mo = self.low, self.high, self.mode
-            assert lo is not None and hi is not None and mo is not None
-            return np.asarray(stats.triang((mo - lo) / (hi - lo), loc=lo, scale=hi - lo).logpdf(x))
-        if self.law == "normal":
-            return np.asarray(stats.norm(self.mean, self.sd).logpdf(x))
-        if self.law == "lognormal":
-            assert self.mean is not None and self.sd is not None
-            s2 = np.log1p((self.sd / self.mean) ** 2)
-            return np.asarray(
-                stats.lognorm(np.sqrt(s2), scale=self.mean * np.exp(-s2 / 2)).logpdf(x)
-            )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.law == "uniform":
+                lo, hi = self.low, self.high
+                assert lo is not None and hi is not None
+                inside = (x >= lo) & (x <= hi)
+                return np.where(inside, -np.log(hi - lo), -np.inf)
+            if self.law == "triangular":
+                lo, hi, mo = self.low, self.high, self.mode
+                assert lo is not None and hi is not None and mo is not None
+                rise = np.where(mo > lo, 2 * (x - lo) / ((hi - lo) * (mo - lo) or 1.0), np.inf)
+                fall = np.where(hi > mo, 2 * (hi - x) / ((hi - lo) * (hi - mo) or 1.0), np.inf)
+                pdf = np.where(x < mo, rise, np.where(x > mo, fall, 2 / (hi - lo)))
+                pdf = np.where((x >= lo) & (x <= hi), pdf, 0.0)
+                return np.asarray(np.log(pdf))
+            if self.law == "normal":
+                assert self.mean is not None and self.sd is not None
+                z = (x - self.mean) / self.sd
+                return np.asarray(-0.5 * z**2 - np.log(self.sd) - 0.5 * np.log(2 * np.pi))
+            if self.law == "lognormal":
+                assert self.mean is not None and self.sd is not None
+                s2 = float(np.log1p((self.sd / self.mean) ** 2))
+                mu = float(np.log(self.mean)) - s2 / 2
+                lx = np.log(np.where(x > 0, x, np.nan))
+                out = -((lx - mu) ** 2) / (2 * s2) - lx - 0.5 * np.log(2 * np.pi * s2)
+                return np.asarray(np.where(x > 0, out, -np.inf))
         raise ValueError(f"{self.path}: a posterior parameter has no prior density")
