@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evplant.calibrate.observations import read_observations
-from evplant.calibrate.outputs import read_posterior
+from evplant.calibration.observations import read_observations
+from evplant.calibration.outputs import read_posterior
 from evplant.scenario import load_scenario
 from evplant.scenario.load import beside, builtin_names, prepare
 from evplant.scenario.paths import resolve

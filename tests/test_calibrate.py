@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from evplant.calibrate.api import calibrate
-from evplant.calibrate.backtest import backtest
-from evplant.calibrate.inference import run_calibration
-from evplant.calibrate.observations import Statement, to_csv
+from evplant.calibration.api import calibrate
+from evplant.calibration.backtest import backtest
+from evplant.calibration.inference import run_calibration
+from evplant.calibration.observations import Statement, to_csv
 from evplant.cli import app
 from evplant.run import simulate
 from evplant.scenario import load_scenario

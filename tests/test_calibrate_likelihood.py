@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import optimize, special, stats
 
-from evplant.calibrate.likelihood import (
+from evplant.calibration.likelihood import (
     Errors,
     MetricModel,
     ObservationModel,
@@ -16,7 +16,7 @@ from evplant.calibrate.likelihood import (
     log_mean_exp,
     model_values,
 )
-from evplant.calibrate.observations import parse_observations
+from evplant.calibration.observations import parse_observations
 from evplant.errors import EvplantError
 
 HEAD = "period,metric,relation,value,unit,note\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evplant.calibrate.observations import (
+from evplant.calibration.observations import (
     METRICS,
     after,
     before,

@@ -72,3 +72,14 @@ def test_the_console_script_is_installed_and_answers() -> None:
 
 def test_all_and_the_lazy_table_agree() -> None:
     assert set(evplant.__all__) - {"__version__"} == set(evplant._EXPORTS)
+
+
+def test_calibrate_is_the_function_after_scenarios_load() -> None:
+    """Loading a scenario imports the calibration package; its name must not shadow the
+    lazily exported function ``evplant.calibrate``."""
+    code = (
+        "import evplant; evplant.load_scenario('beijing-etown-2023');"
+        "from evplant import calibrate; import inspect; print(inspect.isfunction(calibrate))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

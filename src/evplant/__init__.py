@@ -41,13 +41,13 @@ _EXPORTS = {
     "read_run": "evplant.results",
     "run_mc": "evplant.experiments.run",
     "McResult": "evplant.experiments.run",
-    "calibrate": "evplant.calibrate.api",
-    "Calibrated": "evplant.calibrate.api",
-    "Posterior": "evplant.calibrate.inference",
-    "backtest": "evplant.calibrate.backtest",
-    "Backtest": "evplant.calibrate.backtest",
-    "read_observations": "evplant.calibrate.observations",
-    "Statement": "evplant.calibrate.observations",
+    "calibrate": "evplant.calibration.api",
+    "Calibrated": "evplant.calibration.api",
+    "Posterior": "evplant.calibration.inference",
+    "backtest": "evplant.calibration.backtest",
+    "Backtest": "evplant.calibration.backtest",
+    "read_observations": "evplant.calibration.observations",
+    "Statement": "evplant.calibration.observations",
 }
 
 __all__ = [
@@ -86,10 +86,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .calibrate.api import Calibrated, calibrate
-    from .calibrate.backtest import Backtest, backtest
-    from .calibrate.inference import Posterior
-    from .calibrate.observations import Statement, read_observations
+    from .calibration.api import Calibrated, calibrate
+    from .calibration.backtest import Backtest, backtest
+    from .calibration.inference import Posterior
+    from .calibration.observations import Statement, read_observations
     from .errors import EvplantError, Problem
     from .experiments.run import McResult, run_mc
     from .line.calendar import WorkCalendar

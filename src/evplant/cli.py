@@ -429,7 +429,7 @@ def calibrate(
     MCMC); write the posterior, the fit, a calibrated scenario and a report."""
     from rich.table import Table
 
-    from .calibrate.api import calibrate as run_calibrate
+    from .calibration.api import calibrate as run_calibrate
     from .experiments.console import progress_bar
 
     try:
@@ -446,7 +446,7 @@ def calibrate(
     table = Table(title=f"{res.name}: posterior (P10 / P50 / P90)", title_justify="left")
     for col in ("parameter", "prior P50", "P10", "P50", "P90", "R-hat"):
         table.add_column(col, justify="left" if col == "parameter" else "right")
-    from .calibrate.outputs import fit_rows, parameter_rows
+    from .calibration.outputs import fit_rows, parameter_rows
 
     for row in parameter_rows(post):
         table.add_row(row["label"], f"{row['prior_p50']:.4g}", f"{row['posterior_p10']:.4g}",
@@ -489,7 +489,7 @@ def backtest(
     the forecast's error and the coverage of its P10-P90 band."""
     from rich.table import Table
 
-    from .calibrate.backtest import backtest as run_backtest
+    from .calibration.backtest import backtest as run_backtest
     from .experiments.console import progress_bar
 
     with progress_bar(err, disable=quiet, description="simulations") as progress:

@@ -157,7 +157,7 @@ def _posterior(
 ) -> tuple[plan.PosteriorDraws, list[Uncertainty]]:
     """The scenario's posterior samples, and its parameters with every posterior path
     drawn from them (in place of a prior given in `uncertainty:`)."""
-    from ..calibrate.outputs import read_posterior
+    from ..calibration.outputs import read_posterior
     from ..scenario.load import beside
 
     paths, values, weights = read_posterior(beside(name_or_path, base.posterior.file))
@@ -179,7 +179,7 @@ def _observed(name_or_path: str, relative: str) -> tuple[Any, ...]:
     """The record's statements, to show over the fans. The record is only shown, never
     used, by a Monte Carlo run: a scenario copied away from its record still runs, and
     its report says why no record is drawn."""
-    from ..calibrate.observations import read_observations
+    from ..calibration.observations import read_observations
     from ..scenario.load import beside
 
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from ..base import Model
-from ..calibrate.config import CalibrationConfig, PosteriorRef
+from ..calibration.config import CalibrationConfig, PosteriorRef
 from ..months import Month
 from ..plant.spec import PlantSpec
 from ..venture import VentureConfig
