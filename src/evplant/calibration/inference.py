@@ -9,8 +9,9 @@ random numbers, ``calibration.seeds``): the estimate is then a deterministic, sm
 function of ``theta``, which an MCMC sampler needs, and differences between two
 ``theta`` are not drowned in simulation noise.
 
-The sampler is emcee's affine-invariant ensemble (Foreman-Mackey et al. 2013) with
-differential-evolution moves, which need no gradient and no tuning and cope with the
+The sampler is emcee's affine-invariant ensemble (Foreman-Mackey et al. 2013) with a
+mix of stretch and differential-evolution moves, which need no gradient and no tuning
+and cope with the
 correlated, curved posteriors of a plant's calendar and speed (more working days and
 a faster line explain the same output).  We chose emcee over ABC (pyabc) because the
 observation model gives an explicit likelihood, and because emcee draws from one
@@ -397,7 +398,8 @@ def run_calibration(
     try:
         target = _Target(fit, ex, progress, budget)
         p0, lp0 = _start(target, walkers, init_rng)
-        moves = [(emcee.moves.DEMove(), 0.8), (emcee.moves.DESnookerMove(), 0.2)]
+        moves = [(emcee.moves.StretchMove(), 0.5), (emcee.moves.DEMove(), 0.4),
+                 (emcee.moves.DESnookerMove(), 0.1)]
         sampler = emcee.EnsembleSampler(walkers, d, target, vectorize=True, moves=moves)
         mt = np.random.RandomState(np.random.MT19937(child_seed(seed, _SAMPLER)))
         sampler.random_state = mt.get_state()

@@ -158,7 +158,7 @@ def summary(post: Posterior, fit: list[dict[str, Any]], budget: int) -> dict[str
         "fit_months": f"{post.fit_months[0]}..{post.fit_months[1]}",
         "statements": len(post.statements),
         "statements_within_p10_p90": int(sum(inside)),
-        "sampler": "emcee ensemble, differential-evolution moves",
+        "sampler": "emcee ensemble: stretch and differential-evolution moves",
         "diagnostics": post.diagnostics,
         "parameters": parameter_rows(post),
     })
