@@ -171,16 +171,23 @@ def validate(model: type[M], data: Any, source: str, lines: Mapping[Path_, int])
         raise EvplantError(problems=problems_from_validation(exc, source, lines)) from None
 
 
-def load_file(model: type[M], path: str | Path) -> M:
-    """Read and validate one YAML file."""
+def read_user_file(path: str | Path, kind: str, encoding: str = "utf-8") -> str:
+    """The text of a file the user named, or an EvplantError saying why it cannot be
+    read (``kind``: what it should be, e.g. ``"a YAML file"``)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding=encoding)
     except FileNotFoundError:
         raise EvplantError("file not found", file=str(path)) from None
     except IsADirectoryError:
-        raise EvplantError("is a directory, expected a YAML file", file=str(path)) from None
+        raise EvplantError(f"is a directory, expected {kind}", file=str(path)) from None
     except UnicodeDecodeError:
         raise EvplantError("not a UTF-8 text file", file=str(path)) from None
+
+
+def load_file(model: type[M], path: str | Path) -> M:
+    """Read and validate one YAML file."""
+    path = Path(path)
+    text = read_user_file(path, "a YAML file")
     data, lines = read_yaml(text, str(path))
     return validate(model, data, str(path), lines)

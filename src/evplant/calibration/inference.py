@@ -463,7 +463,7 @@ def diagnostics(
     with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         # a parameter no walker moved has no autocorrelation (0/0): reported as NaN
         warnings.simplefilter("ignore")
-        tau = np.asarray(emcee.autocorr.integrated_time(kept, quiet=True), dtype=float)
+        tau = np.asarray(emcee.autocorr.integrated_time(kept, tol=0), dtype=float)
     ess = n * w / np.maximum(tau, 1.0)
     return {
         "walkers": int(w),

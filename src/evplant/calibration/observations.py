@@ -215,15 +215,9 @@ def read_observations(path: str | Path) -> list[Statement]:
     EvplantError
         For a missing file or any row that cannot be read, naming its line and field.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise EvplantError("file not found", file=str(path)) from None
-    except IsADirectoryError:
-        raise EvplantError("is a directory, expected a CSV file", file=str(path)) from None
-    except UnicodeDecodeError:
-        raise EvplantError("not a UTF-8 text file", file=str(path)) from None
+    from ..inputs import read_user_file
+
+    text = read_user_file(path, "a CSV file", encoding="utf-8-sig")
     return parse_observations(text, str(path))
 
 
