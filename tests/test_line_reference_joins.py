@@ -468,7 +468,7 @@ def test_the_plant_layout_runs_the_same_in_both_engines(paced: bool) -> None:
     from evplant.plant.layout import layout_phase
     from evplant.scenario.load import load_scenario
 
-    plant = load_scenario("beijing-etown")[0].plant
+    plant = load_scenario("beijing-etown-2023")[0].plant  # the plan: its stores fill up
     phase = plant.phases[0]
     t0 = dt.date(2024, 1, 1)
     calendar = phase_calendar(phase, holiday_days(plant.holidays), t0, dt.date(2026, 1, 1))

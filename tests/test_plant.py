@@ -13,7 +13,7 @@ SHORT = ["horizon.end=2024-12", "venture=null"]  # the plant alone: capacity-lim
 
 
 def _run(extra: list[str]) -> dict[str, np.ndarray]:
-    sc, _ = load_scenario("beijing-etown", [*SHORT, *extra])
+    sc, _ = load_scenario("beijing-etown-2023", [*SHORT, *extra])
     result = simulate(sc, 0)
     return {
         k: result.column(k)
@@ -35,7 +35,7 @@ def test_every_vehicle_started_is_completed_or_in_work_month_by_month(monkeypatc
         return visits
 
     monkeypatch.setattr(LineEngine, "feed", feed)
-    sc, _ = load_scenario("beijing-etown", ["horizon.end=2025-03", "venture=null"])
+    sc, _ = load_scenario("beijing-etown-2023", ["horizon.end=2025-03", "venture=null"])
     result = simulate(sc, 0)
     engines = sorted({k for k, _, _ in kept})
     assert len(engines) == 1  # phase 2 starts in July 2025: only phase 1 builds here
