@@ -15,7 +15,7 @@ from evplant.errors import EvplantError
 from evplant.inputs import read_yaml, validate
 from evplant.venture import Venture, VentureConfig, month_label, month_number
 
-YAML = (resources.files("evplant.scenario") / "builtin" / "beijing-etown.yaml").read_text(
+YAML = (resources.files("evplant.scenario") / "builtin" / "beijing-etown-2023.yaml").read_text(
     encoding="utf-8"
 )
 BASE: dict[str, Any] = yaml.safe_load(YAML)["venture"]
