@@ -88,11 +88,10 @@ def calibrate(
     if overrides:  # the file's text lacks the overrides: edit the data they made instead
         import yaml
 
-        from ..experiments.run import prepare
+        from ..scenario.load import prepare
 
-        job, _ = prepare(scenario, seed, overrides)
         text = f"# {source} with {' '.join(overrides)}\n" + yaml.safe_dump(
-            job.data, sort_keys=False, allow_unicode=True, width=100
+            prepare(scenario, overrides).data, sort_keys=False, allow_unicode=True, width=100
         )
     _, lines = read_yaml(text, source)
     final = name or f"{post.scenario}-calibrated"

@@ -197,11 +197,10 @@ def setup(
     origin: str | None = None,
 ) -> Setup:
     """Read the scenario and the record; place the statements; make the workers' job."""
-    from ..experiments.run import prepare
-    from ..scenario.load import validate_scenario
+    from ..scenario.load import prepare
 
-    job, _ = prepare(scenario, seed, overrides)
-    base = validate_scenario(job.data, job.source)
+    job = prepare(scenario, overrides)  # validated once, here
+    base = job.scenario
     cfg = base.calibration
     if cfg is None:
         raise EvplantError(
@@ -273,7 +272,8 @@ class _Target:
     def __call__(self, thetas: np.ndarray) -> np.ndarray:
         thetas = np.atleast_2d(np.asarray(thetas, dtype=float))
         out = np.full(len(thetas), -np.inf)
-        todo = []
+        todo: list[int] = []
+        priors: dict[int, float] = {}
         for i, th in enumerate(thetas):
             key = th.tobytes()
             if key in self.memo:  # evaluated before (a rescored walker): no simulation
@@ -283,6 +283,7 @@ class _Target:
             lp = self.log_prior(th)
             if math.isfinite(lp):
                 todo.append(i)
+                priors[i] = lp
             else:
                 self.memo[key] = (-np.inf, -np.inf, np.full(
                     (len(self.fit.seeds), len(self.fit.compiled.statements)), np.nan))
@@ -291,7 +292,7 @@ class _Target:
             for res in self.ex.run(evaluate, step, [[i] for i in todo]):
                 for row, i in enumerate(res.ids):
                     ll = float(log_mean_exp(res.loglik[row]))
-                    prior = self.log_prior(thetas[i])
+                    prior = priors[i]
                     out[i] = prior + self.beta * ll if math.isfinite(prior + ll) else -np.inf
                     self.memo[thetas[i].tobytes()] = (prior, ll, res.values[row])
                     if res.invalid[row]:
