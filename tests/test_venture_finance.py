@@ -357,7 +357,7 @@ def test_a_months_learning_cost_is_the_average_over_its_cars() -> None:
 SUMMARY_KEYS = {
     "npv_cny", "npv_usd", "discount_rate_per_year", "lowest_cash_cny", "lowest_cash_usd",
     "lowest_cash_month", "final_cash_cny", "break_even_month", "payback_month",
-    "cum_investment_usd", "budget_usd", "budget_end_month", "budget_used_share",
+    "cum_investment_usd", "budget_usd", "budget_label", "budget_end_month", "budget_used_share",
     "budget_exhausted_month", "cum_investment_usd_at_budget_end",
 }  # fmt: skip
 
@@ -391,6 +391,7 @@ def test_summary_of_hand_made_flows() -> None:
     # cash: 11, 7, 7, 7.5, 10, 12, 13, 14; the low of 7 first in month 2
     f, s = flows_books([1, -4, 0, 0.5, 2.5, 2, 1, 1], budget_start_month="2023-02")
     assert set(s) == SUMMARY_KEYS
+    assert s["budget_label"] == "US$1bn"  # its amount, as no label is given
     assert s["lowest_cash_cny"] == 7.0 and s["lowest_cash_usd"] == 3.5
     assert s["lowest_cash_month"] == "2024-02"
     assert s["final_cash_cny"] == 14.0

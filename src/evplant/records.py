@@ -187,7 +187,7 @@ class VentureTotals(Record):
     wait_weeks: float
     stores: float
     sales_capacity: float
-    share_xiaomi: float
+    share_own: float
     contract_units: float
     spare_capacity: float
     capacity_per_month: float
@@ -199,7 +199,7 @@ class RivalMonth(Record):
     KEYS: ClassVar[tuple[str, ...]] = ("rival",)
     WIDE: ClassVar[str | None] = "share_{rival}"
     ANCHORS: ClassVar[tuple[str, ...]] = ("share",)
-    rival: str  # as in a column name: ``tesla``
+    rival: str  # as in a column name: ``rival_co``
     share: float
 
 
@@ -363,7 +363,7 @@ def entities(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
     ``WIDE`` pattern: a key counts when the columns of all its ``ANCHORS`` are there,
     a key two entities claim goes to the one with more anchors (``produced_phase1``
     and ``capacity_phase1`` make a phase, not a variant), and a measure of the plant or
-    venture totals (``share_xiaomi``) is nobody's key.
+    venture totals (``share_own``) is nobody's key.
     """
     known = getattr(rows, "entities", None)
     if isinstance(known, dict):
@@ -373,7 +373,7 @@ def entities(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
         for col in row:
             seen.setdefault(col, None)
     columns = set(seen)
-    # a keyless entity's measure (``share_xiaomi``) is no key of another entity
+    # a keyless entity's measure (``share_own``) is no key of another entity
     totals = {cls.column(m) for cls in ENTITIES if not cls.KEYS for m in cls.measures()}
     found: dict[str, list[str]] = {}
     claimed: dict[str, int] = {}

@@ -23,8 +23,6 @@ from .scenario.schema import Scenario
 from .seeds import as_seed_sequence, child_seed
 from .venture import Venture
 
-RATE_TARGET_PER_YEAR = 300_000  # facts: the plan is 300,000 vehicles a year
-
 
 class Summary(DictView):
     """A run's figures, typed; a read-only mapping with the keys of ``summary.json``.
@@ -37,7 +35,7 @@ class Summary(DictView):
     def __init__(
         self,
         plant: PlantSummary,
-        venture: Mapping[str, float | str | None] | None = None,
+        venture: Mapping[str, Any] | None = None,
         *,
         source: str | None = None,
         seed: int | None = None,
@@ -63,7 +61,8 @@ class PlantSummary(TypedDict):
     vehicles_produced: float
     produced_by_year: dict[str, float]
     capacity_by_year: dict[str, float]
-    rate_target_per_year: int
+    rate_target_per_year: float
+    shops: list[str]
     first_month_at_target_rate: str | None
     first_month_capacity_at_target_rate: str | None
     peak_month_produced: float
@@ -208,7 +207,8 @@ def summarise(scenario: Scenario, plant: Plant, totals: Sequence[PlantTotals]) -
     cap_year = {
         y: float(sum(c for c, m in zip(capacity, months, strict=True) if m[:4] == y)) for y in years
     }
-    monthly_target = RATE_TARGET_PER_YEAR / 12.0
+    target = scenario.plant.target_rate
+    monthly_target = target / 12.0
     first_rate = next(
         (m for p, m in zip(produced, months, strict=True) if p >= monthly_target), None
     )
@@ -224,7 +224,8 @@ def summarise(scenario: Scenario, plant: Plant, totals: Sequence[PlantTotals]) -
         "vehicles_produced": float(produced.sum()),
         "produced_by_year": by_year,
         "capacity_by_year": cap_year,
-        "rate_target_per_year": RATE_TARGET_PER_YEAR,
+        "rate_target_per_year": int(target) if target.is_integer() else target,
+        "shops": scenario.plant.shop_order,
         "first_month_at_target_rate": first_rate,
         "first_month_capacity_at_target_rate": first_cap,
         "peak_month_produced": float(produced.max()) if len(produced) else 0.0,

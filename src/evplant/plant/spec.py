@@ -148,7 +148,7 @@ class Ramp(_Model):
 
 
 class Partner(_Model):
-    """An experienced carmaker consulting on the ramp (Great Wall for Xiaomi)."""
+    """An experienced carmaker consulting on the ramp (the built-in plant's partner)."""
 
     enabled: bool = True
     name: str = "partner"
@@ -163,6 +163,23 @@ class PlantSpec(_Model):
     holidays: list[Holiday] = Field(default_factory=list)
     ramp: Ramp
     partner: Partner | None = None
+    target_per_year: PositiveFloat | None = Field(
+        None,
+        description="the rate the plant is measured against, vehicles a year (default: the "
+        "sum of the phases' nameplates)",
+    )
+
+    @property
+    def target_rate(self) -> float:
+        """The target rate, vehicles a year: as stated, or the sum of the nameplates."""
+        if self.target_per_year is not None:
+            return float(self.target_per_year)
+        return float(sum(p.nameplate_per_year for p in self.phases))
+
+    @property
+    def shop_order(self) -> list[str]:
+        """Every phase's shops in the order the scenario lists them (first seen first)."""
+        return list(dict.fromkeys(s.name for p in self.phases for s in p.shops))
 
     @model_validator(mode="after")
     def _unique(self) -> PlantSpec:

@@ -12,8 +12,6 @@ from . import venture_figures as vf
 from .data import Rows, phase_label, shop_label
 from .page import Card, Section, document, figure, table, tables
 
-DEFAULT_TARGET = 300_000
-
 # Summary keys the plant sections already show in their own tables.
 SHOWN = {
     "scenario",
@@ -21,6 +19,8 @@ SHOWN = {
     "produced_by_year",
     "capacity_by_year",
     "bottleneck_shop_months",
+    "shops",
+    "brands",
 }
 
 
@@ -34,8 +34,16 @@ def horizon_text(summary: Mapping[str, Any], rows: Rows) -> str:
     return f"{fmt.month(a, '?')} \u2013 {fmt.month(b, '?')}" if a or b else "unknown horizon"
 
 
-def target_of(summary: Mapping[str, Any]) -> float:
-    return data.num(summary.get("rate_target_per_year")) or DEFAULT_TARGET
+def target_of(summary: Mapping[str, Any], rows: Rows = ()) -> float:
+    """The run's target rate, vehicles a year: the summary's (the scenario's), or for a
+    run written without one, its highest monthly capacity at a year's pace."""
+    return data.num(summary.get("rate_target_per_year")) or 12 * (data.peak(rows, "capacity") or 0)
+
+
+def shop_order(summary: Mapping[str, Any]) -> list[str]:
+    """The scenario's shop order, as the run summary gives it."""
+    order = summary.get("shops")
+    return [str(s) for s in order] if isinstance(order, list | tuple) else []
 
 
 def produced_total(rows: Rows, summary: Mapping[str, Any]) -> float:
@@ -44,7 +52,7 @@ def produced_total(rows: Rows, summary: Mapping[str, Any]) -> float:
 
 
 def headline(rows: Rows, summary: Mapping[str, Any]) -> list[Card]:
-    target = target_of(summary)
+    target = target_of(summary, rows)
     first = summary.get("first_month_at_target_rate")
     if first is None:
         first = figures.first_month_at(rows, "produced", target / 12)
@@ -127,7 +135,7 @@ def note(text: str) -> str:
 
 
 def plant_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
-    target = target_of(summary)
+    target = target_of(summary, rows)
     out: list[Section] = []
     first = summary.get("first_month_at_target_rate") or figures.first_month_at(
         rows, "produced", target / 12
@@ -174,8 +182,9 @@ def plant_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
         "month, the shop that held output back (hover for the station). "
         + _bottleneck_sentence(rows, summary),
     )
-    if _add(s, figures.shops(rows)):
-        states = figures.time_states(rows)
+    order = shop_order(summary)
+    if _add(s, figures.shops(rows, order)):
+        states = figures.time_states(rows, order)
         if states is not None:
             s.parts.append(
                 note(
@@ -196,8 +205,8 @@ def plant_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
         "OEE and the three losses taken in turn: breakdowns (availability), running slower "
         "than the mature cycle (performance) and cars needing rework (quality).",
     )
-    if _add(s, figures.oee_breakdown(rows)):
-        over = figures.oee_over_time(rows)
+    if _add(s, figures.oee_breakdown(rows, order)):
+        over = figures.oee_over_time(rows, order)
         if over is not None:
             s.parts.append(note("OEE month by month: the ramp-up shows as the climb at the start."))
             s.parts.append(figure(over))
@@ -238,7 +247,7 @@ def _year_values(summary: Mapping[str, Any], key: str, rows: Rows, col: str) -> 
 
 
 def key_figures(rows: Rows, summary: Mapping[str, Any]) -> Section:
-    target = target_of(summary)
+    target = target_of(summary, rows)
     produced = _year_values(summary, "produced_by_year", rows, "produced")
     capacity = _year_values(summary, "capacity_by_year", rows, "capacity")
     years = sorted(set(produced) | set(capacity))
@@ -343,9 +352,10 @@ def venture_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
     s = Section(
         "market",
         "Market share",
-        "Share of the segment for Xiaomi and its main rivals, month by month.",
+        f"Share of the segment for {summary.get('brand') or 'the venture'} and its main "
+        "rivals, month by month.",
     )
-    if _add(s, vf.market(rows)):
+    if _add(s, vf.market(rows, summary.get("brands"))):
         out.append(s)
 
     budget = data.num(summary.get("budget_usd"))
@@ -374,7 +384,7 @@ def venture_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
         "cash has fallen) against the budget in US$. "
         + (_sentence("; ".join(bits)) if bits else ""),
     )
-    if _add(s, vf.cash(rows, budget or 10e9)):
+    if _add(s, vf.cash(rows, budget)):
         out.append(s)
     return out
 

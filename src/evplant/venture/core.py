@@ -118,7 +118,7 @@ class VentureConfig(VentureModel):
 
 
 def _column(name: str) -> str:
-    """A rival or market name as it appears inside a column name: ``Tesla`` -> ``tesla``."""
+    """A rival or market name as it appears inside a column name: ``Rival Co`` -> ``rival_co``."""
     return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
 
 
@@ -288,7 +288,7 @@ class Venture:
             wait_weeks=float(sold.wait_weeks_total),
             stores=float(sold.stores),
             sales_capacity=float(sold.sales_capacity),
-            share_xiaomi=float(market.share_xiaomi),
+            share_own=float(market.share_own),
             contract_units=float(contract.units),
             spare_capacity=float(contract.spare_capacity),
             capacity_per_month=float(capacity_per_month),
@@ -339,9 +339,14 @@ class Venture:
         self._kits = self._supply_month = None
         return booked
 
-    def summary(self) -> dict[str, float | str | None]:
-        """The run's venture figures: NPV, lowest cash, break-even, the budget, totals."""
-        out = self.finance.summary()
+    def summary(self) -> dict[str, Any]:
+        """The run's venture figures: NPV, lowest cash, break-even, the budget, totals;
+        ``brand`` and ``brands`` (each brand's name and colour, ``own`` the venture's)."""
+        out: dict[str, Any] = dict(self.finance.summary())
+        market = self.cfg.market
+        out["brand"] = market.brand.name
+        looks = {"own": market.brand, **market.rival_brands}
+        out["brands"] = {k: {"name": b.name, "colour": b.colour} for k, b in looks.items()}
 
         def total(key: str) -> float:
             return float(sum(r[key] for r in self.rows))

@@ -1,4 +1,4 @@
-"""Finance: money in and out each month, cash, NPV, break-even and the US$10B budget.
+"""Finance: money in and out each month, cash, NPV, break-even and the budget.
 
 All money is CNY inside the model; USD appears only at the edge (``*_usd`` columns and
 summary keys, at the stated ``usd_cny`` rate).
@@ -113,6 +113,11 @@ class FinanceConfig(VentureModel):
     opex: Opex
     capex: list[CapexItem] = Field(default_factory=list)
     budget_usd: PositiveFloat
+    budget_label: str | None = Field(
+        default=None,
+        min_length=1,
+        description="how the report names the budget (default: its amount)",
+    )
     budget_start_month: Month
     budget_years: int = Field(ge=1, le=50)
     spent_before_start_cny: NonNegativeFloat = Field(default=0.0, description="sunk before the run")
@@ -124,6 +129,14 @@ class FinanceConfig(VentureModel):
         default=0.0, description="plant and tooling already in service when the run starts"
     )
     break_even_run_months: int = Field(default=3, ge=1, le=24)
+
+
+def usd_label(amount: float) -> str:
+    """An amount of US dollars as a planner writes it: ``US$2.5bn``, ``US$750m``."""
+    for scale, unit in ((1e9, "bn"), (1e6, "m")):
+        if amount >= scale:
+            return f"US${amount / scale:.3g}{unit}"
+    return f"US${amount:,.0f}"
 
 
 @dataclass
@@ -296,6 +309,7 @@ class Finance:
             "payback_month": None,
             "cum_investment_usd": cfg.spent_before_start_cny / cfg.usd_cny,
             "budget_usd": cfg.budget_usd,
+            "budget_label": cfg.budget_label or usd_label(cfg.budget_usd),
             "budget_end_month": month_label(budget_end),
             "budget_used_share": cfg.spent_before_start_cny / cfg.usd_cny / cfg.budget_usd,
             "budget_exhausted_month": None,
