@@ -236,6 +236,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
             lines.append(f"{label}: {value if value is not None else 'never'}")
     for line in lines:
         out.print(line)
+    for note in summary.get("notes") or []:
+        err.print(f"note: {note}", markup=False)
 
 
 @app.command()

@@ -19,6 +19,7 @@ import numpy as np
 from .months import months as month_range
 from .plant.model import Plant
 from .records import DictView, PlantTotals, Record, WideRows, wide
+from .scenario import timeline
 from .scenario.schema import Scenario
 from .seeds import as_seed_sequence, child_seed
 from .venture import Venture
@@ -28,8 +29,10 @@ class Summary(DictView):
     """A run's figures, typed; a read-only mapping with the keys of ``summary.json``.
 
     The plant's figures are attributes; ``venture`` holds the venture's (NPV, cash,
-    break-even, totals), ``source``/``seed``/``overrides`` say how the run was made
-    (set by the CLI; left out of :meth:`to_dict` while None).
+    break-even, totals), ``notes`` what a planner should know about the run's dates and
+    orders (:mod:`evplant.scenario.timeline`), ``timeline`` the scenario's timeline as
+    rows for the report's chart; ``source``/``seed``/``overrides`` say how the run was
+    made (set by the CLI; left out of :meth:`to_dict` while None).
     """
 
     def __init__(
@@ -40,15 +43,20 @@ class Summary(DictView):
         source: str | None = None,
         seed: int | None = None,
         overrides: list[str] | None = None,
+        notes: list[str] | None = None,
+        timeline: list[dict[str, str]] | None = None,
     ) -> None:
         self.plant = plant
         self.venture = dict(venture or {})
+        self.notes = list(notes or [])
+        self.timeline = list(timeline or [])
         self.source, self.seed, self.overrides = source, seed, overrides
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as written to ``summary.json``."""
         out: dict[str, Any] = dict(self.plant)
         out.update(self.venture)
+        out["notes"], out["timeline"] = list(self.notes), list(self.timeline)
         for key in ("source", "seed", "overrides"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -177,7 +185,12 @@ def simulate(
             progress(t + 1, len(months))
     seed_int = int(root.entropy) if isinstance(root.entropy, int) else 0
     plant_summary = summarise(scenario, plant, [r for r in records if isinstance(r, PlantTotals)])
-    summary = Summary(plant_summary, venture.summary() if venture is not None else None)
+    summary = Summary(
+        plant_summary,
+        venture.summary() if venture is not None else None,
+        notes=timeline.notes(scenario) + timeline.run_notes(scenario, records),
+        timeline=timeline.gantt(scenario),
+    )
     return RunResult(scenario.name, seed_int, records, summary)
 
 

@@ -76,6 +76,8 @@ class Holiday(_Model):
 
 
 class Window(_Model):
+    """Months ``start..end`` inclusive."""
+
     start: Month
     end: Month
 
@@ -83,7 +85,18 @@ class Window(_Model):
 class PhaseSpec(_Model):
     name: str = Field(min_length=1)
     construction: Window
-    sop: Day = Field(description="start of production")
+    trial_production: Window | None = Field(
+        None, description="pilot builds before start of production (after construction starts)"
+    )
+    sop: Day = Field(description="start of production (after construction ends)")
+    delay_months: int = Field(
+        0,
+        ge=-120,
+        le=120,
+        description="moves the phase's timeline by this many months: construction, trial "
+        "production, start of production, shift regimes, the capex items naming the phase "
+        "and the launch of the variants it builds first",
+    )
     nameplate_per_year: PositiveFloat = Field(
         description="the announced capacity; for comparison only, the model derives its own"
     )

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from . import data, figures, fmt
+from . import data, figures, fmt, gantt
 from . import venture_figures as vf
 from .data import Rows, phase_label, shop_label
 from .page import Card, Section, document, figure, table, tables
@@ -21,6 +21,8 @@ SHOWN = {
     "bottleneck_shop_months",
     "shops",
     "brands",
+    "notes",
+    "timeline",
 }
 
 
@@ -152,6 +154,7 @@ def plant_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
     )
     if _add(s, figures.production(rows, target)):
         out.append(s)
+    out += timeline_sections(summary)
 
     mature = data.peak(rows, "capacity")
     reached = []
@@ -214,6 +217,29 @@ def plant_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
 
     out.append(key_figures(rows, summary))
     return out
+
+
+def timeline_sections(summary: Mapping[str, Any]) -> list[Section]:
+    """The scenario's timeline as a Gantt chart, with the run's notes on its dates."""
+    rows = summary.get("timeline")
+    fig = gantt.timeline(rows, summary.get("horizon")) if isinstance(rows, list) else None
+    notes = [str(n) for n in summary.get("notes") or [] if n]
+    if fig is None and not notes:
+        return []
+    s = Section(
+        "timeline",
+        "Timeline",
+        "Each phase's construction, trial production and production from its start, the "
+        "launch of each variant and the span of each capex item; the shaded band is the "
+        "run's horizon. Capex dated before it is invested before month one; what falls "
+        "after it is outside the run."
+        + (" Notes on this run:" if notes else ""),
+    )
+    if notes:
+        items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+        s.parts.append(f'<ul class="caption">{items}</ul>')
+    _add(s, fig)
+    return [s]
 
 
 def _bottleneck_sentence(rows: Rows, summary: Mapping[str, Any]) -> str:
