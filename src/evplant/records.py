@@ -103,6 +103,8 @@ class VariantBuilt(Record):
     ANCHORS: ClassVar[tuple[str, ...]] = ("produced",)
     variant: str
     produced: float  # completed vehicles of this variant (whole cars)
+    released: float  # vehicles of this variant started this month, over all phases
+    in_work: float  # released and not yet completed, at the month's end
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +234,12 @@ class VariantSales(Record):
     ENTITY: ClassVar[str] = "sales"
     KEYS: ClassVar[tuple[str, ...]] = ("variant",)
     WIDE: ClassVar[str | None] = "{field}_{variant}"
-    WIDE_FIELDS: ClassVar[Mapping[str, str]] = {"price_cny": "price_{variant}_cny"}
+    WIDE_FIELDS: ClassVar[Mapping[str, str]] = {
+        "price_cny": "price_{variant}_cny",
+        "revenue_cny": "revenue_{variant}_cny",
+        "cost_build_cny": "cost_build_{variant}_cny",
+        "cogs_cny": "cogs_{variant}_cny",
+    }
     ANCHORS: ClassVar[tuple[str, ...]] = ("orders", "delivered")
     variant: str
     produced: float
@@ -242,6 +249,9 @@ class VariantSales(Record):
     wait_weeks: float
     kits_short: float
     price_cny: float
+    revenue_cny: float  # its cars delivered, at their net prices
+    cost_build_cny: float  # its cars built, at their learning cost (no tracked parts)
+    cogs_cny: float  # its cars delivered, at the finished stock's average cost
 
 
 @dataclass(frozen=True, slots=True)

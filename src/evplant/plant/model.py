@@ -25,6 +25,17 @@ from .ramp import RampState, ramp_state
 from .spec import PlantSpec
 
 
+def _largest_remainder(n: int, shares: np.ndarray) -> list[int]:
+    """``n`` whole units split by ``shares`` (summing to 1), the rounding remainders
+    given to the largest fractions."""
+    raw = n * shares
+    counts = np.floor(raw).astype(np.int64)
+    left = n - int(counts.sum())
+    if left > 0:
+        counts[np.argsort(-(raw - counts), kind="stable")[:left]] += 1
+    return [int(c) for c in counts]
+
+
 @dataclass
 class PhaseRun:
     name: str
@@ -95,6 +106,9 @@ class Plant:
             sop = seconds_since(self.t0, dt.date.fromisoformat(phase.sop))
             self.phases.append(PhaseRun(phase.name, layout, engine, sop))
         self._phase_spec = {p.name: p for p in spec.phases}
+        # per variant over all phases: started and completed so far (conservation)
+        self._released_v = np.zeros(len(variants))
+        self._built_v = np.zeros(len(variants))
 
     # -- planning helpers -------------------------------------------------------------
     def phase_variants(self, run: PhaseRun) -> list[int]:
@@ -143,7 +157,11 @@ class Plant:
         produced = np.zeros(len(self.variants))
         released = np.zeros(len(self.variants))
         states = [self.ramp(run) for run in self.phases]
-        jobs = [self._releases(run, t_start, t_end, plan, arrivals) for run in self.phases]
+        shares = self._split(t, plan, arrivals, states)
+        jobs = [
+            self._releases(run, t_start, t_end, p, a)
+            for run, (p, a) in zip(self.phases, shares, strict=True)
+        ]
         work = [
             (run, state, rel, kind)
             for run, state, (rel, kind) in zip(self.phases, states, jobs, strict=True)
@@ -180,10 +198,72 @@ class Plant:
             bottleneck_shop=bottleneck[0],
             bottleneck_station=bottleneck[1],
         )
+        self._released_v += released
+        self._built_v += produced
         built = [
-            VariantBuilt(month, name, float(produced[v])) for v, name in enumerate(self.variants)
+            VariantBuilt(
+                month,
+                name,
+                float(produced[v]),
+                released=float(released[v]),
+                in_work=float(self._released_v[v] - self._built_v[v]),
+            )
+            for v, name in enumerate(self.variants)
         ]
         return PlantMonth(produced, released, totals, built, phases, shops, stations)
+
+    def _split(
+        self,
+        t: int,
+        plan: np.ndarray,
+        arrivals: list[np.ndarray] | None,
+        states: list[RampState],
+    ) -> list[tuple[np.ndarray, list[np.ndarray] | None]]:
+        """Each phase's share of the month's plan (and of its kits' arrival instants): a
+        variant built by one phase goes to it whole; one built by several is split in
+        proportion to what each can build of it this month (its capacity times the
+        variant's share of its mix), so every vehicle and kit is released once."""
+        n_var = len(self.variants)
+        builders: list[list[int]] = [[] for _ in range(n_var)]
+        for p, run in enumerate(self.phases):
+            for v in self.phase_variants(run):
+                builders[v].append(p)
+        if all(len(b) <= 1 for b in builders):
+            return [(plan, arrivals)] * len(self.phases)
+        plans = [np.zeros(n_var, dtype=np.asarray(plan).dtype) for _ in self.phases]
+        kits: list[list[np.ndarray]] = [[np.zeros(0) for _ in range(n_var)] for _ in self.phases]
+        for v in range(n_var):
+            n = int(plan[v])
+            given = np.sort(np.asarray(arrivals[v][:n])) if arrivals is not None else None
+            if len(builders[v]) == 1:
+                plans[builders[v][0]][v] = plan[v]
+                if given is not None:
+                    kits[builders[v][0]][v] = given
+                continue
+            if not builders[v] or n <= 0:
+                continue
+            ps = builders[v]
+            weight = np.array([self._can_build(self.phases[p], t, states[p], v) for p in ps])
+            if weight.sum() <= 0:
+                weight = np.ones(len(ps))
+            counts = _largest_remainder(n, weight / weight.sum())
+            # interleave: the k-th of a phase's c kits sits at (k + 0.5) / c of the month's
+            # order, so each phase's kits spread over the month as the arrivals do
+            key = np.concatenate([(np.arange(c) + 0.5) / c for c in counts if c > 0])
+            owner = np.concatenate([np.full(c, j) for j, c in enumerate(counts) if c > 0])
+            owner = owner[np.argsort(key, kind="stable")]
+            for j, p in enumerate(ps):
+                plans[p][v] = counts[j]
+                if given is not None:
+                    kits[p][v] = given[owner == j]
+        return [
+            (plans[p], kits[p] if arrivals is not None else None) for p in range(len(self.phases))
+        ]
+
+    def _can_build(self, run: PhaseRun, t: int, state: RampState, v: int) -> float:
+        """Vehicles of variant ``v`` the phase could build in month ``t``."""
+        pv = self.phase_variants(run)
+        return self.capacity(run, t, state) * float(self.variant_share(run)[pv.index(v)])
 
     def _releases(
         self,

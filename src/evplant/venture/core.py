@@ -329,6 +329,9 @@ class Venture:
                     wait_weeks=float(sold.wait_weeks[i]),
                     kits_short=float(short[i]),
                     price_cny=float(price[i]),
+                    revenue_cny=float(self.finance.by_variant["revenue_cny"][i]),
+                    cost_build_cny=float(self.finance.by_variant["cost_build_cny"][i]),
+                    cogs_cny=float(self.finance.by_variant["cogs_cny"][i]),
                 )
                 for i, v in enumerate(self.variants)
             ],

@@ -179,6 +179,13 @@ class Finance:
         self.stock_units = np.zeros(len(self.variants))
         self.stock_value = np.zeros(len(self.variants))
         self.in_service_cny = float(cfg.depreciable_at_start_cny) + self.capex_before_start
+        # the last month's revenue, build cost and cost of sales per variant (step)
+        zero = np.zeros(len(self.variants))
+        self.by_variant: dict[str, np.ndarray] = {
+            "revenue_cny": zero,
+            "cost_build_cny": zero,
+            "cogs_cny": zero,
+        }
 
     def _capex_plan(self) -> tuple[np.ndarray, float, float]:
         """(capex per month of the run, spend before its first month, spend after its
@@ -261,6 +268,12 @@ class Finance:
         with np.errstate(divide="ignore", invalid="ignore"):
             average = np.where(self.stock_units > 0, self.stock_value / self.stock_units, 0.0)
         cogs_cars = float(sold @ average)
+        # the month's cars per variant, from the cars built and delivered
+        self.by_variant = {
+            "revenue_cny": (delivered * factors[:, None] * net[None, :]).sum(axis=0),
+            "cost_build_cny": unit * produced,
+            "cogs_cny": sold * average,
+        }
         self.stock_units = np.maximum(self.stock_units - sold, 0.0)
         self.stock_value = np.where(
             self.stock_units > 0, np.maximum(self.stock_value - sold * average, 0.0), 0.0
