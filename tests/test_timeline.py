@@ -169,7 +169,7 @@ def test_orders_piling_up_against_a_phase_that_cannot_build_are_noted() -> None:
         return PhaseMonth(month, name, 0.0, capacity, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
     def sales(v: str, backlog: float, wait: float) -> VariantSales:
-        return VariantSales(month, v, 0.0, 10.0, 0.0, backlog, wait, 0.0, 1.0)
+        return VariantSales(month, v, 0.0, 10.0, 0.0, backlog, wait, 0.0, 1.0, 0.0, 0.0, 0.0)
 
     idle = [phase("phase1", 9000.0), phase("phase2", 0.0), sales("SU7", 5.0, 1.0),
             sales("YU7", 4000.0, 30.0)]  # fmt: skip

@@ -93,6 +93,9 @@ class PlantTotals(Record):
     started: float  # vehicles that entered the first station
     bottleneck_shop: str  # shop of the station with the longest active periods
     bottleneck_station: str
+    # a contract client's cars on the line (not in produced, released or started)
+    contract_released: float = 0.0
+    contract_produced: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,7 @@ class PlantMonth:
 
     produced: np.ndarray  # per variant, completed by general assembly (whole cars)
     released: np.ndarray  # per variant, vehicles started (kits used)
-    totals: PlantTotals
+    totals: PlantTotals  # its contract_* fields: the client's cars
     variants: list[VariantBuilt]
     phases: list[PhaseMonth]
     shops: list[ShopMonth]
@@ -78,7 +78,10 @@ class Plant:
         *,
         threads: bool = True,
         stats: bool = True,
+        contract: tuple[str, str, float] | None = None,
     ) -> None:
+        """``contract``: (phase, client, work content) when a client's cars are built on
+        that phase's line (one more variant of its line)."""
         self.spec = spec
         self.threads = threads
         # stats=False: output counts only, no shop columns (utilisation, OEE, bottleneck)
@@ -95,11 +98,13 @@ class Plant:
         until = self.months[-1] + dt.timedelta(days=366)  # room for vehicles still in work
         holidays = holiday_days(spec.holidays)
         self.phases: list[PhaseRun] = []
+        self.contract_phase = contract[0] if contract is not None else None
         for k, phase in enumerate(spec.phases):
             calendar = phase_calendar(phase, holidays, self.t0, until)
             if calendar is None:
                 continue
-            layout = layout_phase(phase, calendar)
+            client = contract[1:] if contract is not None and contract[0] == phase.name else None
+            layout = layout_phase(phase, calendar, client)
             engine = LineEngine(
                 layout.line, child_seed(seed, k), bin_edges=bin_edges, chunk=4096, stats=stats
             )
@@ -148,10 +153,13 @@ class Plant:
         t: int,
         plan: np.ndarray,
         arrivals: list[np.ndarray] | None = None,
+        contract: int = 0,
     ) -> PlantMonth:
         """Run month t. ``plan[v]``: vehicles of variant v to release this month;
         ``arrivals[v]``: their kits' arrival instants as fractions of the month (sorted),
-        or None to release at the start of the month (unlimited supply)."""
+        or None to release at the start of the month (unlimited supply); ``contract``:
+        the client's cars to release into the contract phase's line, evenly over the
+        month."""
         t_start, t_end = self.edges[t], self.edges[t + 1]
         month = self.labels[t]
         produced = np.zeros(len(self.variants))
@@ -159,7 +167,7 @@ class Plant:
         states = [self.ramp(run) for run in self.phases]
         shares = self._split(t, plan, arrivals, states)
         jobs = [
-            self._releases(run, t_start, t_end, p, a)
+            self._releases(run, t_start, t_end, p, a, contract * (run.name == self.contract_phase))
             for run, (p, a) in zip(self.phases, shares, strict=True)
         ]
         work = [
@@ -174,15 +182,20 @@ class Plant:
             for w in work:
                 self._feed(*w)
         phases: list[PhaseMonth] = []
+        contract_released = contract_produced = 0.0
         for run, state, (rel, kind) in zip(self.phases, states, jobs, strict=True):
             run.ramp = state
             pv = self.phase_variants(run)
             if len(rel):
-                np.add.at(released, np.array(pv)[kind], 1.0)
+                own = kind < len(pv)  # the client's cars are the line's last variant
+                np.add.at(released, np.array(pv)[kind[own]], 1.0)
+                contract_released += float((~own).sum())
             stats = run.engine.bin_stats(t)
             # completions by variant, counted car by car at the end of general assembly
             for local, v in enumerate(pv):
                 produced[v] += stats.done_by_variant[local]
+            if run.name == self.contract_phase:
+                contract_produced += float(stats.done_by_variant[len(pv)])
             done = float(stats.jobs_out[-1])
             run.built += done
             phases.append(self._phase_record(run, t, state, stats))
@@ -197,6 +210,8 @@ class Plant:
             started=sum(p.started for p in phases),
             bottleneck_shop=bottleneck[0],
             bottleneck_station=bottleneck[1],
+            contract_released=contract_released,
+            contract_produced=contract_produced,
         )
         self._released_v += released
         self._built_v += produced
@@ -260,6 +275,17 @@ class Plant:
             (plans[p], kits[p] if arrivals is not None else None) for p in range(len(self.phases))
         ]
 
+    def split_plan(self, t: int, plan: np.ndarray) -> dict[str, np.ndarray]:
+        """Each phase's share of a month's plan per variant, as :meth:`step` splits it."""
+        states = [self.ramp(run) for run in self.phases]
+        shares = self._split(t, plan, None, states)
+        return {run.name: p for run, (p, _) in zip(self.phases, shares, strict=True)}
+
+    def phase_capacity(self, name: str, t: int) -> float:
+        """What the named phase could build in month ``t`` (0 if it never works)."""
+        run = next((r for r in self.phases if r.name == name), None)
+        return 0.0 if run is None else self.capacity(run, t)
+
     def _can_build(self, run: PhaseRun, t: int, state: RampState, v: int) -> float:
         """Vehicles of variant ``v`` the phase could build in month ``t``."""
         pv = self.phase_variants(run)
@@ -272,16 +298,23 @@ class Plant:
         t_end: float,
         plan: np.ndarray,
         arrivals: list[np.ndarray] | None,
+        contract: int = 0,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Release times and local variant index of the vehicles this phase starts."""
+        """Release times and local variant index of the vehicles this phase starts (the
+        client's cars, evenly over the month, as the line's last variant)."""
         times, kinds = [], []
-        for local, v in enumerate(self.phase_variants(run)):
+        pv = self.phase_variants(run)
+        for local, v in enumerate(pv):
             n = int(plan[v])
             if n <= 0 or t_end <= run.sop_s:
                 continue
             frac = np.zeros(n) if arrivals is None else np.asarray(arrivals[v][:n])
             times.append(np.maximum(t_start + frac * (t_end - t_start), run.sop_s))
             kinds.append(np.full(len(frac), local, dtype=np.int64))
+        if contract > 0 and t_end > run.sop_s:  # after own cars: they go first at a tie
+            frac = (np.arange(contract) + 0.5) / contract
+            times.append(np.maximum(t_start + frac * (t_end - t_start), run.sop_s))
+            kinds.append(np.full(contract, len(pv), dtype=np.int64))
         if not times:
             return np.zeros(0), np.zeros(0, dtype=np.int64)
         rel = np.concatenate(times)

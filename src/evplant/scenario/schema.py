@@ -63,6 +63,17 @@ class Scenario(Model):
         return self
 
     @model_validator(mode="after")
+    def _contract_line(self) -> Scenario:
+        """A contract's cars are built on a phase of this plant."""
+        terms = self.venture.contract if self.venture is not None else None
+        names = [p.name for p in self.plant.phases]
+        if terms is not None and terms.phase is not None and terms.phase not in names:
+            loc = ("venture", "contract", "phase")
+            invalid("Scenario", [(loc, f"{terms.phase!r} is not one of the phases {names}",
+                                  terms.phase)])
+        return self
+
+    @model_validator(mode="after")
     def _posterior_named(self) -> Scenario:
         drawn = [u.path for u in self.uncertainty if u.law == "posterior"]
         if drawn and self.posterior is None:
