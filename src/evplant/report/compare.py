@@ -250,7 +250,7 @@ def headline(
     if "first_month_at_target_rate" in a or "first_month_at_target_rate" in b:
         cards.append(
             Card(
-                f"At {fmt.count(target_of(a))}/yr rate, A / B",
+                f"At {fmt.count(target_of(a, ()))}/yr rate, A / B",
                 f"{fmt.month(ma, 'never')} / {fmt.month(mb, 'never')}",
                 f"B: {fmt.month_gap(ma, mb)}",
             )
