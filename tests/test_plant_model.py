@@ -94,6 +94,7 @@ def test_a_phase_that_never_works_in_the_horizon_leaves_the_others_alone() -> No
     later = [
         "plant.phases.phase1.sop=2027-01-01",
         f"plant.phases.phase1.shifts=[{regime}]",
+        "plant.phases.phase2.construction={start: '2023-01', end: '2024-02'}",
         "plant.phases.phase2.sop=2024-03-01",
         "plant.phases.phase2.shifts.0.start=2024-03-01",
     ]
