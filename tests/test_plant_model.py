@@ -122,3 +122,65 @@ def test_station_statistics_add_up_to_the_phase() -> None:
     lean = build(plant(stats=False), 6)
     assert [m.produced.tolist() for m in lean] == [m.produced.tolist() for m in months]
     assert all(not m.stations and not m.shops for m in lean)
+
+
+def _stations_of(sc_phase) -> list[tuple[str, str, int, float, float]]:  # type: ignore[no-untyped-def]
+    """(shop, station, servers, first-pass yield, ideal cycle time) from the scenario."""
+    out = []
+    for shop in sc_phase.shops:
+        for s in shop.stations:
+            ideal = s.ideal_cycle_time or s.cycle_time.mean
+            out.append((shop.name, s.name, s.servers, s.first_pass_yield, ideal))
+    return out
+
+
+def test_station_and_shop_records_follow_the_scenario() -> None:
+    p = plant()
+    spec = p.spec.phases[0]
+    listed = _stations_of(spec)
+    months = build(p, 8)
+    m, run = months[7], p.phases[0]  # August 2024: phase 1 alone, on two shifts
+    # every station once (the line runs the main shops first, feeders after)
+    assert sorted((s.phase, s.shop, s.station, s.servers) for s in m.stations) == sorted(
+        ("phase1", shop, name, float(k)) for shop, name, k, _, _ in listed
+    )
+    by_name = {(s.shop, s.station): s for s in m.stations}
+    assert m.phases[0].shifts == 2.0 and m.phases[0].shift_hours == 8.0
+    assert months[2].phases[0].shifts == 1.0  # March: one shift
+    # the main line's first station takes in what the phase started
+    assert m.stations[[s.shop for s in m.stations].index("stamping")].jobs_in == m.phases[0].started
+    # the bottleneck is the station with the longest mean active period
+    top = max(m.stations, key=lambda s: s.active_period_mean_s)
+    assert (m.totals.bottleneck_shop, m.totals.bottleneck_station) == (
+        top.shop,
+        f"{top.shop}/{top.station}",
+    )
+    defects = run.ramp.defect_factor
+    assert defects > 1.0  # still on the ramp: more defects than at maturity
+    for shop in m.shops:
+        own = [(s, by_name[s[0], s[1]]) for s in listed if s[0] == shop.shop]
+        servers = sum(s[2] for s, _ in own)
+        # shares of the shop's server time, from its stations' shares
+        for field in ("blocked", "failed"):
+            weighted = sum(getattr(rec, field) * s[2] for s, rec in own) / servers
+            assert getattr(shop, field) == pytest.approx(weighted, rel=1e-9, abs=1e-12)
+        # quality: the worst station's first-pass yield, its defects scaled by the ramp
+        quality = min(max(0.0, 1.0 - (1.0 - s[3]) * defects) for s, _ in own)
+        assert shop.quality == pytest.approx(quality, rel=1e-12)
+        # OEE: good cars out of the shop's last station at the slowest ideal pace,
+        # over its working time
+        ideal = max(s[4] / s[2] for s, _ in own)
+        hours = m.phases[0].working_hours
+        oee = own[-1][1].jobs_out * ideal / (hours * 3600.0) * quality
+        assert shop.oee == pytest.approx(oee, rel=1e-9)
+        assert shop.availability == pytest.approx(1.0 - shop.failed, rel=1e-12)
+
+
+def test_one_car_is_released_and_none_before_start_of_production() -> None:
+    p = plant()
+    feb = p.step(1, np.array([0, 0]))  # nothing planned
+    assert feb.released.sum() == 0
+    one = p.step(2, np.array([1, 0]))
+    assert one.released.sum() == 1
+    q = plant()
+    assert q.step(0, np.array([500, 0])).released.sum() == 0  # January, before the SOP
