@@ -68,7 +68,8 @@ class PageApp:
     def _build(self) -> dash.Dash:
         app = dash.Dash(
             __name__, title=f"evplant: {self.base.scenario.name}", serve_locally=True,
-            compress=True, update_title=None, assets_folder=str(Path(__file__).parent / "_none"),
+            compress=True, update_title=None,  # type: ignore[arg-type]
+            assets_folder=str(Path(__file__).parent / "_none"),
             include_assets_files=False,
         )
         app.index_string = layout.INDEX
@@ -76,14 +77,14 @@ class PageApp:
         server = app.server
         server.config["MAX_CONTENT_LENGTH"] = self.limits.max_request_bytes
 
-        @server.before_request
+        @server.before_request  # type: ignore[misc, untyped-decorator]
         def _cap() -> Any:
             length = flask.request.content_length
             if length is not None and length > self.limits.max_request_bytes:
                 return flask.Response("request too large\n", status=413)
             return None
 
-        @server.route("/download/<token>/<what>")
+        @server.route("/download/<token>/<what>")  # type: ignore[misc, untyped-decorator]
         def _download(token: str, what: str) -> Any:
             hit = self.sessions.download(token)
             if hit is None or what not in work.DOWNLOADS:
@@ -230,7 +231,7 @@ class PageApp:
             prepared = prepare(self.source, s.overrides)
             text = edits.scenario_yaml(self.source, prepared)
             name = prepared.scenario.name + ("-edited" if s.overrides else "")
-            return dcc.send_string(text, f"{name}.yaml")
+            return dcc.send_string(text, f"{name}.yaml")  # type: ignore[attr-defined, no-untyped-call]
 
         @app.callback(
             Output("progress", "value"),
@@ -283,7 +284,7 @@ class PageApp:
             panels: tuple[Any, ...] = (no_update,) * 6
         else:
             horizon = "first two years" if out.short else "full horizon"
-            links = [html.Span(f"Outputs of the edited run ({horizon}): ")]
+            links: list[Any] = [html.Span(f"Outputs of the edited run ({horizon}): ")]
             for token in s.downloads:
                 links += [html.A(what, href=f"/download/{token}/{what}", className="dl",
                                  title=desc) for what, desc in work.DOWNLOADS.items()]

@@ -62,6 +62,7 @@ INDEX = """<!DOCTYPE html>
 
 def lever_control(i: int, lv: Lever) -> html.Div:
     hint = "; ".join(x for x in (lv.unit, lv.range_text) if x)
+    attrs: dict[str, Any] = {"data-path": lv.path}  # what tests and tools find a lever by
     if lv.kind == "boolean":
         control: Any = dcc.Checklist(
             id={"type": "lever", "index": i}, options=[{"label": " yes", "value": "on"}],
@@ -80,7 +81,7 @@ def lever_control(i: int, lv: Lever) -> html.Div:
             html.Div(id={"type": "lever-error", "index": i}, className="error"),
         ],
         className="lever",
-        **{"data-path": lv.path},
+        **attrs,
     )
 
 
@@ -96,7 +97,7 @@ def levers_panel(levers: Sequence[Lever]) -> html.Aside:
                 html.Legend("Any field, by path"),
                 dcc.Textarea(id="extra", placeholder="path=value, one a line, as --set\n"
                              "e.g. venture.contract.enabled=true", rows=3,
-                             spellCheck="false"),
+                             spellCheck=False),
                 html.Button("Apply", id="extra-apply"),
                 html.Div(id="extra-error", className="error"),
             ]),

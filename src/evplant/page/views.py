@@ -53,7 +53,8 @@ def headline(outcome: Outcome) -> html.Div:
 def graph(fig: Figure | None, ident: str) -> dcc.Graph | None:
     if fig is None:
         return None
-    return dcc.Graph(id=ident, figure=fig.to_dict(), config=PLOTLY_CONFIG,
+    config: Any = PLOTLY_CONFIG
+    return dcc.Graph(id=ident, figure=fig.to_dict(), config=config,
                      className="fig")
 
 
