@@ -1,22 +1,17 @@
 """The planning page in a real browser: Debian's headless Chromium driven by Playwright
-against `evplant serve` started as a user starts it.
-
-Skipped, with the reason, where /usr/bin/chromium is missing, unless
-EVPLANT_REQUIRE_BROWSER is set (CI sets it: there a missing browser fails).
-"""
+against `evplant serve` started as a user starts it (see tests/browser.py for when
+these skip)."""
 
 from __future__ import annotations
 
 import base64
 import http.client
 import json
-import os
 import re
 import select
 import socket
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,89 +19,38 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path(os.environ.get("EVPLANT_CHROMIUM", "/usr/bin/chromium"))
+from browser import chromium, need_browser, open_page, serving
+
 PLAN = "beijing-etown-2023"
 SHIFTS = "plant.phases.phase1.shifts.0.shifts"
 
 
-def _need_browser() -> None:
-    missing = not CHROMIUM.exists()
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing = True
-    if missing:
-        why = f"needs Debian's chromium at {CHROMIUM} and the playwright package"
-        if os.environ.get("EVPLANT_REQUIRE_BROWSER"):
-            pytest.fail(f"EVPLANT_REQUIRE_BROWSER is set but the browser test {why}")
-        pytest.skip(why)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    _need_browser()
+    need_browser()
     out = tmp_path_factory.mktemp("serve")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "evplant.cli", "serve", PLAN, "--port", "0", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    assert proc.stdout is not None
-    url = None
-    t0 = time.monotonic()
-    lines = []
-    while time.monotonic() - t0 < 180:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        m = re.search(r"(http://\S+/)", line)
-        if m:
-            url = m.group(1)
-            break
-    assert url is not None, "".join(lines)
-    try:
+    with serving(PLAN, out) as url:
         yield url, out
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                              args=["--no-sandbox"])
+    need_browser()
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser: Any, server: tuple[str, Path]) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                  accept_downloads=True)
-    pg = context.new_page()
-    pg.goto(server[0])
-    pg.wait_for_selector("#fig-production .main-svg", timeout=120_000)
-    _wait_ready(pg)
+    pg = open_page(browser, server[0])
     yield pg
-    context.close()
-
-
-def _wait_ready(pg: Any, timeout: float = 120_000) -> None:
-    pg.wait_for_function(
-        "() => { const s = document.querySelector('#status'); return s && "
-        "(s.textContent.startsWith('ready') || s.textContent.includes('done')); }",
-        timeout=timeout,
-    )
+    pg.context.close()
 
 
 def _produced(pg: Any) -> tuple[str, str]:
     """(base, edited) vehicles produced, as the differences table shows them."""
     row = pg.locator("#diff-table tr", has_text="Vehicles produced").first
-    cells = row.locator("td").all_inner_texts()
+    cells = row.locator("td").all_text_contents()
     return cells[1], cells[2]
 
 

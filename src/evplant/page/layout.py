@@ -120,9 +120,10 @@ def results_panel() -> html.Div:
             html.Div(id="replications-error", className="error"),
             html.Div(id="run-error", className="error"),
         ]),
-        html.Section([html.H2("Differences"), html.Div(id="differences")], id="sec-diff"),
-        html.Section([html.H2("Bottleneck"), html.Div(id="bottleneck")]),
         html.Section([html.H2("Base against edited"), html.Div(id="compare-figures")]),
+        html.Section([html.H2("Bottleneck"), html.Div(id="bottleneck")]),
+        html.Section([html.H2("Differences"), html.Div(id="differences"),
+                      html.Div(id="download-links", className="bar")], id="sec-diff"),
         html.Section([html.H2("The edited run"), html.Div(id="run-figures")]),
         html.Section([
             html.H2("Monte Carlo"),
@@ -146,7 +147,8 @@ def results_panel() -> html.Div:
             html.H2("Downloads"),
             html.Div([
                 html.Button("Edited scenario (YAML)", id="download-yaml"),
-                html.Span(id="download-links"),
+                html.Span("runs with `evplant run FILE`; the outputs of each run are "
+                          "linked under Differences", className="hint"),
             ], className="bar"),
             dcc.Download(id="yaml-file"),
         ]),

@@ -86,8 +86,12 @@ def differences(outcome: Outcome) -> html.Div:
     headers, body = compare.summary_rows(
         outcome.base.summary.to_dict(), outcome.edit.summary.to_dict(), LABELS
     )
-    parts.append(html.H3("One run each (seed 0)"))
-    parts.append(table(headers, body, "diff-table", numeric=(1, 2, 3)))
+    moved = [row for row in body if row[1] != row[2]]  # as shown: what a planner sees move
+    parts.append(html.H3(f"What changed, one run each (seed 0): {len(moved)} of {len(body)} "
+                         "figures"))
+    parts.append(table(headers, moved, "moved-table", numeric=(1, 2, 3)))
+    parts.append(html.Details([html.Summary("Every figure of both runs"),
+                               table(headers, body, "diff-table", numeric=(1, 2, 3))]))
     return html.Div(parts)
 
 
