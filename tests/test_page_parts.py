@@ -101,6 +101,19 @@ def test_form_problems_are_the_clis_messages(item: str) -> None:
     assert checked.problems == {index: cli_lines}
 
 
+@pytest.mark.parametrize(
+    "item", ["posterior.file=/etc/passwd", "calibration.observed=/etc/hostname",
+             "calibration={observed: x.csv, parameters: []}"])
+def test_the_browser_cannot_name_a_file(item: str) -> None:
+    base = prepare("beijing-etown")
+    checked = edits.check("beijing-etown", [item], {item: -1}, base)
+    assert not checked.ok and checked.prepared is None
+    assert any("does not take file names" in p or "--set" in p
+               for p in checked.problems[-1])
+    fine = "plant.partner.enabled=false"
+    assert edits.check("beijing-etown", [fine], {fine: 3}, base).ok
+
+
 def test_downloaded_yaml_is_the_edited_scenario(tmp_path: Path) -> None:
     overrides = ["plant.partner.enabled=false", "plant.phases.phase2.sop=2025-09-01"]
     prepared = prepare("beijing-etown", overrides)

@@ -141,7 +141,7 @@ class PageApp:
                  sid: Any) -> tuple[list[str], str, str]:
             s = self.session(sid)
             items, origin = edits.overrides_from(self.levers, values, extra or "")
-            checked = edits.check(self.source, items, origin)
+            checked = edits.check(self.source, items, origin, self.base)
             errors = ["\n".join(checked.problems.get(i, [])) for i in range(n)]
             extra_err = "\n".join(checked.problems.get(-1, []))
             try:

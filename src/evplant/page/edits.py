@@ -76,9 +76,14 @@ class Checked:
         return self.prepared is not None and not self.problems
 
 
-def check(source: str, items: Sequence[str], origin: Mapping[str, int]) -> Checked:
+def check(source: str, items: Sequence[str], origin: Mapping[str, int],
+          base: Prepared | None = None) -> Checked:
     """Run the items through ``prepare``; attribute each problem to the item it names
-    (``--set <item>``), or to the extra box when it names none (a rule across fields)."""
+    (``--set <item>``), or to the extra box when it names none (a rule across fields).
+
+    With ``base`` (the scenario as the page started it), an edit that changes a file the
+    scenario names (its posterior samples, its observed record) is refused: the browser
+    never names a file on the server's disk."""
     try:
         prepared = prepare(source, items)
     except EvplantError as exc:
@@ -90,7 +95,24 @@ def check(source: str, items: Sequence[str], origin: Mapping[str, int]) -> Check
             where = origin.get(hit, -1) if hit is not None else -1
             problems.setdefault(where, []).append(text)
         return Checked(None, list(items), problems)
+    if base is not None and _files(prepared) != _files(base):
+        hit = next((it for it in items if it.startswith(FILE_FIELDS)), None)
+        where = origin.get(hit, -1) if hit is not None else -1
+        text = f"--set {hit}: " if hit else ""
+        return Checked(None, list(items), {where: [
+            f"{text}the page does not take file names (posterior.file, calibration.observed); "
+            "edit the scenario file and start `evplant serve FILE` instead"]})
     return Checked(prepared, list(items))
+
+
+FILE_FIELDS = ("posterior", "calibration")
+
+
+def _files(prepared: Prepared) -> tuple[str | None, str | None]:
+    """The files a scenario names: its posterior samples and its observed record."""
+    sc = prepared.scenario
+    return (sc.posterior.file if sc.posterior is not None else None,
+            sc.calibration.observed if sc.calibration is not None else None)
 
 
 def short_end(prepared: Prepared, months: int = SHORT_MONTHS) -> str | None:
