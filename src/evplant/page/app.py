@@ -270,7 +270,8 @@ class PageApp:
                 elif last.state == "cancelled":
                     status = f"{last.label}: cancelled"
                 elif last.state == "done":
-                    status = f"{last.label}: done in {last.seconds:.1f} s"
+                    # the result's number tells one finished run from the next
+                    status = f"{last.label}: done in {last.seconds:.1f} s (result {s.version})"
             busy = running is None and not waiting
             if shown == s.version:
                 heavy: tuple[Any, ...] = (no_update,) * 8
