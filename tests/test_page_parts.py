@@ -115,7 +115,7 @@ def test_the_browser_cannot_name_a_file(item: str) -> None:
 
 
 def test_downloaded_yaml_is_the_edited_scenario(tmp_path: Path) -> None:
-    overrides = ["plant.partner.enabled=false", "plant.phases.phase2.sop=2025-09-01"]
+    overrides = ["plant.partner.enabled=false", "plant.phases.phase1.shifts.0.hours=7.5"]
     prepared = prepare("beijing-etown", overrides)
     path = tmp_path / "edited.yaml"
     path.write_text(edits.scenario_yaml("beijing-etown", prepared), encoding="utf-8")

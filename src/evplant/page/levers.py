@@ -38,7 +38,7 @@ _UNIT_SUFFIXES = (
     ("_s", "s"),
     ("_h", "h"),
 )
-_UNIT_NAMES = {"sop": "date YYYY-MM-DD", "shifts": "shifts a day", "hours": "h a shift",
+_UNIT_NAMES = {"sop": "date YYYY-MM-DD", "delay_months": "months", "shifts": "shifts a day", "hours": "h a shift",
                "days_per_week": "days a week", "per_year": "episodes a year",
                "depth_min": "share lost, 0..1", "depth_max": "share lost, 0..1"}
 
@@ -182,6 +182,8 @@ def _candidates(data: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
         name = str(phase.get("name"))
         group = f"Phase {name}"
         yield f"plant.phases.{name}.sop", "Start of production", group
+        # where the schema has it: moves the phase and its launches together
+        yield f"plant.phases.{name}.delay_months", "Delay, phase and launches", group
         for i, regime in enumerate(phase.get("shifts") or []):
             when = regime.get("start", i) if isinstance(regime, dict) else i
             yield f"plant.phases.{name}.shifts.{i}.shifts", f"Shifts from {when}", group
@@ -216,14 +218,19 @@ def levers_for(prepared: Prepared) -> list[Lever]:
     """The levers for a scenario, each with its value in the scenario as given.
 
     A lever whose value is missing from the data (an optional field left to its default)
-    starts from the schema's default, if it has one; otherwise it is left out.
+    starts from the schema's default, if it has one; otherwise it is left out, as is a
+    lever the schema has no field for.
     """
     out = []
     for path, label, group in _candidates(prepared.data):
         try:
+            schema = field_schema(path)
+        except EvplantError:
+            continue  # a field this version of the schema does not have
+        try:
             _, value = walk(prepared.data, split_path(path))
         except EvplantError:
-            value = field_schema(path).get("default")
+            value = schema.get("default")
             if value is None:
                 continue
         if isinstance(value, float) and not math.isfinite(value):
