@@ -38,7 +38,8 @@ _UNIT_SUFFIXES = (
     ("_s", "s"),
     ("_h", "h"),
 )
-_UNIT_NAMES = {"sop": "date YYYY-MM-DD", "delay_months": "months", "shifts": "shifts a day", "hours": "h a shift",
+_UNIT_NAMES = {"sop": "date YYYY-MM-DD", "delay_months": "months", "shifts": "shifts a day",
+               "hours": "h a shift",
                "days_per_week": "days a week", "per_year": "episodes a year",
                "depth_min": "share lost, 0..1", "depth_max": "share lost, 0..1"}
 
