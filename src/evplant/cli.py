@@ -532,6 +532,38 @@ def backtest(
     out.print(f"wrote {', '.join(str(f) for f in res.files)} and a calibration per origin")
 
 
+@app.command()
+@user_errors
+def serve(
+    scenario: ScenarioArg = "beijing-etown",
+    host: Annotated[
+        str, typer.Option(help="address to listen on; 127.0.0.1 keeps the page to this machine")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port (0: any free one)", min=0, max=65535)] = 8050,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="folder for the page's outputs (default: a new temporary one)"),
+    ] = None,
+) -> None:
+    """Start the interactive planning page (a local web app) and print its address."""
+    from .page import serve as run_page
+    from .page.safety import is_loopback
+
+    if not is_loopback(host):
+        err.print(f"warning: listening on {host}: anyone who can reach it can run simulations")
+
+    def ready(url: str) -> None:
+        sys.stdout.write(f"evplant serve: {url} (Ctrl+C stops)\n")
+        sys.stdout.flush()
+
+    try:
+        run_page(scenario, host, port, out_dir, on_ready=ready)
+    except OSError as exc:
+        raise EvplantError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
 def _comparable(sa: dict[str, Any], sb: dict[str, Any]) -> list[str]:
     keys = []
     for key, value in sa.items():
