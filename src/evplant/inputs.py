@@ -62,7 +62,7 @@ class Loader(_SafeBase):  # type: ignore[valid-type,misc]
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         try:
-            value = super().construct_yaml_int(node)
+            value = int(super().construct_yaml_int(node))
         except ValueError:  # more digits than Python converts
             value = MAX_INT + 1
         if abs(value) > MAX_INT:
@@ -105,7 +105,7 @@ def _check_shape(text: str) -> None:
                 if len(stack) > MAX_DEPTH:
                     raise LimitError(
                         problem=f"nested more than {MAX_DEPTH} levels deep",
-                        problem_mark=event.start_mark,
+                        problem_mark=event.start_mark,  # type: ignore[arg-type]
                     )
                 continue
             if isinstance(event, yaml.CollectionEndEvent):
@@ -124,7 +124,7 @@ def _check_shape(text: str) -> None:
             if total > MAX_NODES:
                 raise LimitError(
                     problem=f"aliases expand to more than {MAX_NODES:,} values",
-                    problem_mark=event.start_mark,
+                    problem_mark=event.start_mark,  # type: ignore[arg-type]
                 )
     finally:
         loader.dispose()
