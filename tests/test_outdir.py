@@ -103,3 +103,38 @@ def test_a_full_disk_during_mc_keeps_the_replications_and_resumes(
     assert "0 replications run" in again.output
     assert {"summary.json", "report.html", "replications.csv"} <= {p.name for p in out.iterdir()}
     assert not (tmp_path / ".mc.lock").exists()
+
+
+@pytest.mark.parametrize("after_s", [1.0, 2.5])
+def test_a_run_killed_midway_leaves_nothing_partial_and_its_lock_is_taken_over(
+    tmp_path: Path, after_s: float
+) -> None:
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "evplant.cli",
+        "run",
+        "beijing-etown-2023",
+        "--out",
+        str(out),
+        "--set",
+        "horizon.end=2024-09",
+        "--quiet",
+    ]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(after_s)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if out.exists():  # the whole set or nothing (a dot-named temporary is never read)
+        names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+        full = ["monthly.csv", "monthly.parquet", "report.html", "summary.json", "tables"]
+        assert names in ([], ["tables"], full), names
+    code, stderr = run(out)
+    assert code == 0, stderr
+    assert not (tmp_path / ".run.lock").exists()
