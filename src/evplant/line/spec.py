@@ -37,8 +37,8 @@ from .calendar import WorkCalendar, weekly
 from .distributions import Dist, Exponential
 
 FAIL_NONE, FAIL_OPERATING, FAIL_CALENDAR = 0, 1, 2
-#: bounds on failures: at most one a minute on average, repairs of at most 30 days
-MIN_MTBF_S, MAX_MTTR_S = 60.0, 30 * 86_400.0
+#: bounds on failures: at most one a second on average, repairs of at most 30 days
+MIN_MTBF_S, MAX_MTTR_S = 1.0, 30 * 86_400.0
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -61,7 +61,7 @@ class Failures(_Model):
             raise ValueError("give exactly one of mtbf (exponential) or time_to_failure")
         if (self.mttr is None) == (self.time_to_repair is None):
             raise ValueError("give exactly one of mttr (exponential) or time_to_repair")
-        # a failure every few seconds makes events without end; a repair longer than a
+        # failures many times a second make events without end; a repair longer than a
         # month outlasts any working calendar the model builds around a run
         if self.ttf.mean < MIN_MTBF_S:
             raise ValueError(
