@@ -148,3 +148,31 @@ def test_dates_in_the_documented_range_are_accepted() -> None:
     assert prepared.scenario.horizon.end == "2073-12"  # 600 months, the longest horizon
     with pytest.raises(EvplantError, match="must be a date written"):
         prepare(TINY, ["plant.phases.line.sop=2023-02-29"])
+
+
+def test_outputs_hold_no_nan_and_months_without_a_record_are_empty(tmp_path: Path) -> None:
+    import math
+
+    import pyarrow.parquet as pq
+
+    from evplant.results import NonFiniteOutput, finite_json, to_table
+
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["run", "--out", str(out), *SHORT])
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out / "monthly.parquet")
+    # January 2024 is before the start of production: the shops have no record yet
+    jan = {k: v[0] for k, v in table.to_pydict().items()}
+    assert jan["month"] == "2024-01" and jan["util_paint"] is None
+    for name in table.column_names:
+        for v in table.column(name).to_pylist():
+            assert not (isinstance(v, float) and not math.isfinite(v)), name
+    header, first = (out / "monthly.csv").read_text().splitlines()[:2]
+    cells = dict(zip(header.split(","), first.split(","), strict=True))
+    assert cells['"util_paint"'] == ""
+    assert "NaN" not in (out / "summary.json").read_text()
+    # a NaN reaching a writer is a bug, stopped there, never written as nan or null
+    with pytest.raises(NonFiniteOutput, match="cash is nan in 2024-02"):
+        to_table([{"month": "2024-01", "cash": 1.0}, {"month": "2024-02", "cash": math.nan}])
+    with pytest.raises(NonFiniteOutput, match=r"summary.npv is -inf"):
+        finite_json({"npv": -math.inf})
