@@ -416,6 +416,7 @@ class Outcome:
     seconds: float
     exit_code: int | None
     detail: str = ""
+    cpu_s: float | None = None  # CPU time of the case's process
 
 
 def _finite_tables(out: Path) -> str | None:
@@ -467,9 +468,10 @@ def _child(case_file: str, sets: list[str], out: str, conn: Any) -> None:
             frames = traceback.extract_tb(exc.__traceback__)
             if frames:
                 tb += f" [{Path(frames[-1].filename).name}:{frames[-1].lineno}]"
-        conn.send((result.exit_code, result.stderr, tb))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        conn.send((result.exit_code, result.stderr, tb, usage.ru_utime + usage.ru_stime))
     except BaseException as exc:  # noqa: BLE001 - the child reports anything
-        conn.send((1, "", f"{type(exc).__name__}: {exc}"))
+        conn.send((1, "", f"{type(exc).__name__}: {exc}", 0.0))
 
 
 _ctx: Any = None
@@ -513,20 +515,31 @@ def run_case(case: Case, folder: Path, limit_s: float | None = None) -> Outcome:
         proc.join()
         return Outcome(False, "hang (past the time limit)", seconds, None, case.label)
     try:
-        code, stderr, tb = recv.recv()
+        code, stderr, tb, cpu_s = recv.recv()
     except EOFError:
         proc.join()
         return Outcome(
             False, f"child died (signal {-(proc.exitcode or 0)})", seconds, None, case.label
         )
     proc.join()
-    return judge(case, str(case_file), out, code, stderr, tb, seconds)
+    outcome = judge(case, str(case_file), out, code, stderr, tb, seconds, cpu_s)
+    outcome.cpu_s = cpu_s
+    return outcome
 
 
 def judge(
-    case: Case, source: str, out: Path, code: int, stderr: str, tb: str, seconds: float
+    case: Case,
+    source: str,
+    out: Path,
+    code: int,
+    stderr: str,
+    tb: str,
+    seconds: float,
+    cpu_s: float | None = None,
 ) -> Outcome:
-    """Clean or not, and the class of what was wrong."""
+    """Clean or not, and the class of what was wrong. A refusal is slow by the CPU time
+    its process used (``cpu_s``, when known): on a shared machine the wall clock
+    measures the neighbours too; a hang is caught by the wall-clock limit."""
     if tb:
         return Outcome(False, f"traceback: {_shape(tb)}", seconds, code, case.label)
     if code == 0:
@@ -549,7 +562,7 @@ def judge(
         )
     if out.exists():
         return Outcome(False, "refused but left output", seconds, 2, lines[0])
-    if seconds > REFUSAL_LIMIT_S:
+    if (seconds if cpu_s is None else cpu_s) > REFUSAL_LIMIT_S:
         return Outcome(False, "slow refusal", seconds, 2, lines[0])
     return Outcome(True, "refused", seconds, 2, lines[0])
 
