@@ -4,8 +4,7 @@ numbers are finite and of a size a plant or a venture can have.
 ``.inf`` and ``.nan`` are refused wherever a number is asked for (pydantic's
 ``allow_inf_nan=False``), and every number, in a field or in its lists and mappings,
 lies within +-:data:`MAX_MAGNITUDE`, so that sums and products over a horizon stay
-finite: 1e15 is a hundred thousand times the largest figure of the built-in plant (its
-US$10bn budget, in CNY).
+finite: 1e15 CNY is far beyond any plant's budget, and 1e15 seconds beyond any time.
 """
 
 from __future__ import annotations
