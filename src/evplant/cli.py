@@ -538,7 +538,7 @@ def backtest(
 @app.command()
 @user_errors
 def serve(
-    scenario: ScenarioArg = "beijing-etown",
+    scenario: ScenarioArg = None,
     host: Annotated[
         str, typer.Option(help="address to listen on; 127.0.0.1 keeps the page to this machine")
     ] = "127.0.0.1",
@@ -560,7 +560,7 @@ def serve(
         sys.stdout.flush()
 
     try:
-        run_page(scenario, host, port, out_dir, on_ready=ready)
+        run_page(_named(scenario), host, port, out_dir, on_ready=ready)
     except OSError as exc:
         raise EvplantError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:
