@@ -1,0 +1,40 @@
+"""Optimisation: what should we build? Buffer allocation, marginal values, decisions.
+
+Every search here evaluates designs on common random numbers (``objective``), so the
+differences between designs are not drowned by the differences between draws. Names
+load lazily, so that the CLI's ``optimize`` group costs nothing until it runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "BufferAllocation": "evplant.optimise.buffers",
+    "Constraint": "evplant.optimise.buffers",
+    "allocate_buffers": "evplant.optimise.buffers",
+    "LineObjective": "evplant.optimise.objective",
+    "line_throughput": "evplant.optimise.objective",
+}
+
+__all__ = [
+    "BufferAllocation",
+    "Constraint",
+    "LineObjective",
+    "allocate_buffers",
+    "line_throughput",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .buffers import BufferAllocation, Constraint, allocate_buffers
+    from .objective import LineObjective, line_throughput
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'evplant.optimise' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
