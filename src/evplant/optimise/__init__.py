@@ -16,18 +16,25 @@ _EXPORTS = {
     "allocate_buffers": "evplant.optimise.buffers",
     "LineObjective": "evplant.optimise.objective",
     "line_throughput": "evplant.optimise.objective",
+    "MarginalValue": "evplant.optimise.marginal",
+    "MarginalValues": "evplant.optimise.marginal",
+    "marginal_values": "evplant.optimise.marginal",
 }
 
 __all__ = [
     "BufferAllocation",
     "Constraint",
     "LineObjective",
+    "MarginalValue",
+    "MarginalValues",
     "allocate_buffers",
+    "marginal_values",
     "line_throughput",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .buffers import BufferAllocation, Constraint, allocate_buffers
+    from .marginal import MarginalValue, MarginalValues, marginal_values
     from .objective import LineObjective, line_throughput
 
 

@@ -129,3 +129,59 @@ def buffers(
     )
     out.print(f"throughputs per clock hour; places used {sum(res.buffers)}, "
               f"money spent {res.spent:g}")
+
+
+@app.command()
+@user_errors
+def marginal(
+    file: FileArg,
+    jobs: Jobs = 20_000,
+    seed: Seed = 0,
+    replications: Annotated[
+        int, typer.Option(help="independent streams (standard errors); each one paired")
+    ] = 5,
+    workers: Workers = 1,
+    step: Annotated[float, typer.Option(help="relative change of a cycle time (+-)")] = 0.02,
+    second_cost: Annotated[
+        str | None, typer.Option(help="price of a second saved: one, or one per station")
+    ] = None,
+    server_cost: Annotated[
+        str | None, typer.Option(help="price of a server: one, or one per station")
+    ] = None,
+    place_cost: Annotated[
+        str | None, typer.Option(help="price of a buffer place: one, or one per buffer")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """The jobs an hour (and a year) one more second saved, server or place is worth."""
+    from .marginal import marginal_values
+
+    for name, value, low in (("jobs", jobs, 100), ("seed", seed, 0), ("workers", workers, 1)):
+        _check(name, value, low)
+    prices = {k: numbers(v, f"--{k.replace('_', '-')}") for k, v in
+              (("second_cost", second_cost), ("server_cost", server_cost),
+               ("place_cost", place_cost))}
+    spec = _load(file)
+    res = marginal_values(spec, jobs=jobs, seed=seed, replications=replications,
+                          workers=workers, step=step, **prices)
+    if as_json:
+        sys.stdout.write(json.dumps(res.to_dict(), indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    priced = any(v.cost is not None for v in res.values)
+    table = Table(title=f"marginal values, {file.name} (ranked)")
+    cols = ["what", "where", "jobs/h per unit", "+/-", "jobs/year per unit"]
+    if priced:
+        cols += ["cost", "jobs/year per money"]
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("what", "where") else "right")
+    for v in res.ranking:
+        row = [v.unit, v.name, f"{v.per_hour:.4f}", f"{v.per_hour_se:.4f}", f"{v.per_year:,.0f}"]
+        if priced:
+            row += [f"{v.cost:g}", f"{v.per_year_per_cost:.4g}"]
+        table.add_row(*row)
+    out.print(table)
+    out.print(f"throughput {res.throughput_per_hour:.3f} jobs/h (+/- {res.throughput_se:.3f}); "
+              f"{res.evaluations} runs, {res.evaluations_per_second:.0f} a second; "
+              "per clock hour and clock year")
