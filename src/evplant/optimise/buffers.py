@@ -129,8 +129,10 @@ class BufferAllocation:
 
     ``buffers`` is the winner (one capacity per buffer, in line order) and
     ``throughput_per_hour`` its mean over the re-evaluation's fresh streams, with the
-    standard error ``throughput_se``; ``finalists`` are the designs re-evaluated, as
-    (buffers, mean, standard error), best first; ``history`` the best throughput on the
+    standard error ``throughput_se``; ``start`` the file's own design (cut to fit the
+    constraints) and ``start_throughput_per_hour`` its mean on the same fresh streams;
+    ``finalists`` the designs re-evaluated (the best few and the start), as (buffers,
+    mean, standard error), best first; ``history`` the best throughput on the
     search's streams after each evaluation (the convergence).
     """
 
@@ -247,7 +249,7 @@ def allocate_buffers(
         return values
 
     start = con.repair(spec.buffers)
-    start_value = evaluate([start])[0]
+    evaluate([start])
 
     # 1. global: TPE over shares, in batches of fixed size
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -285,6 +287,8 @@ def allocate_buffers(
 
     # 3. the best few, again on fresh streams
     ranked = sorted(seen, key=lambda d: (-seen[d], d))[:finalists]
+    if start not in ranked:  # the file's own design must be beaten on fresh streams too
+        ranked.append(start)
     means: list[tuple[Design, float, float]] = []
     reps = [[] for _ in ranked]  # type: list[list[float]]
     for r in range(1, replications + 1):
@@ -304,7 +308,7 @@ def allocate_buffers(
         evaluations_per_second=obj.per_second,
         wall_s=time.perf_counter() - t0,
         start=list(start),
-        start_throughput_per_hour=start_value,
+        start_throughput_per_hour=next(m for d, m, _ in means if d == start),
         spent=con.spent(win),
         finalists=[(list(d), m, s) for d, m, s in means],
         history=history,
