@@ -44,6 +44,8 @@ EXPECTED = {
     "BufferAllocation",
     "marginal_values",
     "MarginalValues",
+    "optimise_scenario",
+    "DecisionResult",
 }
 
 

@@ -52,6 +52,8 @@ _EXPORTS = {
     "BufferAllocation": "evplant.optimise.buffers",
     "marginal_values": "evplant.optimise.marginal",
     "MarginalValues": "evplant.optimise.marginal",
+    "optimise_scenario": "evplant.optimise.decisions",
+    "DecisionResult": "evplant.optimise.decisions",
 }
 
 __all__ = [
@@ -91,6 +93,8 @@ __all__ = [
     "BufferAllocation",
     "marginal_values",
     "MarginalValues",
+    "optimise_scenario",
+    "DecisionResult",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,6 +110,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .line.spec import CompiledLine, LineSpec
     from .line.visits import Visits
     from .optimise.buffers import BufferAllocation, allocate_buffers
+    from .optimise.decisions import DecisionResult, optimise_scenario
     from .optimise.marginal import MarginalValues, marginal_values
     from .results import read_run, write_run
     from .run import RunResult, Summary, simulate

@@ -19,10 +19,17 @@ _EXPORTS = {
     "MarginalValue": "evplant.optimise.marginal",
     "MarginalValues": "evplant.optimise.marginal",
     "marginal_values": "evplant.optimise.marginal",
+    "Decision": "evplant.optimise.decisions",
+    "DecisionResult": "evplant.optimise.decisions",
+    "DecisionTrial": "evplant.optimise.decisions",
+    "optimise_scenario": "evplant.optimise.decisions",
 }
 
 __all__ = [
     "BufferAllocation",
+    "Decision",
+    "DecisionResult",
+    "DecisionTrial",
     "Constraint",
     "LineObjective",
     "MarginalValue",
@@ -34,6 +41,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from .buffers import BufferAllocation, Constraint, allocate_buffers
+    from .decisions import Decision, DecisionResult, DecisionTrial, optimise_scenario
     from .marginal import MarginalValue, MarginalValues, marginal_values
     from .objective import LineObjective, line_throughput
 

@@ -185,3 +185,64 @@ def marginal(
     out.print(f"throughput {res.throughput_per_hour:.3f} jobs/h (+/- {res.throughput_se:.3f}); "
               f"{res.evaluations} runs, {res.evaluations_per_second:.0f} a second; "
               "per clock hour and clock year")
+
+
+@app.command()
+@user_errors
+def scenario(
+    scenario: Annotated[
+        str, typer.Argument(help="a built-in scenario name or a YAML file")
+    ] = "beijing-etown",
+    decide: Annotated[
+        list[str] | None,
+        typer.Option("--decide", help="PATH=LOW..HIGH: numbers, whole numbers or months"),
+    ] = None,
+    objective: Annotated[
+        str, typer.Option(help="npv (mean), p10_npv (10th percentile) or output_YYYY (mean)")
+    ] = "npv",
+    replications: Annotated[int, typer.Option(help="Monte Carlo replications a proposal")] = 8,
+    budget: Annotated[int, typer.Option(help="proposals to run")] = 24,
+    workers: Workers = 1,
+    scheduler: Annotated[
+        str | None, typer.Option(help="address of a running Dask scheduler")
+    ] = None,
+    seed: Seed = 0,
+    cash_floor: Annotated[
+        float | None, typer.Option(help="no replication's cash below this (CNY)")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="override a value, path=value")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="write best-scenario.yaml, decisions.json")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Choose decision values that maximise NPV, its P10 or a year's output."""
+    from .decisions import optimise_scenario
+
+    res = optimise_scenario(scenario, decide or [], objective=objective,
+                            replications=replications, budget=budget, workers=workers,
+                            scheduler=scheduler, seed=seed, overrides=set_ or [],
+                            cash_floor=cash_floor, out_dir=out_dir)
+    if as_json:
+        sys.stdout.write(json.dumps(res.to_dict(), indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"decisions, {objective}, {replications} replications a proposal")
+    paths = [p for p in (res.trials[0].values if res.trials else {})]
+    for col in ("trial", *paths, objective, "best so far"):
+        table.add_column(col, justify="right")
+    for k, (t, best) in enumerate(zip(res.trials, res.convergence, strict=True)):
+        mark = "" if t.feasible else " (cash below floor)"
+        table.add_row(str(k + 1), *t.values.values(), f"{t.objective:,.4g}{mark}",
+                      f"{best:,.4g}")
+    out.print(table)
+    if res.best is None:
+        out.print("no proposal met the cash floor")
+    else:
+        out.print("best: " + ", ".join(f"{p}={v}" for p, v in res.best.values.items())
+                  + f" -> {objective} {res.best.objective:,.6g}")
+    if res.files:
+        out.print(f"wrote {', '.join(str(f) for f in res.files)}")
