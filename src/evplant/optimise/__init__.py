@@ -27,16 +27,17 @@ _EXPORTS = {
 
 __all__ = [
     "BufferAllocation",
+    "Constraint",
     "Decision",
     "DecisionResult",
     "DecisionTrial",
-    "Constraint",
     "LineObjective",
     "MarginalValue",
     "MarginalValues",
     "allocate_buffers",
-    "marginal_values",
     "line_throughput",
+    "marginal_values",
+    "optimise_scenario",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
