@@ -23,6 +23,7 @@ _EXPORTS = {
     "DecisionResult": "evplant.optimise.decisions",
     "DecisionTrial": "evplant.optimise.decisions",
     "optimise_scenario": "evplant.optimise.decisions",
+    "plant_marginal_values": "evplant.optimise.plant",
 }
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "line_throughput",
     "marginal_values",
     "optimise_scenario",
+    "plant_marginal_values",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,6 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .decisions import Decision, DecisionResult, DecisionTrial, optimise_scenario
     from .marginal import MarginalValue, MarginalValues, marginal_values
     from .objective import LineObjective, line_throughput
+    from .plant import plant_marginal_values
 
 
 def __getattr__(name: str) -> Any:

@@ -246,3 +246,51 @@ def scenario(
                   + f" -> {objective} {res.best.objective:,.6g}")
     if res.files:
         out.print(f"wrote {', '.join(str(f) for f in res.files)}")
+
+
+@app.command()
+@user_errors
+def plant(
+    scenario: Annotated[
+        str, typer.Argument(help="a built-in scenario name or a YAML file")
+    ] = "beijing-etown",
+    year: Annotated[
+        str | None, typer.Option(help="the year whose output counts (default: mean a year)")
+    ] = None,
+    replications: Annotated[int, typer.Option(help="independent seeds, each paired")] = 3,
+    seed: Seed = 0,
+    per_shop: Annotated[int, typer.Option(help="stations tried per shop (least able)")] = 2,
+    server_cost: Annotated[float | None, typer.Option(help="price of a server")] = None,
+    place_cost: Annotated[float | None, typer.Option(help="price of a store place")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="override a value, path=value")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Cars a year one more store place or server buys: where the next yuan buys most."""
+    from .plant import plant_marginal_values
+
+    res = plant_marginal_values(scenario, year=year, replications=replications, seed=seed,
+                                per_shop=per_shop, overrides=set_ or [],
+                                server_cost=server_cost, place_cost=place_cost)
+    if as_json:
+        data = res.to_dict()
+        data["cars_a_year"] = res.throughput_per_hour * 8760.0
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    priced = any(v.cost is not None for v in res.values)
+    table = Table(title=f"where the next unit buys the most cars ({scenario})")
+    cols = ["what", "where", "cars a year", "+/-"] + (["cost", "cars a year per money"]
+                                                     if priced else [])
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("what", "where") else "right")
+    for v in res.ranking:
+        row = [v.unit, v.name, f"{v.per_year:,.0f}", f"{v.per_hour_se * 8760:,.0f}"]
+        if priced:
+            row += [f"{v.cost:g}", f"{v.per_year_per_cost:.4g}"]
+        table.add_row(*row)
+    out.print(table)
+    out.print(f"base {res.throughput_per_hour * 8760:,.0f} cars a year; "
+              f"{res.evaluations} runs, paired on common random numbers")
