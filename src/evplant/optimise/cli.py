@@ -191,8 +191,8 @@ def marginal(
 @user_errors
 def scenario(
     scenario: Annotated[
-        str, typer.Argument(help="a built-in scenario name or a YAML file")
-    ] = "beijing-etown",
+        str | None, typer.Argument(help="a built-in scenario name or a YAML file")
+    ] = None,
     decide: Annotated[
         list[str] | None,
         typer.Option("--decide", help="PATH=LOW..HIGH: numbers, whole numbers or months"),
@@ -219,8 +219,10 @@ def scenario(
     as_json: AsJson = False,
 ) -> None:
     """Choose decision values that maximise NPV, its P10 or a year's output."""
+    from ..scenario.load import DEFAULT
     from .decisions import optimise_scenario
 
+    scenario = DEFAULT if scenario is None else scenario
     res = optimise_scenario(scenario, decide or [], objective=objective,
                             replications=replications, budget=budget, workers=workers,
                             scheduler=scheduler, seed=seed, overrides=set_ or [],
@@ -252,8 +254,8 @@ def scenario(
 @user_errors
 def plant(
     scenario: Annotated[
-        str, typer.Argument(help="a built-in scenario name or a YAML file")
-    ] = "beijing-etown",
+        str | None, typer.Argument(help="a built-in scenario name or a YAML file")
+    ] = None,
     year: Annotated[
         str | None, typer.Option(help="the year whose output counts (default: mean a year)")
     ] = None,
@@ -268,8 +270,10 @@ def plant(
     as_json: AsJson = False,
 ) -> None:
     """Cars a year one more store place or server buys: where the next yuan buys most."""
+    from ..scenario.load import DEFAULT
     from .plant import plant_marginal_values
 
+    scenario = DEFAULT if scenario is None else scenario
     res = plant_marginal_values(scenario, year=year, replications=replications, seed=seed,
                                 per_shop=per_shop, overrides=set_ or [],
                                 server_cost=server_cost, place_cost=place_cost)
