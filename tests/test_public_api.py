@@ -40,6 +40,12 @@ EXPECTED = {
     "Backtest",
     "read_observations",
     "Statement",
+    "allocate_buffers",
+    "BufferAllocation",
+    "marginal_values",
+    "MarginalValues",
+    "optimise_scenario",
+    "DecisionResult",
 }
 
 
@@ -66,7 +72,7 @@ def test_the_console_script_is_installed_and_answers() -> None:
         [sys.executable, "-m", "evplant.cli", "--help"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0
-    for command in ("line", "run", "compare", "scenarios", "show", "schema"):
+    for command in ("line", "run", "compare", "scenarios", "show", "schema", "optimize"):
         assert command in done.stdout
 
 

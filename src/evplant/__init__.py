@@ -48,6 +48,12 @@ _EXPORTS = {
     "Backtest": "evplant.calibration.backtest",
     "read_observations": "evplant.calibration.observations",
     "Statement": "evplant.calibration.observations",
+    "allocate_buffers": "evplant.optimise.buffers",
+    "BufferAllocation": "evplant.optimise.buffers",
+    "marginal_values": "evplant.optimise.marginal",
+    "MarginalValues": "evplant.optimise.marginal",
+    "optimise_scenario": "evplant.optimise.decisions",
+    "DecisionResult": "evplant.optimise.decisions",
 }
 
 __all__ = [
@@ -83,6 +89,12 @@ __all__ = [
     "Backtest",
     "read_observations",
     "Statement",
+    "allocate_buffers",
+    "BufferAllocation",
+    "marginal_values",
+    "MarginalValues",
+    "optimise_scenario",
+    "DecisionResult",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -97,6 +109,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .line.reference import simulate_reference
     from .line.spec import CompiledLine, LineSpec
     from .line.visits import Visits
+    from .optimise.buffers import BufferAllocation, allocate_buffers
+    from .optimise.decisions import DecisionResult, optimise_scenario
+    from .optimise.marginal import MarginalValues, marginal_values
     from .results import read_run, write_run
     from .run import RunResult, Summary, simulate
     from .scenario.load import Prepared, builtin_names, load_scenario, prepare

@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from .errors import EvplantError
+from .optimise.cli import app as optimize_app
 
 # Imports that only one command needs live in that command, so that `evplant --help`
 # loads typer and rich and little else.
@@ -578,6 +579,9 @@ def _comparable(sa: dict[str, Any], sb: dict[str, Any]) -> list[str]:
         ):
             keys.append(key)
     return keys
+
+
+app.add_typer(optimize_app, name="optimize")
 
 
 def main() -> None:

@@ -1,0 +1,300 @@
+"""``evplant optimize``: the command group, a Typer sub-app mounted by ``evplant.cli``.
+
+Thin like the rest of the CLI: parse, call ``evplant.optimise``, print. Arguments are
+checked here or by the API and every bad one is one ``EvplantError`` line, exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from ..errors import EvplantError
+
+out = Console()
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(fn: F) -> F:
+    """EvplantError as plain lines on stderr and exit code 2, as in ``evplant.cli``
+    (not imported from there: ``evplant.cli`` mounts this module, so it cannot be
+    imported back while it loads)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EvplantError as exc:
+            for problem in exc.problems:
+                err.print(f"error: {problem}", markup=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+app = typer.Typer(
+    name="optimize",
+    help="Search designs: buffer allocation, and the marginal value of every station.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+FileArg = Annotated[Path, typer.Argument(help="line file (YAML); see docs/line-files.md")]
+Jobs = Annotated[int, typer.Option("--jobs", "-n", help="vehicles per evaluation")]
+Seed = Annotated[int, typer.Option(help="random seed (common random numbers for all designs)")]
+Workers = Annotated[int, typer.Option(help="threads evaluating designs (results do not change)")]
+AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+
+
+def numbers(text: str | None, option: str) -> list[float] | None:
+    """``"1,2.5,3"`` as floats, or one clear error naming the option."""
+    if text is None:
+        return None
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise EvplantError(
+            f"give a number or comma-separated numbers, got {text!r}", field=option
+        ) from None
+
+
+def _check(name: str, value: int, low: int) -> None:
+    if value < low:
+        raise EvplantError(f"must be at least {low}, got {value}", field=f"--{name}")
+
+
+def _load(file: Path) -> Any:
+    from ..inputs import load_file
+    from ..line.spec import LineSpec
+
+    return load_file(LineSpec, file)
+
+
+@app.command()
+@user_errors
+def buffers(
+    file: FileArg,
+    total: Annotated[int | None, typer.Option(help="at most this many places in all")] = None,
+    budget: Annotated[
+        float | None, typer.Option(help="at most this much money (with --cost per place)")
+    ] = None,
+    cost: Annotated[
+        str | None,
+        typer.Option(help="cost per place: one number, or one per buffer (comma-separated)"),
+    ] = None,
+    jobs: Jobs = 10_000,
+    seed: Seed = 0,
+    workers: Workers = 1,
+    trials: Annotated[int, typer.Option(help="designs the optuna (TPE) stage proposes")] = 64,
+    replications: Annotated[
+        int, typer.Option(help="fresh streams re-evaluating the best few designs")
+    ] = 5,
+    as_json: AsJson = False,
+) -> None:
+    """Allocate buffer places across a line to maximise its throughput."""
+    from .buffers import allocate_buffers
+
+    for name, value, low in (("jobs", jobs, 100), ("seed", seed, 0), ("workers", workers, 1),
+                             ("trials", trials, 0), ("replications", replications, 1)):
+        _check(name, value, low)
+    costs = numbers(cost, "--cost")
+    spec = _load(file)
+    res = allocate_buffers(spec, total=total, budget=budget, cost=costs or 1.0, jobs=jobs,
+                           seed=seed, workers=workers, trials=trials,
+                           replications=replications)
+    if as_json:
+        sys.stdout.write(json.dumps(res.to_dict(), indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    names = [s.name for s in spec.stations]
+    table = Table(title=f"buffer allocation, {file.name} ({res.evaluations:,} designs run)")
+    for col in ("buffer", "start", "best"):
+        table.add_column(col, justify="left" if col == "buffer" else "right")
+    for i, (a, b) in enumerate(zip(res.start, res.buffers, strict=True)):
+        table.add_row(f"{names[i]} -> {names[i + 1]}", str(a), str(b))
+    out.print(table)
+    out.print(
+        f"throughput {res.throughput_per_hour:.3f} jobs/h (+/- {res.throughput_se:.3f}, "
+        f"{replications} fresh streams); start {res.start_throughput_per_hour:.3f} jobs/h; "
+        f"{res.evaluations_per_second:.0f} evaluations/s; {res.wall_s:.1f} s"
+    )
+    out.print(f"throughputs per clock hour; places used {sum(res.buffers)}, "
+              f"money spent {res.spent:g}")
+
+
+@app.command()
+@user_errors
+def marginal(
+    file: FileArg,
+    jobs: Jobs = 20_000,
+    seed: Seed = 0,
+    replications: Annotated[
+        int, typer.Option(help="independent streams (standard errors); each one paired")
+    ] = 5,
+    workers: Workers = 1,
+    step: Annotated[float, typer.Option(help="relative change of a cycle time (+-)")] = 0.02,
+    second_cost: Annotated[
+        str | None, typer.Option(help="price of a second saved: one, or one per station")
+    ] = None,
+    server_cost: Annotated[
+        str | None, typer.Option(help="price of a server: one, or one per station")
+    ] = None,
+    place_cost: Annotated[
+        str | None, typer.Option(help="price of a buffer place: one, or one per buffer")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """The jobs an hour (and a year) one more second saved, server or place is worth."""
+    from .marginal import marginal_values
+
+    for name, value, low in (("jobs", jobs, 100), ("seed", seed, 0), ("workers", workers, 1)):
+        _check(name, value, low)
+    prices = {k: numbers(v, f"--{k.replace('_', '-')}") for k, v in
+              (("second_cost", second_cost), ("server_cost", server_cost),
+               ("place_cost", place_cost))}
+    spec = _load(file)
+    res = marginal_values(spec, jobs=jobs, seed=seed, replications=replications,
+                          workers=workers, step=step, **prices)
+    if as_json:
+        sys.stdout.write(json.dumps(res.to_dict(), indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    priced = any(v.cost is not None for v in res.values)
+    table = Table(title=f"marginal values, {file.name} (ranked)")
+    cols = ["what", "where", "jobs/h per unit", "+/-", "jobs/year per unit"]
+    if priced:
+        cols += ["cost", "jobs/year per money"]
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("what", "where") else "right")
+    for v in res.ranking:
+        row = [v.unit, v.name, f"{v.per_hour:.4f}", f"{v.per_hour_se:.4f}", f"{v.per_year:,.0f}"]
+        if priced:
+            row += [f"{v.cost:g}", f"{v.per_year_per_cost:.4g}"]
+        table.add_row(*row)
+    out.print(table)
+    out.print(f"throughput {res.throughput_per_hour:.3f} jobs/h (+/- {res.throughput_se:.3f}); "
+              f"{res.evaluations} runs, {res.evaluations_per_second:.0f} a second; "
+              "per clock hour and clock year")
+
+
+@app.command()
+@user_errors
+def scenario(
+    scenario: Annotated[
+        str | None, typer.Argument(help="a built-in scenario name or a YAML file")
+    ] = None,
+    decide: Annotated[
+        list[str] | None,
+        typer.Option("--decide", help="PATH=LOW..HIGH: numbers, whole numbers or months"),
+    ] = None,
+    objective: Annotated[
+        str, typer.Option(help="npv (mean), p10_npv (10th percentile) or output_YYYY (mean)")
+    ] = "npv",
+    replications: Annotated[int, typer.Option(help="Monte Carlo replications a proposal")] = 8,
+    budget: Annotated[int, typer.Option(help="proposals to run")] = 24,
+    workers: Workers = 1,
+    scheduler: Annotated[
+        str | None, typer.Option(help="address of a running Dask scheduler")
+    ] = None,
+    seed: Seed = 0,
+    cash_floor: Annotated[
+        float | None, typer.Option(help="no replication's cash below this (CNY)")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="override a value, path=value")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="write best-scenario.yaml, decisions.json")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Choose decision values that maximise NPV, its P10 or a year's output."""
+    from ..scenario.load import DEFAULT
+    from .decisions import optimise_scenario
+
+    scenario = DEFAULT if scenario is None else scenario
+    res = optimise_scenario(scenario, decide or [], objective=objective,
+                            replications=replications, budget=budget, workers=workers,
+                            scheduler=scheduler, seed=seed, overrides=set_ or [],
+                            cash_floor=cash_floor, out_dir=out_dir)
+    if as_json:
+        sys.stdout.write(json.dumps(res.to_dict(), indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"decisions, {objective}, {replications} replications a proposal")
+    paths = [p for p in (res.trials[0].values if res.trials else {})]
+    for col in ("trial", *paths, objective, "best so far"):
+        table.add_column(col, justify="right")
+    for k, (t, best) in enumerate(zip(res.trials, res.convergence, strict=True)):
+        mark = "" if t.feasible else " (cash below floor)"
+        table.add_row(str(k + 1), *t.values.values(), f"{t.objective:,.4g}{mark}",
+                      f"{best:,.4g}")
+    out.print(table)
+    if res.best is None:
+        out.print("no proposal met the cash floor")
+    else:
+        out.print("best: " + ", ".join(f"{p}={v}" for p, v in res.best.values.items())
+                  + f" -> {objective} {res.best.objective:,.6g}")
+    if res.files:
+        out.print(f"wrote {', '.join(str(f) for f in res.files)}")
+
+
+@app.command()
+@user_errors
+def plant(
+    scenario: Annotated[
+        str | None, typer.Argument(help="a built-in scenario name or a YAML file")
+    ] = None,
+    year: Annotated[
+        str | None, typer.Option(help="the year whose output counts (default: mean a year)")
+    ] = None,
+    replications: Annotated[int, typer.Option(help="independent seeds, each paired")] = 3,
+    seed: Seed = 0,
+    per_shop: Annotated[int, typer.Option(help="stations tried per shop (least able)")] = 2,
+    server_cost: Annotated[float | None, typer.Option(help="price of a server")] = None,
+    place_cost: Annotated[float | None, typer.Option(help="price of a store place")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="override a value, path=value")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Cars a year one more store place or server buys: where the next yuan buys most."""
+    from ..scenario.load import DEFAULT
+    from .plant import plant_marginal_values
+
+    scenario = DEFAULT if scenario is None else scenario
+    res = plant_marginal_values(scenario, year=year, replications=replications, seed=seed,
+                                per_shop=per_shop, overrides=set_ or [],
+                                server_cost=server_cost, place_cost=place_cost)
+    if as_json:
+        data = res.to_dict()
+        data["cars_a_year"] = res.throughput_per_hour * 8760.0
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    priced = any(v.cost is not None for v in res.values)
+    table = Table(title=f"where the next unit buys the most cars ({scenario})")
+    cols = ["what", "where", "cars a year", "+/-"] + (["cost", "cars a year per money"]
+                                                     if priced else [])
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("what", "where") else "right")
+    for v in res.ranking:
+        row = [v.unit, v.name, f"{v.per_year:,.0f}", f"{v.per_hour_se * 8760:,.0f}"]
+        if priced:
+            row += [f"{v.cost:g}", f"{v.per_year_per_cost:.4g}"]
+        table.add_row(*row)
+    out.print(table)
+    out.print(f"base {res.throughput_per_hour * 8760:,.0f} cars a year; "
+              f"{res.evaluations} runs, paired on common random numbers")
