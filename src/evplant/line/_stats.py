@@ -15,6 +15,7 @@ import numpy as np
 from .._numba import inline, kernel
 from .calendar import _window, working_before
 from .draws import next_breakdown
+from .spec import FAIL_CALENDAR, FAIL_OPERATING
 
 # per-station accumulators, columns of acc[m, :]
 BUSY, BLOCKED, FAILED, JOBS, ACT_SUM, ACT_CNT = range(6)
@@ -140,7 +141,7 @@ def accumulate(
             we = working_before(e, starts, ends, cum, hint, i)
             wc = working_before(c, starts, ends, cum, hint, i)
             wd = working_before(d, starts, ends, cum, hint, i)
-            if basis[i] == 2:
+            if basis[i] == FAIL_CALENDAR:
                 # the next down interval usually starts later: skip the call (its array
                 # arguments cost ~100 ns in reference counting alone)
                 down_work = 0.0
@@ -188,7 +189,7 @@ def accumulate(
             else:
                 down_work = rep[r, i]
                 down_block = 0.0
-                if basis[i] == 1 and down_work > 0.0:
+                if basis[i] == FAIL_OPERATING and down_work > 0.0:
                     acc[i, FAILED] += down_work
                     bins[_bin(c, edges, bhint, i), i, B_FAILED] += down_work
             busy = (wc - we) - down_work
@@ -277,7 +278,7 @@ def close_all(
     for i in range(m):
         for s in range(servers[i]):
             _close_period(i, s, act, acc, bins)
-            if basis[i] == 2:
+            if basis[i] == FAIL_CALENDAR:
                 # book whole intervals up to t_end, then the open part of the current one
                 _down_between(
                     t_end,
@@ -306,3 +307,110 @@ def close_all(
                     )
                     acc[i, FAILED] += w
                     bins[_bin(hi, edges, bhint, i), i, B_FAILED] += w
+
+
+# --- one visit at a time, for the event-driven kernel (``_events``) ------------------
+# The same books as ``accumulate``, in three steps taken as they happen: the entry,
+# the end of work (busy time, repairs, the active period) and the departure (blocked
+# time). Each server's steps come in its time order, as the walks of the calendar-time
+# breakdowns and of the active periods need.
+
+
+@inline
+def book_in(i: int, e: float, bins: np.ndarray, edges: np.ndarray, bhint: np.ndarray) -> None:
+    """Job entered station i at e."""
+    bins[_bin(e, edges, bhint, i), i, B_IN] += 1.0
+
+
+@inline
+def book_work(
+    i: int,
+    s: int,
+    e: float,
+    c: float,
+    repair: float,
+    basis: int,
+    ttf_code: np.ndarray,
+    ttr_code: np.ndarray,
+    table: np.ndarray,
+    keys: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    cum: np.ndarray,
+    fst: np.ndarray,
+    act: np.ndarray,
+    acc: np.ndarray,
+    bins: np.ndarray,
+    edges: np.ndarray,
+    hint: np.ndarray,
+    bhint: np.ndarray,
+) -> None:
+    """Server s of station i worked on a job from e to c."""
+    we = working_before(e, starts, ends, cum, hint, i)
+    wc = working_before(c, starts, ends, cum, hint, i)
+    be = _bin(e, edges, bhint, i)
+    bc = _bin(c, edges, bhint, i)
+    down_work = 0.0
+    if basis == FAIL_CALENDAR:
+        if fst[i, s, 1] < c:
+            down_work = _down_between(
+                e, c, i, s, fst, ttf_code, ttr_code, table, keys, starts, ends, cum,
+                acc, bins, edges, hint, bhint,
+            )
+    elif basis == FAIL_OPERATING and repair > 0.0:
+        down_work = repair
+        acc[i, FAILED] += repair
+        bins[bc, i, B_FAILED] += repair
+    busy = (wc - we) - down_work
+    acc[i, BUSY] += busy
+    bins[bc, i, B_BUSY] += busy
+    if act[i, s, 2] >= 0.0 and e == act[i, s, 3]:
+        act[i, s, 1] += wc - we
+        act[i, s, 3] = c
+        act[i, s, 5] = bc
+    else:
+        _close_period(i, s, act, acc, bins)
+        act[i, s, 0] = we
+        act[i, s, 1] = wc - we
+        act[i, s, 2] = e
+        act[i, s, 3] = c
+        act[i, s, 4] = be
+        act[i, s, 5] = bc
+
+
+@inline
+def book_leave(
+    i: int,
+    s: int,
+    c: float,
+    d: float,
+    basis: int,
+    ttf_code: np.ndarray,
+    ttr_code: np.ndarray,
+    table: np.ndarray,
+    keys: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    cum: np.ndarray,
+    fst: np.ndarray,
+    acc: np.ndarray,
+    bins: np.ndarray,
+    edges: np.ndarray,
+    hint: np.ndarray,
+    bhint: np.ndarray,
+) -> None:
+    """The job whose work on server s ended at c left station i at d."""
+    wc = working_before(c, starts, ends, cum, hint, i)
+    wd = working_before(d, starts, ends, cum, hint, i)
+    down_block = 0.0
+    if basis == FAIL_CALENDAR and fst[i, s, 1] < d:
+        down_block = _down_between(
+            c, d, i, s, fst, ttf_code, ttr_code, table, keys, starts, ends, cum,
+            acc, bins, edges, hint, bhint,
+        )
+    blocked = (wd - wc) - down_block
+    bd = _bin(d, edges, bhint, i)
+    acc[i, BLOCKED] += blocked
+    acc[i, JOBS] += 1.0
+    bins[bd, i, B_BLOCKED] += blocked
+    bins[bd, i, B_OUT] += 1.0
