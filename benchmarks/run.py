@@ -21,11 +21,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evplant.line.engine import LineEngine, simulate_visits  # noqa: E402
 from evplant.line.reference import simulate_reference  # noqa: E402
 from evplant.line.sampling import LineDraws  # noqa: E402
 from evplant.line.spec import CompiledLine, LineSpec  # noqa: E402
+
+from lean_simpy import lean_line  # noqa: E402
 
 
 def issue_line(failures: bool) -> CompiledLine:
@@ -60,7 +63,7 @@ def bench_line(quick: bool) -> None:
     )
     print(
         f"{'case':<18}{'fast visits/s':>16}{'reference visits/s':>20}{'ratio':>10}"
-        f"{'kernel only':>14}"
+        f"{'lean SimPy visits/s':>21}{'ratio':>10}{'kernel only':>14}"
     )
     for failures in (False, True):
         line = issue_line(failures)
@@ -81,14 +84,19 @@ def bench_line(quick: bool) -> None:
             * n_fast
             / (reps * 4096)
         )
+        n_lean = 5 * n_ref
+        lean = best_of(lambda failures=failures: lean_line(20, n_lean, failures=failures), 1)
         v_fast = n_fast * 20 / fast
         v_ref = n_ref * 20 / ref
+        v_lean = n_lean * 20 / lean
         label = "with failures" if failures else "no failures"
         print(
             f"{label:<18}{v_fast / 1e6:>14.1f}M{v_ref / 1e6:>19.3f}M{v_fast / v_ref:>9.0f}x"
+            f"{v_lean / 1e6:>20.3f}M{v_fast / v_lean:>9.0f}x"
             f"{n_fast * 20 / kernel / 1e6:>13.1f}M"
         )
     print("kernel only: the compiled recursion on pre-drawn times (no sampling, no statistics)")
+    print("lean SimPy: benchmarks/lean_simpy.py, one process per station, no statistics")
 
 
 def bench_plant(quick: bool) -> None:

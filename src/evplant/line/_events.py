@@ -18,8 +18,11 @@ time), so this order is the contract's.
 It is resumable: it stops before an instant at which a source would need a job not
 fed yet (that job might enter then), or at which the caller's promise (no job fed
 later is released before ``until``) no longer covers a source waiting for jobs, and
-goes on from there on the next call. Statistics are booked as it goes (``_stats``'
-``book_*`` steps), in each server's time order.
+goes on from there on the next call. Entries and completions are booked as they
+happen; every visit is written to a log (in the order jobs leave their stations, so in
+each server's time order) that ``_stats.book_log`` books after each call: booking
+inside this kernel measured several times slower (its loop is large enough that the
+inlined steps cost it its optimisations).
 
 State lives in a few arrays with named columns (see the constants below); jobs in the
 line are tokens, kept in a pool.
@@ -33,12 +36,15 @@ import numpy as np
 
 from .._numba import inline, kernel
 from ._kernel import _advance
-from ._stats import B_OUT, L_DONE, L_LEAD, L_T, book_in, book_leave, book_work
+from .calendar import _window
+from .spec import FAIL_CALENDAR, FAIL_OPERATING
+from ._stats import B_OUT, L_DONE, L_LEAD, L_T, book_in
 
 _EPS = 2.220446049250313e-16
 STATUS_DONE = 0  # every job fed has left the line
 STATUS_CALENDAR = 1  # the calendar ran out: extend it and call again
 STATUS_WAIT = 2  # stopped to wait for more jobs (or the caller's horizon)
+STATUS_LOG = 3  # the visit log is full: book it (``book_log``) and call again
 
 # --- scalar state, sc[...] ------------------------------------------------------------
 SC_CLOCK = 0  # the last instant walked (float)
@@ -47,7 +53,12 @@ SC_HEAP_N = 2  # events on the heap
 SC_HEAP_SEQ = 3  # insertion counter (ties on the heap go first in, first out)
 SC_FREE_N = 4  # tokens in the free list
 SC_IN_LINE = 5  # tokens in the line
-N_SC = 6
+SC_LOG_N = 6  # visits in the log
+N_SC = 7
+
+# --- the visit log, log[n, ...]: visits in the order they leave their station --------
+G_STATION, G_SERVER, G_ENTRY, G_END, G_DEP, G_REPAIR = range(6)
+N_LOG = 6
 
 # --- per-station integer state, ist[i, ...] -------------------------------------------
 I_NEXT_JOB = 0  # a source: the next job number to take
@@ -136,10 +147,7 @@ def run_events(
         np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
         np.ndarray, np.ndarray, np.ndarray,
     ],
-    books: tuple[
-        np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-        np.ndarray, np.ndarray, np.ndarray,
-    ],
+    books: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     full_stats: bool,
     trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     trace0: int,
@@ -156,7 +164,7 @@ def run_events(
     ttf_code, ttr_code, table, keys = codes
     starts, ends, cum = cal
     (sc, ist, srv_tok, queue, fin, tk, tf, tp, free_tok, ht, hk, hs, fst, hint, dirty) = state
-    (fst_s, act, acc, bins, edges, lacc, hint_s, bhint, done) = books
+    (log, bins, edges, lacc, bhint, done) = books
     t_entry, t_end, t_dep, t_srv, t_rep = trace
     n_rows = p.shape[0]
     m = line_i.shape[0]
@@ -235,19 +243,32 @@ def run_events(
                     else:
                         tok = queue[i, qpos]
                         work = tp[tok, i]
-                    saved0 = fst[i, s, 0]
-                    saved1 = fst[i, s, 1]
-                    saved2 = fst[i, s, 2]
                     b = line_i[i, basis_col]
-                    c_end, repair = _advance(
-                        t, work, i, s, b, fst, ttf_code, ttr_code, table, keys,
-                        starts, ends, cum, hint,
-                    )
-                    if c_end == math.inf:
-                        fst[i, s, 0] = saved0
-                        fst[i, s, 1] = saved1
-                        fst[i, s, 2] = saved2
-                        return STATUS_CALENDAR
+                    # fast path (as in _kernel.run_rows): the work fits in the shift
+                    # window and before the server's next failure
+                    h = _window(t, starts, hint, i)
+                    c_end = t + work
+                    repair = 0.0
+                    fits = starts[h] <= t and c_end <= ends[h]
+                    if fits and b == FAIL_OPERATING:
+                        fits = work <= fst[i, s, 1]
+                        if fits:
+                            fst[i, s, 1] -= work
+                    elif fits and b == FAIL_CALENDAR:
+                        fits = c_end <= fst[i, s, 1]
+                    if not fits:
+                        saved0 = fst[i, s, 0]
+                        saved1 = fst[i, s, 1]
+                        saved2 = fst[i, s, 2]
+                        c_end, repair = _advance(
+                            t, work, i, s, b, fst, ttf_code, ttr_code, table, keys,
+                            starts, ends, cum, hint,
+                        )
+                        if c_end == math.inf:
+                            fst[i, s, 0] = saved0
+                            fst[i, s, 1] = saved1
+                            fst[i, s, 2] = saved2
+                            return STATUS_CALENDAR
                     # commit the entry
                     if up < 0:
                         sc[SC_FREE_N] -= 1
@@ -288,6 +309,8 @@ def run_events(
                 if ist[i, I_HUNGRY] == 1:
                     return STATUS_WAIT
             return STATUS_DONE
+        if full_stats and int(sc[SC_LOG_N]) + free_tok.shape[0] > log.shape[0]:
+            return STATUS_LOG  # an instant could fill the log: book it first
         t = ht[0]
         if t >= promise:
             for i in range(m):
@@ -307,13 +330,6 @@ def run_events(
                 i = tk[k_ev, T_STATION]
                 fin[i, ist[i, I_FIN_LEN]] = k_ev
                 ist[i, I_FIN_LEN] += 1
-                if full_stats:
-                    book_work(
-                        i, tk[k_ev, T_SERVER], tf[k_ev, F_ENTRY], tf[k_ev, F_END],
-                        tf[k_ev, F_REPAIR], line_i[i, basis_col], ttf_code, ttr_code,
-                        table, keys, starts, ends, cum, fst_s, act, acc, bins, edges,
-                        hint_s, bhint,
-                    )
                 if on_stack[i] == 0:
                     on_stack[i] = 1
                     stack[top] = i
@@ -358,10 +374,15 @@ def run_events(
                 c = tf[tok, F_END]
                 j = tk[tok, T_JOB]
                 if full_stats:
-                    book_leave(
-                        i, s, c, t, line_i[i, basis_col], ttf_code, ttr_code, table, keys,
-                        starts, ends, cum, fst_s, acc, bins, edges, hint_s, bhint,
-                    )
+                    # the visit, for the statistics pass (``book_log``)
+                    nl = int(sc[SC_LOG_N])
+                    log[nl, G_STATION] = i
+                    log[nl, G_SERVER] = s
+                    log[nl, G_ENTRY] = e
+                    log[nl, G_END] = c
+                    log[nl, G_DEP] = t
+                    log[nl, G_REPAIR] = tf[tok, F_REPAIR]
+                    sc[SC_LOG_N] = nl + 1
                 if 0 <= j - trace0 < n_trace:
                     t_entry[j - trace0, i] = e
                     t_end[j - trace0, i] = c
@@ -421,3 +442,4 @@ def _bin_of(t: float, edges: np.ndarray, hint: np.ndarray, i: int) -> int:
     while h + 1 < nb and edges[h + 1] <= t:
         h += 1
     return h
+

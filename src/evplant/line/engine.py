@@ -17,8 +17,8 @@ Which path each feature takes (chosen per line, ``CompiledLine.in_build_order``)
   identically for both engines;
 - a line with a station whose servers let jobs overtake (several servers, the
   default) runs through the compiled event-driven kernel, ``_events.run_events``,
-  which carries every feature above plus overtaking and resequencing stores, and books
-  the statistics as it walks (``_stats.book_*``).
+  which carries every feature above plus overtaking and resequencing stores, and logs
+  the visits for ``_stats.book_log`` (the same books as ``accumulate``, visit by visit).
 
 See ``docs/line-semantics.md`` for why each is exact.
 """
@@ -231,6 +231,7 @@ class _EventState:
             np.zeros(m, dtype=np.int64),  # calendar hints
             self.dirty,
         )
+        self.log = np.zeros((max(8192, 4 * n_tok), _events.N_LOG))
         # jobs fed and not yet taken by every source
         self.p = np.zeros((0, m))
         self.release = np.zeros(0)
@@ -446,17 +447,7 @@ class LineEngine:
             else (np.empty((0, m)), np.empty((0, m)), np.empty((0, m)),
                   np.empty((0, m), dtype=np.int64), np.empty((0, m)))
         )
-        books = (
-            self._fst_stats,
-            self._act,
-            self._acc,
-            self._bins,
-            self.bin_edges,
-            self._line,
-            self._hint_stats,
-            self._hint_bins,
-            self._done,
-        )
+        books = (ev.log, self._bins, self.bin_edges, self._line, self._hint_bins, self._done)
         while True:
             line = self.line
             cal = line.calendar
@@ -477,6 +468,9 @@ class LineEngine:
                 first,
             )
             ev.taken()
+            self._book_log(ev)
+            if status == _events.STATUS_LOG:
+                continue
             if status == _events.STATUS_CALENDAR:
                 self._grow_calendar()
                 continue
@@ -484,6 +478,33 @@ class LineEngine:
                 raise RuntimeError("the event kernel stopped with jobs in the line")
             self._scal[0] = self._line[_stats.L_DONE]
             return
+
+    def _book_log(self, ev: _EventState) -> None:
+        n = int(ev.sc[_events.SC_LOG_N])
+        if n == 0:
+            return
+        line = self.line
+        cal = line.calendar
+        _stats.book_log(
+            ev.log,
+            n,
+            line.fail_basis,
+            line.ttf_code,
+            line.ttr_code,
+            line.table,
+            self.draws.fail_keys,
+            cal.starts,
+            cal.ends,
+            cal.cum,
+            self._fst_stats,
+            self._act,
+            self._acc,
+            self._bins,
+            self.bin_edges,
+            self._hint_stats,
+            self._hint_bins,
+        )
+        ev.sc[_events.SC_LOG_N] = 0
 
     def bin_stats(self, k: int) -> BinStats:
         """The statistics of bin ``k`` so far (jobs fed later may still add to it)."""

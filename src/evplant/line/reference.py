@@ -15,8 +15,8 @@ discrete-event way, so that a disagreement between the two points at a bug.
   goes to) is a ``Resource``: a finished job leaves its server only with a place
   there, and gives the place back when it leaves that next station;
 - jobs queue for a station's servers in the order they arrive (a ``Resource``'s
-  queue); before a resequencing station they queue by build number instead (a
-  ``PriorityResource``);
+  queue); at a resequencing station they wait in a list, and at the end of each
+  instant the free servers go to the waiting jobs with the lowest build numbers;
 - at a join, a vehicle takes the next part from the store of every feeder line (a
   ``Store`` per feeder, first in, first out) before it asks for a server; the part's
   place in the store is given back when that vehicle leaves the join station;
@@ -58,7 +58,8 @@ _IDLE, _WORKING, _REPAIRING, _HOLDING = range(4)
 OFF_SHIFT, FAILED, BUSY, BLOCKED, STARVED = range(5)
 # SimPy runs the events of one instant by priority (URGENT = 0, NORMAL = 1), so an
 # event of priority 2 runs after everything else that happens at that instant
-_END_OF_INSTANT = simpy.events.EventPriority(2)
+_SETTLE = simpy.events.EventPriority(2)
+_END_OF_INSTANT = simpy.events.EventPriority(3)
 
 
 @dataclass
@@ -96,6 +97,18 @@ class _EndOfInstant(simpy.Event):
         self._ok = True
         self._value = None
         env.schedule(self, _END_OF_INSTANT)
+
+
+class _Settled(simpy.Event):
+    """Fires after the jobs and releases of the current instant, before the end of the
+    instant: jobs that finished their work in the same instant at a station where they
+    overtake then ask for room in the order they entered it."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, _SETTLE)
 
 
 class _Server:
@@ -176,12 +189,12 @@ class _LineModel:
         self.all_servers = [srv for row in self.servers for srv in row]
         self.resequence = [bool(x) for x in line.resequence]
         self.keeps = [not bool(x) for x in line.overtakes]
-        self.permits: list[simpy.Resource] = [
-            simpy.PriorityResource(env, capacity=k[i])
-            if self.resequence[i]
-            else simpy.Resource(env, capacity=k[i])
-            for i in range(self.m)
-        ]
+        self.permits = [simpy.Resource(env, capacity=k[i]) for i in range(self.m)]
+        # resequencing stations: jobs waiting in the store (build number, wake-up)
+        self.waiting: list[list[tuple[int, simpy.Event]]] = [[] for _ in range(self.m)]
+        self.dispatching = [False] * self.m
+        # overtaking stations: jobs whose work ended in this instant (entry order, event)
+        self.finishing: list[list[tuple[int, simpy.Event]]] = [[] for _ in range(self.m)]
         self.entered = [0] * self.m  # jobs that have entered each station
         self.free = [set(range(k[i])) for i in range(self.m)]
         self.branches, self.feeders = _topology(line)
@@ -327,6 +340,30 @@ class _LineModel:
         return repaired
 
     # --- jobs ------------------------------------------------------------------------
+    def _settle(self, i: int) -> Process:
+        yield _Settled(self.env)
+        for _, settled in sorted(self.finishing[i], key=lambda f: f[0]):
+            settled.succeed()
+        self.finishing[i] = []
+
+    def _dispatch_soon(self, i: int) -> None:
+        """Hand free servers of resequencing station i to waiting jobs, by build
+        number, once the instant has settled."""
+        if not self.dispatching[i]:
+            self.dispatching[i] = True
+            self.env.process(self._dispatch(i))
+
+    def _dispatch(self, i: int) -> Process:
+        yield _EndOfInstant(self.env)
+        self.dispatching[i] = False
+        waiting = self.waiting[i]
+        while self.free[i] and waiting:
+            j, wake = min(waiting, key=lambda w: w[0])
+            waiting.remove((j, wake))
+            s = min(self.free[i])
+            self.free[i].remove(s)
+            wake.succeed(s)
+
     def _take_server(self, i: int) -> Generator[simpy.Event, Any, int]:
         """The lowest-numbered free server of station i (the entry permit is held)."""
         if len(self.servers[i]) > 1:
@@ -363,16 +400,23 @@ class _LineModel:
                 turn = self.arrival[i].turn(j)
                 if turn is not None:
                     yield turn
+            permit: Request | None = None
             if self.resequence[i]:
-                permit = self.permits[i].request(priority=j)  # type: ignore[call-arg]
+                # the store: at the end of each instant, free servers go to the waiting
+                # jobs with the lowest build numbers
+                wake = self.env.event()
+                self.waiting[i].append((j, wake))
+                self._dispatch_soon(i)
+                s = yield wake
             else:
                 permit = self.permits[i].request()
-            if i == branch[0]:
-                self.arrival[i].left(j)
-            yield permit
+                if i == branch[0]:
+                    self.arrival[i].left(j)
+                yield permit
             order = self.entered[i]  # this job's place in the order into station i
             self.entered[i] += 1
-            s = yield from self._take_server(i)
+            if permit is not None:
+                s = yield from self._take_server(i)
             if i == branch[0] and j + 1 < self.n:
                 # job j+1 may enter the source only after job j has: start its process
                 env.process(self._job(b, j + 1))
@@ -383,6 +427,13 @@ class _LineModel:
             vis.server[j, i] = s
             vis.repair[j, i] = yield from self._serve(srv, float(self.p[j, i]))
             vis.end[j, i] = env.now
+            if not self.keeps[i]:
+                # finishers of one instant leave in the order they entered
+                settled = self.env.event()
+                self.finishing[i].append((order, settled))
+                if len(self.finishing[i]) == 1:
+                    self.env.process(self._settle(i))
+                yield settled
             # blocked from here on: first the sequence (where kept), then room downstream
             if self.keeps[i]:
                 turn = self.sequence[i].turn(order)
@@ -398,7 +449,10 @@ class _LineModel:
             vis.departure[j, i] = env.now
             self._set_activity(srv, _IDLE)
             self.free[i].add(s)
-            self.permits[i].release(permit)
+            if permit is not None:
+                self.permits[i].release(permit)
+            else:
+                self._dispatch_soon(i)
             if room_held is not None:
                 self.room[self.up[i]].release(room_held)
             for f, place in zip(self.feeders[i], parts, strict=True):
