@@ -27,7 +27,6 @@ from evplant.line.engine import LineEngine, simulate_visits  # noqa: E402
 from evplant.line.reference import simulate_reference  # noqa: E402
 from evplant.line.sampling import LineDraws  # noqa: E402
 from evplant.line.spec import CompiledLine, LineSpec  # noqa: E402
-
 from lean_simpy import lean_line  # noqa: E402
 
 

@@ -84,8 +84,7 @@ def test_more_overtaking_booths_never_cut_the_throughput_much() -> None:
     # the issue's backwards answer: with the sequence kept, 3 booths gave less than 2
     rates = [simulate_line(issue_line(k), 20_000, seed=3).throughput_per_hour for k in (1, 2, 3)]
     kept = [
-        simulate_line(issue_line(k, keep=True), 20_000, seed=3).throughput_per_hour
-        for k in (2, 3)
+        simulate_line(issue_line(k, keep=True), 20_000, seed=3).throughput_per_hour for k in (2, 3)
     ]
     assert kept[1] < kept[0]
     assert rates[2] >= rates[1] - 0.5  # sampling noise of 20,000 jobs: ~0.3/h
@@ -100,7 +99,11 @@ def resequencing_line() -> CompiledLine:
                 "cycle_time": {"dist": "lognormal", "mean": 75, "cv": 0.8},
                 "servers": 4,
             },
-            {"name": "ga", "cycle_time": {"dist": "deterministic", "value": 21}, "resequence": True},
+            {
+                "name": "ga",
+                "cycle_time": {"dist": "deterministic", "value": 21},
+                "resequence": True,
+            },
         ],
         buffers=[2, 30],
     ).compile()
@@ -127,7 +130,11 @@ def test_resequence_needs_a_buffer_before_the_station() -> None:
     with pytest.raises(ValueError, match="resequence"):
         LineSpec(
             stations=[
-                {"name": "a", "cycle_time": {"dist": "deterministic", "value": 1}, "resequence": True}
+                {
+                    "name": "a",
+                    "cycle_time": {"dist": "deterministic", "value": 1},
+                    "resequence": True,
+                }
             ]
         )
 
@@ -145,8 +152,13 @@ def test_chunks_and_promises_do_not_change_an_overtaking_run() -> None:
     assert whole is not None
     stepped = LineEngine(line, 2, chunk=7)
     for lo in range(0, n, 100):
-        stepped.feed(100, release=release[lo : lo + 100], variants=v[lo : lo + 100],
-                     p=p[lo : lo + 100], until=release[min(lo + 100, n - 1)])
+        stepped.feed(
+            100,
+            release=release[lo : lo + 100],
+            variants=v[lo : lo + 100],
+            p=p[lo : lo + 100],
+            until=release[min(lo + 100, n - 1)],
+        )
     stepped.drain()
     one = LineEngine(line, 2, chunk=n)
     one.feed(n, release=release, variants=v, p=p)
@@ -156,7 +168,7 @@ def test_chunks_and_promises_do_not_change_an_overtaking_run() -> None:
     assert a.lead_time_mean_s == pytest.approx(b.lead_time_mean_s, abs=1e-6)
     ref = simulate_reference(line, p, release)
     assert_allclose(whole.departure, ref.visits.departure, atol=1e-6, rtol=0)
-    assert ref.T == pytest.approx(b.horizon_s, abs=1e-6)
+    assert pytest.approx(b.horizon_s, abs=1e-6) == ref.T
 
 
 def test_the_built_in_plants_paint_booths_and_casting_cells_overtake() -> None:

@@ -566,11 +566,6 @@ def test_fast_engine_equals_the_reference(fast: ModuleType, case: Case, chunk: i
 @given(cases(whole=True), st.sampled_from([3, 4096]))
 def test_fast_engine_equals_the_reference_on_ties(fast: ModuleType, case: Case, chunk: int) -> None:
     # whole-second times everywhere: simultaneous departures, work ending exactly at
-    # the end of a window, a breakdown or the time to failure. Jobs that finish at the
-    # same instant at a station where they overtake have no order in the contract (the
-    # kernel lets the one that entered first leave first, SimPy the one whose last
-    # timeout it scheduled first), so ties are checked where the build order holds;
-    # overtaking is checked on continuous times above
-    line, *rest = case
-    line = dataclasses.replace(line, keep_sequence=np.ones(line.m, dtype=np.int64))
-    check_fast_equals_reference(fast, (line, *rest), chunk)  # type: ignore[arg-type]
+    # the end of a window, a breakdown or the time to failure; jobs that finish in the
+    # same instant where they overtake leave in the order they entered
+    check_fast_equals_reference(fast, case, chunk)

@@ -462,11 +462,8 @@ def test_kernel_equals_the_reference_on_joins(case: JoinCase, chunk: int) -> Non
 @given(join_cases(whole=True), st.sampled_from([3, 4096]))
 def test_kernel_equals_the_reference_on_joins_with_ties(case: JoinCase, chunk: int) -> None:
     # whole seconds everywhere: parts and vehicles arriving at the join in the same
-    # instant, simultaneous departures freeing store places and servers (where the
-    # build order holds: jobs finishing in the same instant where they overtake have no
-    # order in the contract; see test_line_reference)
+    # instant, simultaneous departures freeing store places and servers
     line, seed, p, release, keys = case
-    line = dataclasses.replace(line, keep_sequence=np.ones(line.m, dtype=np.int64))
     describe(line, release)
     ref = check_engines_agree(line, seed, p, release, keys, chunk)
     if ref is not None:

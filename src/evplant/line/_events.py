@@ -36,9 +36,9 @@ import numpy as np
 
 from .._numba import inline, kernel
 from ._kernel import _advance
+from ._stats import B_OUT, L_DONE, L_LEAD, L_T, book_in
 from .calendar import _window
 from .spec import FAIL_CALENDAR, FAIL_OPERATING
-from ._stats import B_OUT, L_DONE, L_LEAD, L_T, book_in
 
 _EPS = 2.220446049250313e-16
 STATUS_DONE = 0  # every job fed has left the line
@@ -54,7 +54,8 @@ SC_HEAP_SEQ = 3  # insertion counter (ties on the heap go first in, first out)
 SC_FREE_N = 4  # tokens in the free list
 SC_IN_LINE = 5  # tokens in the line
 SC_LOG_N = 6  # visits in the log
-N_SC = 7
+SC_HUNGRY_N = 7  # sources waiting for jobs not fed yet
+N_SC = 8
 
 # --- the visit log, log[n, ...]: visits in the order they leave their station --------
 G_STATION, G_SERVER, G_ENTRY, G_END, G_DEP, G_REPAIR = range(6)
@@ -81,9 +82,22 @@ N_TF = 3
 
 # heap payload: a token whose work ends, or -1 - i for a release at source i
 
+# stations whose servers or queues changed in the instant: dirty[i] (0/1) for i < m,
+# their list in dirty[m : m + n], n = dirty[2m]
+
 
 @inline
-def _heap_push(ht: np.ndarray, hk: np.ndarray, hs: np.ndarray, sc: np.ndarray, t: float, k: int) -> None:
+def _mark(dirty: np.ndarray, m: int, i: int) -> None:
+    if dirty[i] == 0:
+        dirty[i] = 1
+        dirty[m + dirty[2 * m]] = i
+        dirty[2 * m] += 1
+
+
+@inline
+def _heap_push(
+    ht: np.ndarray, hk: np.ndarray, hs: np.ndarray, sc: np.ndarray, t: float, k: int
+) -> None:
     n = int(sc[SC_HEAP_N])
     seq = int(sc[SC_HEAP_SEQ])
     sc[SC_HEAP_N] = n + 1
@@ -143,9 +157,21 @@ def run_events(
     codes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     cal: tuple[np.ndarray, np.ndarray, np.ndarray],
     state: tuple[
-        np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-        np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-        np.ndarray, np.ndarray, np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
+        np.ndarray,
     ],
     books: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     full_stats: bool,
@@ -178,7 +204,8 @@ def run_events(
     for i in range(m):
         if ist[i, I_HUNGRY] == 1 and ist[i, I_NEXT_JOB] - row0 < n_rows:
             ist[i, I_HUNGRY] = 0
-            dirty[i] = 1
+            sc[SC_HUNGRY_N] -= 1
+            _mark(dirty, m, i)
             sc[SC_PENDING] = 1
 
     stack = np.empty(m, dtype=np.int64)
@@ -187,9 +214,9 @@ def run_events(
         if int(sc[SC_PENDING]) == 1:
             # the end of the instant: waiting jobs enter free servers, station by station
             t = sc[SC_CLOCK]
-            for i in range(m):
-                if dirty[i] == 0:
-                    continue
+            # (order does not matter: an entry changes nothing another station reads)
+            for q in range(dirty[2 * m]):
+                i = dirty[m + q]
                 k = line_i[i, 0]
                 up = line_i[i, 2]
                 while True:
@@ -206,7 +233,9 @@ def run_events(
                     if up < 0:
                         j = ist[i, I_NEXT_JOB]
                         if j - row0 >= n_rows:
-                            ist[i, I_HUNGRY] = 1
+                            if ist[i, I_HUNGRY] == 0:
+                                ist[i, I_HUNGRY] = 1
+                                sc[SC_HUNGRY_N] += 1
                             break
                         r = release[j - row0]
                         if r > t:
@@ -261,8 +290,20 @@ def run_events(
                         saved1 = fst[i, s, 1]
                         saved2 = fst[i, s, 2]
                         c_end, repair = _advance(
-                            t, work, i, s, b, fst, ttf_code, ttr_code, table, keys,
-                            starts, ends, cum, hint,
+                            t,
+                            work,
+                            i,
+                            s,
+                            b,
+                            fst,
+                            ttf_code,
+                            ttr_code,
+                            table,
+                            keys,
+                            starts,
+                            ends,
+                            cum,
+                            hint,
                         )
                         if c_end == math.inf:
                             fst[i, s, 0] = saved0
@@ -300,22 +341,19 @@ def run_events(
                     book_in(i, t, bins, edges, bhint)
                     if i == 0:
                         lacc[L_LEAD] -= t
-                dirty[i] = 0
+            for q in range(dirty[2 * m]):
+                dirty[dirty[m + q]] = 0
+            dirty[2 * m] = 0
             sc[SC_PENDING] = 0
 
         # the next instant
         if int(sc[SC_HEAP_N]) == 0:
-            for i in range(m):
-                if ist[i, I_HUNGRY] == 1:
-                    return STATUS_WAIT
-            return STATUS_DONE
+            return STATUS_WAIT if sc[SC_HUNGRY_N] > 0 else STATUS_DONE
         if full_stats and int(sc[SC_LOG_N]) + free_tok.shape[0] > log.shape[0]:
             return STATUS_LOG  # an instant could fill the log: book it first
         t = ht[0]
-        if t >= promise:
-            for i in range(m):
-                if ist[i, I_HUNGRY] == 1:
-                    return STATUS_WAIT
+        if t >= promise and sc[SC_HUNGRY_N] > 0:
+            return STATUS_WAIT
         # every event of the instant (within rounding of the clock)
         tol = 8.0 * _EPS * max(abs(t), 1.0)
         top = 0
@@ -325,7 +363,7 @@ def run_events(
             if k_ev < 0:
                 i = -1 - k_ev
                 ist[i, I_RELEASE_SET] = 0
-                dirty[i] = 1
+                _mark(dirty, m, i)
             else:
                 i = tk[k_ev, T_STATION]
                 fin[i, ist[i, I_FIN_LEN]] = k_ev
@@ -369,7 +407,7 @@ def run_events(
                 ist[i, I_SEQ_OUT] += 1
                 s = tk[tok, T_SERVER]
                 srv_tok[i, s] = -1
-                dirty[i] = 1
+                _mark(dirty, m, i)
                 e = tf[tok, F_ENTRY]
                 c = tf[tok, F_END]
                 j = tk[tok, T_JOB]
@@ -419,7 +457,7 @@ def run_events(
                     sc[SC_IN_LINE] -= 1
                 else:
                     ist[i, I_ROOM] += 1
-                    dirty[down] = 1
+                    _mark(dirty, m, down)
                     if line_i[down, 2] == i:
                         pos = (ist[down, I_Q_HEAD] + ist[down, I_Q_LEN]) & qmask
                         queue[down, pos] = tok
@@ -436,10 +474,9 @@ def run_events(
 @inline
 def _bin_of(t: float, edges: np.ndarray, hint: np.ndarray, i: int) -> int:
     nb = len(edges) - 1
-    h = hint[i]
+    h = int(hint[i])
     while h > 0 and edges[h] > t:
         h -= 1
     while h + 1 < nb and edges[h + 1] <= t:
         h += 1
     return h
-

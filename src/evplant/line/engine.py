@@ -26,8 +26,8 @@ See ``docs/line-semantics.md`` for why each is exact.
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -213,7 +213,11 @@ class _EventState:
         self.sc[_events.SC_PENDING] = 1
         self.sc[_events.SC_FREE_N] = n_tok
         self.ist = np.zeros((m, _events.N_IST), dtype=np.int64)
-        self.dirty = (up < 0).astype(np.int64)
+        self.dirty = np.zeros(2 * m + 1, dtype=np.int64)  # see _events._mark
+        sources = np.flatnonzero(up < 0)
+        self.dirty[sources] = 1
+        self.dirty[m : m + len(sources)] = sources
+        self.dirty[2 * m] = len(sources)
         self.state = (
             self.sc,
             self.ist,

@@ -269,7 +269,8 @@ class CompiledLine:
     @property
     def overtakes(self) -> np.ndarray:
         """Stations where a job may leave before one that entered earlier (bool [m])."""
-        return (np.asarray(self.servers) > 1) & (np.asarray(self.keep_sequence) == 0)
+        out: np.ndarray = (np.asarray(self.servers) > 1) & (np.asarray(self.keep_sequence) == 0)
+        return out
 
     @property
     def in_build_order(self) -> bool:
