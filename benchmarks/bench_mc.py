@@ -50,9 +50,14 @@ def scenario_file(folder: Path, end: str) -> str:
     path = folder / "scenario.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     # the files the scenario names relative to itself (its observed record)
-    observed = resources.files("evplant.scenario") / "builtin" / "observed"
+    builtin = resources.files("evplant.scenario") / "builtin"
+    observed = builtin / "observed"
     if observed.is_dir():
         shutil.copytree(str(observed), folder / "observed", dirs_exist_ok=True)
+    # and the posterior the calibrated scenario draws its parameters from
+    posterior = (data.get("posterior") or {}).get("file")
+    if posterior:
+        shutil.copy(str(builtin / posterior), folder / posterior)
     return str(path)
 
 

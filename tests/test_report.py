@@ -90,7 +90,7 @@ def venture_columns(t: int, produced: float) -> dict[str, Any]:
         "cancelled": 50.0,
         "stores": 20.0 * t,
         "sales_capacity": 3000.0 * t,
-        "share_xiaomi": 0.002 * t,
+        "share_own": 0.002 * t,
         "share_tesla": 0.25,
         "share_xpeng": 0.05,
         "export_orders": 0.0,

@@ -8,9 +8,12 @@ deviation. Each sampler then has to match it in mean and variance (tolerances fr
 the sample size: five standard errors) and pass a Kolmogorov-Smirnov test, at fixed
 seeds.
 
-- ``Dist.sample`` (NumPy generators): processing times;
+- ``Dist.sample`` (NumPy generators): release intervals, and the slow path of tests;
 - ``draws.draw`` (the counter-based draw with its own gamma, Weibull, triangular and
-  Box-Muller normal): failures and repairs, inside the kernel.
+  Box-Muller normal): failures and repairs, inside the kernel;
+- ``LineDraws.processing`` (``ziggurat.processing_times``: a counter-based ziggurat
+  normal for lognormal times, ``draws.draw`` for the other families): processing
+  times, the bulk of a run's draws.
 
 With 40,000 draws a halved lognormal sigma or a Weibull scale off by a few percent
 fails every check here by a wide margin.
@@ -27,8 +30,12 @@ import pytest
 from pydantic import TypeAdapter
 from scipy import stats
 
+from evplant.line.calendar import WorkCalendar
 from evplant.line.distributions import Dist
 from evplant.line.draws import draw, uniform01
+from evplant.line.sampling import LineDraws
+from evplant.line.spec import Station, build_line
+from evplant.line.ziggurat import standard_normal
 
 N = 40_000
 Z = 5.0  # standard errors allowed: a false alarm about once in 3 million checks
@@ -178,7 +185,7 @@ def test_empirical_resamples_with_equal_weights(samples: list[float]) -> None:
     # the kernel's table holds other stations' samples first: the code points past them
     table = np.array([-1.0, -2.0, *samples, -3.0])
     code = np.array([dist.encode()[0], 2.0, float(len(samples)), 0.0])
-    for x in (numpy_draws(dist, 11), counter_draws(code, table, 12)):
+    for x in (numpy_draws(dist, 11), counter_draws(code, table, 12), one_station_draws(dist, 13)):
         values, counts = np.unique(x, return_counts=True)
         support = np.unique(samples)
         assert np.array_equal(values, support)
@@ -211,3 +218,74 @@ def test_counter_draw_n_is_a_pure_function_of_key_and_n() -> None:
     backward = [draw(key, j, code, np.zeros(1)) for j in reversed(range(200))]
     assert forward == backward[::-1]
     assert len(set(forward)) == 200
+
+
+def one_station_draws(dist: Any, seed: int, n: int = N, chunks: int = 1) -> np.ndarray:
+    """Processing times of one station through the engine's own drawing path."""
+    line = build_line(
+        [Station(name="s", cycle_time=dist)],
+        [0],
+        variant_names=["default"],
+        variants=None,
+        calendar=WorkCalendar.always(),
+    )
+    draws = LineDraws(line, seed)
+    parts = np.array_split(np.zeros(n, dtype=np.int64), chunks)
+    return np.concatenate([draws.processing(v)[:, 0] for v in parts])
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_processing_times_match_scipy(case: Case) -> None:
+    dist = DIST.validate_python(case.spec)
+    assert_matches(one_station_draws(dist, seed=20240603), case)
+
+
+def test_processing_times_do_not_depend_on_chunks() -> None:
+    dist = DIST.validate_python({"dist": "lognormal", "mean": 60.0, "cv": 0.4})
+    whole = one_station_draws(dist, 3, 5000)
+    assert np.array_equal(whole, one_station_draws(dist, 3, 5000, chunks=7))
+    assert not np.array_equal(whole, one_station_draws(dist, 4, 5000))
+
+
+def test_ziggurat_normal_tails_and_layers() -> None:
+    # 400,000 draws: the tail beyond the base layer's edge (|z| > 3.654, the rejection
+    # path) and the wedges are exercised thousands of times
+    key = np.random.SeedSequence(77).generate_state(1, np.uint64)[0]
+    z = np.array([standard_normal(key, np.uint64(64 * j)) for j in range(400_000)])
+    assert stats.kstest(z, "norm").pvalue > KS_P
+    n = len(z)
+    for q in (1.0, 2.0, 3.0, 3.6541528853610088, 4.0):
+        p = 2 * stats.norm.sf(q)
+        got = float(np.mean(np.abs(z) > q))
+        assert abs(got - p) < Z * math.sqrt(p * (1 - p) / n), (q, got, p)
+    # symmetric: the sign bit is fair
+    assert abs(float(np.mean(z > 0)) - 0.5) < Z * math.sqrt(0.25 / n)
+
+
+def test_a_variants_times_do_not_depend_on_the_other_variants() -> None:
+    # the n-th job of a variant gets the n-th draw of its stream, however the variants
+    # interleave; families differ by variant (a deterministic one: not all lognormal)
+    stations = [
+        Station(
+            name=f"s{i}",
+            cycle_time={"dist": "lognormal", "mean": 50.0 + i, "cv": 0.3},
+            variant_cycle_time={"b": {"dist": "deterministic", "value": 40.0}} if i else {},
+        )
+        for i in range(3)
+    ]
+    line = build_line(
+        stations,
+        [1, 1, 0],
+        variant_names=["a", "b"],
+        variants=None,
+        calendar=WorkCalendar.always(),
+    )
+    rng = np.random.default_rng(5)
+    mixed = rng.integers(0, 2, 3000)
+    times = LineDraws(line, 9).processing(mixed)
+    only_a = LineDraws(line, 9).processing(np.zeros(int((mixed == 0).sum()), dtype=np.int64))
+    assert np.array_equal(times[mixed == 0], only_a)
+    assert np.all(times[mixed == 1][:, 1:] == 40.0)
+    # station 0 has the lognormal for both variants, from two streams
+    b0 = times[mixed == 1][:, 0]
+    assert len(np.unique(b0)) == len(b0) and not np.isin(b0, only_a[:, 0]).any()

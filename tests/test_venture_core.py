@@ -87,7 +87,7 @@ REQUIRED = [
     "cancelled",
     "stores",
     "sales_capacity",
-    "share_xiaomi",
+    "share_own",
     "share_tesla",
     "share_xpeng",
     "export_orders",

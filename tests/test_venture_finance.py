@@ -357,8 +357,9 @@ def test_a_months_learning_cost_is_the_average_over_its_cars() -> None:
 SUMMARY_KEYS = {
     "npv_cny", "npv_usd", "discount_rate_per_year", "lowest_cash_cny", "lowest_cash_usd",
     "lowest_cash_month", "final_cash_cny", "break_even_month", "payback_month",
-    "cum_investment_usd", "budget_usd", "budget_end_month", "budget_used_share",
-    "budget_exhausted_month", "cum_investment_usd_at_budget_end",
+    "cum_investment_usd", "budget_usd", "budget_label", "budget_end_month", "budget_used_share",
+    "budget_exhausted_month", "cum_investment_usd_at_budget_end", "capex_before_start_cny",
+    "capex_after_end_cny",
 }  # fmt: skip
 
 
@@ -391,6 +392,7 @@ def test_summary_of_hand_made_flows() -> None:
     # cash: 11, 7, 7, 7.5, 10, 12, 13, 14; the low of 7 first in month 2
     f, s = flows_books([1, -4, 0, 0.5, 2.5, 2, 1, 1], budget_start_month="2023-02")
     assert set(s) == SUMMARY_KEYS
+    assert s["budget_label"] == "US$1bn"  # its amount, as no label is given
     assert s["lowest_cash_cny"] == 7.0 and s["lowest_cash_usd"] == 3.5
     assert s["lowest_cash_month"] == "2024-02"
     assert s["final_cash_cny"] == 14.0
@@ -504,3 +506,40 @@ def test_depreciation_spreads_capex_in_service_over_its_life() -> None:
     assert row["cogs"] == pytest.approx(1.2e10 / 120)
     step(f, 1, capex_plant_cny=1.2e9)
     assert step(f, 2)["depreciation_cny"] == pytest.approx((1.2e10 + 1.2e9) / 120)
+
+
+def test_capex_before_the_run_is_invested_before_month_one() -> None:
+    # CNY 5bn spread over 2023-07..2024-06: half before the run, half in its first months;
+    # another item runs past the run's end (2025-12)
+    capex = [
+        {"name": "early", "total_cny": 5e9, "start_month": "2023-07", "end_month": "2024-06"},
+        {"name": "late", "total_cny": 2.4e9, "start_month": "2025-01", "end_month": "2026-12"},
+    ]
+    f = books(months=24, capex=capex, opening_cash_cny=1e9)
+    bare = books(months=24, capex=[], opening_cash_cny=1e9)
+    rows = [step(f, t, sold=100.0, built=100.0) for t in range(24)]
+    plain = [step(bare, t, sold=100.0, built=100.0) for t in range(24)]
+    s, s0 = f.summary(), bare.summary()
+    before, after = s["capex_before_start_cny"], s["capex_after_end_cny"]
+    # every CNY of every item is booked once: before the run, in a month, or after it
+    assert before == pytest.approx(2.5e9) and after == pytest.approx(1.2e9)
+    assert before + sum(r["capex"] for r in rows) + after == pytest.approx(7.4e9)
+    # cash: opening, less what was invested before month one, plus every month's flow
+    assert rows[-1]["cash"] == pytest.approx(1e9 - before + sum(r["cash_flow"] for r in rows))
+    assert rows[-1]["cash"] - plain[-1]["cash"] == pytest.approx(-(5e9 + 1.2e9))
+    # NPV counts the early spend in full at the run's start, the rest discounted
+    disc = 1.1 ** (-(np.arange(24) + 1.0) / 12.0)
+    flows = np.array([r["cash_flow"] for r in rows])
+    assert s["npv_cny"] == pytest.approx(float(flows @ disc) - before)
+    assert s["npv_cny"] < s0["npv_cny"] - 5e9 * 0.95
+    # the parent funds it: investment against the budget includes it from month one
+    assert rows[0]["cum_investment_usd"] - plain[0]["cum_investment_usd"] >= before / 7.2 - 1.0
+
+
+def test_a_run_without_capex_outside_it_books_none() -> None:
+    f = books(months=12)
+    for t in range(12):
+        step(f, t)
+    s = f.summary()
+    assert s["capex_before_start_cny"] == 0.0 and s["capex_after_end_cny"] == 0.0
+    assert f.start_cash == 0.0

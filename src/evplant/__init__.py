@@ -3,7 +3,7 @@
 The public API, loaded lazily so that ``evplant --help`` starts fast::
 
     from evplant import load_scenario, simulate
-    scenario, _ = load_scenario("beijing-etown", ["plant.partner.enabled=false"])
+    scenario, _ = load_scenario("my-plant.yaml", ["plant.partner.enabled=false"])
     result = simulate(scenario, seed=1)
     result.summary["produced_by_year"]       # typed: result.summary.plant, .venture
     result.column("delivered")               # the wide view; result.records: typed records

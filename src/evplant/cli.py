@@ -136,8 +136,20 @@ def _print_line(data: dict[str, Any]) -> None:
 
 
 ScenarioArg = Annotated[
-    str, typer.Argument(help="a built-in scenario name (see `evplant scenarios`) or a YAML file")
+    str | None,
+    typer.Argument(
+        help="a built-in scenario name or a YAML file (default: the built-in default, "
+        "marked in `evplant scenarios`)",
+        show_default=False,
+    ),
 ]
+
+
+def _named(scenario: str | None) -> str:
+    """The scenario asked for, or the built-in default."""
+    from .scenario.load import DEFAULT
+
+    return DEFAULT if scenario is None else scenario
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -149,7 +161,7 @@ SetOption = Annotated[
 @app.command()
 @user_errors
 def run(
-    scenario: ScenarioArg = "beijing-etown",
+    scenario: ScenarioArg = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="output folder (default: runs/<scenario>)")
     ] = None,
@@ -158,6 +170,7 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Simulate the plant (and its venture) month by month and write tables and a report."""
+    scenario = _named(scenario)
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .report import render_run
@@ -204,7 +217,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_row(str(year), f"{made:,.0f}", f"{summary['capacity_by_year'][year]:,.0f}")
     out.print(table)
     lines = [
-        f"first month at the {summary['rate_target_per_year']:,} a year rate: "
+        f"first month at the {summary['rate_target_per_year']:,.0f} a year rate: "
         f"{summary['first_month_at_target_rate'] or 'not reached'} (capacity: "
         f"{summary['first_month_capacity_at_target_rate'] or 'not reached'})",
         f"bottleneck: {summary['bottleneck_shop']} ({summary['bottleneck_station']})",
@@ -214,7 +227,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         ("lowest_cash_cny", "lowest cash, CNY"),
         ("break_even_month", "break-even month"),
         ("cum_investment_usd", "investment, USD"),
-        ("budget_used_share", "share of the US$10bn budget"),
+        ("budget_used_share", f"share of the {summary.get('budget_label', 'budget')} budget"),
     ):
         if key in summary:
             value = summary[key]
@@ -223,22 +236,27 @@ def _print_summary(summary: dict[str, Any]) -> None:
             lines.append(f"{label}: {value if value is not None else 'never'}")
     for line in lines:
         out.print(line)
+    for note in summary.get("notes") or []:
+        err.print(f"note: {note}", markup=False)
 
 
 @app.command()
 def scenarios() -> None:
-    """List the built-in scenarios."""
+    """List the built-in scenarios (the default marked)."""
     from .scenario import builtin_names, load_scenario
+    from .scenario.load import DEFAULT
 
     for name in builtin_names():
         sc, _ = load_scenario(name)
-        out.print(f"{name}\t{sc.description}", markup=False, highlight=False)
+        mark = " (default)" if name == DEFAULT else ""
+        out.print(f"{name}{mark}\t{sc.description}", markup=False, highlight=False)
 
 
 @app.command()
 @user_errors
-def show(name: ScenarioArg = "beijing-etown") -> None:
+def show(name: ScenarioArg = None) -> None:
     """Print a scenario's YAML, to copy and edit."""
+    name = _named(name)
     from .scenario import scenario_text
 
     text, _ = scenario_text(name)
@@ -311,7 +329,7 @@ def compare(
 @app.command()
 @user_errors
 def mc(
-    scenario: ScenarioArg = "beijing-etown",
+    scenario: ScenarioArg = None,
     replications: Annotated[int, typer.Option("--replications", "-r", min=1)] = 100,
     workers: Annotated[
         int,
@@ -338,6 +356,7 @@ def mc(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Monte Carlo: R replications of the whole venture; statistics, fan and tornado charts."""
+    scenario = _named(scenario)
     from .experiments import compare_mc, run_mc
     from .experiments.console import compare_table, progress_bar, stats_table, tornado_tables
 
@@ -410,7 +429,7 @@ BudgetOption = Annotated[
 @app.command()
 @user_errors
 def calibrate(
-    scenario: ScenarioArg = "beijing-etown",
+    scenario: ScenarioArg = None,
     observed: ObservedOption = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="output folder (default: runs/<name>)")
@@ -427,6 +446,7 @@ def calibrate(
 ) -> None:
     """Learn the scenario's calibration parameters from the observed record (Bayesian,
     MCMC); write the posterior, the fit, a calibrated scenario and a report."""
+    scenario = _named(scenario)
     from rich.table import Table
 
     from .calibration.api import calibrate as run_calibrate
@@ -466,7 +486,7 @@ def calibrate(
 @app.command()
 @user_errors
 def backtest(
-    scenario: ScenarioArg = "beijing-etown",
+    scenario: ScenarioArg = None,
     origin: Annotated[
         list[str] | None,
         typer.Option("--origin", help="YYYY-MM: calibrate before it, forecast after (repeatable)"),
@@ -487,6 +507,7 @@ def backtest(
 ) -> None:
     """For each origin: calibrate on the record before it, forecast the rest, and score
     the forecast's error and the coverage of its P10-P90 band."""
+    scenario = _named(scenario)
     from rich.table import Table
 
     from .calibration.backtest import backtest as run_backtest
@@ -509,6 +530,38 @@ def backtest(
                       err_txt, inside)
     out.print(table)
     out.print(f"wrote {', '.join(str(f) for f in res.files)} and a calibration per origin")
+
+
+@app.command()
+@user_errors
+def serve(
+    scenario: ScenarioArg = "beijing-etown",
+    host: Annotated[
+        str, typer.Option(help="address to listen on; 127.0.0.1 keeps the page to this machine")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port (0: any free one)", min=0, max=65535)] = 8050,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="folder for the page's outputs (default: a new temporary one)"),
+    ] = None,
+) -> None:
+    """Start the interactive planning page (a local web app) and print its address."""
+    from .page import serve as run_page
+    from .page.safety import is_loopback
+
+    if not is_loopback(host):
+        err.print(f"warning: listening on {host}: anyone who can reach it can run simulations")
+
+    def ready(url: str) -> None:
+        sys.stdout.write(f"evplant serve: {url} (Ctrl+C stops)\n")
+        sys.stdout.flush()
+
+    try:
+        run_page(scenario, host, port, out_dir, on_ready=ready)
+    except OSError as exc:
+        raise EvplantError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
 
 
 def _comparable(sa: dict[str, Any], sb: dict[str, Any]) -> list[str]:

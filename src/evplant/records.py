@@ -93,6 +93,9 @@ class PlantTotals(Record):
     started: float  # vehicles that entered the first station
     bottleneck_shop: str  # shop of the station with the longest active periods
     bottleneck_station: str
+    # a contract client's cars on the line (not in produced, released or started)
+    contract_released: float = 0.0
+    contract_produced: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,8 @@ class VariantBuilt(Record):
     ANCHORS: ClassVar[tuple[str, ...]] = ("produced",)
     variant: str
     produced: float  # completed vehicles of this variant (whole cars)
+    released: float  # vehicles of this variant started this month, over all phases
+    in_work: float  # released and not yet completed, at the month's end
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +192,7 @@ class VentureTotals(Record):
     wait_weeks: float
     stores: float
     sales_capacity: float
-    share_xiaomi: float
+    share_own: float
     contract_units: float
     spare_capacity: float
     capacity_per_month: float
@@ -199,7 +204,7 @@ class RivalMonth(Record):
     KEYS: ClassVar[tuple[str, ...]] = ("rival",)
     WIDE: ClassVar[str | None] = "share_{rival}"
     ANCHORS: ClassVar[tuple[str, ...]] = ("share",)
-    rival: str  # as in a column name: ``tesla``
+    rival: str  # as in a column name: ``rival_co``
     share: float
 
 
@@ -232,7 +237,12 @@ class VariantSales(Record):
     ENTITY: ClassVar[str] = "sales"
     KEYS: ClassVar[tuple[str, ...]] = ("variant",)
     WIDE: ClassVar[str | None] = "{field}_{variant}"
-    WIDE_FIELDS: ClassVar[Mapping[str, str]] = {"price_cny": "price_{variant}_cny"}
+    WIDE_FIELDS: ClassVar[Mapping[str, str]] = {
+        "price_cny": "price_{variant}_cny",
+        "revenue_cny": "revenue_{variant}_cny",
+        "cost_build_cny": "cost_build_{variant}_cny",
+        "cogs_cny": "cogs_{variant}_cny",
+    }
     ANCHORS: ClassVar[tuple[str, ...]] = ("orders", "delivered")
     variant: str
     produced: float
@@ -242,6 +252,9 @@ class VariantSales(Record):
     wait_weeks: float
     kits_short: float
     price_cny: float
+    revenue_cny: float  # its cars delivered, at their net prices
+    cost_build_cny: float  # its cars built, at their learning cost (no tracked parts)
+    cogs_cny: float  # its cars delivered, at the finished stock's average cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +376,7 @@ def entities(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
     ``WIDE`` pattern: a key counts when the columns of all its ``ANCHORS`` are there,
     a key two entities claim goes to the one with more anchors (``produced_phase1``
     and ``capacity_phase1`` make a phase, not a variant), and a measure of the plant or
-    venture totals (``share_xiaomi``) is nobody's key.
+    venture totals (``share_own``) is nobody's key.
     """
     known = getattr(rows, "entities", None)
     if isinstance(known, dict):
@@ -373,7 +386,7 @@ def entities(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
         for col in row:
             seen.setdefault(col, None)
     columns = set(seen)
-    # a keyless entity's measure (``share_xiaomi``) is no key of another entity
+    # a keyless entity's measure (``share_own``) is no key of another entity
     totals = {cls.column(m) for cls in ENTITIES if not cls.KEYS for m in cls.measures()}
     found: dict[str, list[str]] = {}
     claimed: dict[str, int] = {}

@@ -17,40 +17,46 @@ from typing import Any, TypedDict
 import numpy as np
 
 from .months import months as month_range
-from .plant.model import Plant
+from .plant.model import PhaseRun, Plant
 from .records import DictView, PlantTotals, Record, WideRows, wide
+from .scenario import timeline
 from .scenario.schema import Scenario
 from .seeds import as_seed_sequence, child_seed
 from .venture import Venture
-
-RATE_TARGET_PER_YEAR = 300_000  # facts: the plan is 300,000 vehicles a year
 
 
 class Summary(DictView):
     """A run's figures, typed; a read-only mapping with the keys of ``summary.json``.
 
     The plant's figures are attributes; ``venture`` holds the venture's (NPV, cash,
-    break-even, totals), ``source``/``seed``/``overrides`` say how the run was made
-    (set by the CLI; left out of :meth:`to_dict` while None).
+    break-even, totals), ``notes`` what a planner should know about the run's dates and
+    orders (:mod:`evplant.scenario.timeline`), ``timeline`` the scenario's timeline as
+    rows for the report's chart; ``source``/``seed``/``overrides`` say how the run was
+    made (set by the CLI; left out of :meth:`to_dict` while None).
     """
 
     def __init__(
         self,
         plant: PlantSummary,
-        venture: Mapping[str, float | str | None] | None = None,
+        venture: Mapping[str, Any] | None = None,
         *,
         source: str | None = None,
         seed: int | None = None,
         overrides: list[str] | None = None,
+        notes: list[str] | None = None,
+        timeline: list[dict[str, str]] | None = None,
     ) -> None:
         self.plant = plant
         self.venture = dict(venture or {})
+        self.notes = list(notes or [])
+        self.timeline = list(timeline or [])
         self.source, self.seed, self.overrides = source, seed, overrides
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as written to ``summary.json``."""
         out: dict[str, Any] = dict(self.plant)
         out.update(self.venture)
+        out["notes"], out["timeline"] = list(self.notes), list(self.timeline)
         for key in ("source", "seed", "overrides"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -63,7 +69,8 @@ class PlantSummary(TypedDict):
     vehicles_produced: float
     produced_by_year: dict[str, float]
     capacity_by_year: dict[str, float]
-    rate_target_per_year: int
+    rate_target_per_year: float
+    shops: list[str]
     first_month_at_target_rate: str | None
     first_month_capacity_at_target_rate: str | None
     peak_month_produced: float
@@ -145,6 +152,13 @@ def simulate(
         The typed records of every entity and month, their wide view and the summary.
     """
     root = as_seed_sequence(seed)
+    terms = scenario.venture.contract if scenario.venture is not None else None
+    line = None  # the contract's line: (phase, client, work content), and who goes first
+    priority = None
+    if terms is not None and terms.enabled and scenario.venture is not None:
+        phase = terms.phase or scenario.plant.phases[0].name
+        line = (phase, f"contract:{terms.client}", terms.cycle_time_scale)
+        priority = terms.priority
     plant = Plant(
         scenario.plant,
         scenario.variants,
@@ -152,6 +166,7 @@ def simulate(
         child_seed(root, 0),
         threads=threads,
         stats=stats,
+        contract=line,
     )
     months = month_range(scenario.horizon.start, scenario.horizon.end)
     venture = None
@@ -160,40 +175,69 @@ def simulate(
     n_var = len(scenario.variants)
     records: list[Record] = []
     for t in range(len(months)):
-        push = _push_plan(plant, t, n_var)
+        contract, reserved = 0, {}
+        if line is not None and venture is not None and priority == "contract":
+            # the client's volume first, own cars after
+            contract = venture.contract_start(t, plant.phase_capacity(line[0], t), 0.0)
+            reserved = {line[0]: contract}
+        push = _push_plan(plant, t, n_var, reserved)
         if venture is not None:
             wanted = np.asarray(venture.build_plan(t), dtype=float)
             kits = venture.kits(t, np.minimum(wanted, push))
             arrivals = [np.sort(np.asarray(f, dtype=float)) for f in kits.arrival_frac]
-            outcome = plant.step(t, np.asarray(kits.count, dtype=np.int64), arrivals)
+            count = np.asarray(kits.count, dtype=np.int64)
+            if line is not None and priority == "own":
+                # the client's cars fill what the line could start beyond own cars
+                own = float(plant.split_plan(t, count)[line[0]].sum())
+                room = next(_want(plant, run, t) for run in plant.phases if run.name == line[0])
+                contract = venture.contract_start(t, room, own)
+            outcome = plant.step(t, count, arrivals, contract)
         else:
             outcome = plant.step(t, push, None)
         records.extend(outcome.records())
         if venture is not None:
             booked = venture.close_month(
-                t, outcome.produced, outcome.released, capacity_per_month=outcome.capacity
+                t,
+                outcome.produced,
+                outcome.released,
+                capacity_per_month=outcome.capacity,
+                contract_built=outcome.totals.contract_produced if line is not None else None,
             )
             records.extend(booked.records())
         if progress is not None:
             progress(t + 1, len(months))
     seed_int = int(root.entropy) if isinstance(root.entropy, int) else 0
     plant_summary = summarise(scenario, plant, [r for r in records if isinstance(r, PlantTotals)])
-    summary = Summary(plant_summary, venture.summary() if venture is not None else None)
+    summary = Summary(
+        plant_summary,
+        venture.summary() if venture is not None else None,
+        notes=timeline.notes(scenario) + timeline.run_notes(scenario, records),
+        timeline=timeline.gantt(scenario),
+    )
     return RunResult(scenario.name, seed_int, records, summary)
 
 
-def _push_plan(plant: Plant, t: int, n_var: int) -> np.ndarray:
+def _push_plan(
+    plant: Plant, t: int, n_var: int, reserved: Mapping[str, int] | None = None
+) -> np.ndarray:
     """What the plant could usefully start this month: its capacity, plus enough to keep
-    the line's buffers and stores filled, less what is already in work."""
+    the line's buffers and stores filled, less what is already in work and the
+    ``reserved`` cars per phase (a contract's with priority)."""
     plan = np.zeros(n_var)
     for run in plant.phases:
-        places = int(run.layout.line.buffers.sum() + run.layout.line.servers.sum())
-        want = math.ceil(1.05 * plant.capacity(run, t)) + places - plant.in_work(run)
+        want = _want(plant, run, t) - (reserved or {}).get(run.name, 0)
         pv = plant.phase_variants(run)
         mix = plant.variant_share(run)
         for local, v in enumerate(pv):
             plan[v] += max(0, int(round(want * mix[local])))
     return plan
+
+
+def _want(plant: Plant, run: PhaseRun, t: int) -> int:
+    """Vehicles a phase could usefully start in month ``t``: its capacity and its places,
+    less what is in work."""
+    places = int(run.layout.line.buffers.sum() + run.layout.line.servers.sum())
+    return math.ceil(1.05 * plant.capacity(run, t)) + places - plant.in_work(run)
 
 
 def summarise(scenario: Scenario, plant: Plant, totals: Sequence[PlantTotals]) -> PlantSummary:
@@ -208,7 +252,8 @@ def summarise(scenario: Scenario, plant: Plant, totals: Sequence[PlantTotals]) -
     cap_year = {
         y: float(sum(c for c, m in zip(capacity, months, strict=True) if m[:4] == y)) for y in years
     }
-    monthly_target = RATE_TARGET_PER_YEAR / 12.0
+    target = scenario.plant.target_rate
+    monthly_target = target / 12.0
     first_rate = next(
         (m for p, m in zip(produced, months, strict=True) if p >= monthly_target), None
     )
@@ -224,7 +269,8 @@ def summarise(scenario: Scenario, plant: Plant, totals: Sequence[PlantTotals]) -
         "vehicles_produced": float(produced.sum()),
         "produced_by_year": by_year,
         "capacity_by_year": cap_year,
-        "rate_target_per_year": RATE_TARGET_PER_YEAR,
+        "rate_target_per_year": int(target) if target.is_integer() else target,
+        "shops": scenario.plant.shop_order,
         "first_month_at_target_rate": first_rate,
         "first_month_capacity_at_target_rate": first_cap,
         "peak_month_produced": float(produced.max()) if len(produced) else 0.0,

@@ -25,7 +25,7 @@ class Calibrated:
 
 
 def calibrate(
-    scenario: str | Path = "beijing-etown",
+    scenario: str | Path | None = None,
     observed: str | Path | None = None,
     *,
     out_dir: str | Path | None = None,
@@ -52,8 +52,9 @@ def calibrate(
 
     Parameters
     ----------
-    scenario : str or pathlib.Path
-        A scenario with a ``calibration:`` section (its parameters and priors).
+    scenario : str or pathlib.Path, optional
+        A scenario with a ``calibration:`` section (its parameters and priors); default
+        the built-in default.
     observed : str or pathlib.Path, optional
         An observations CSV (default: the scenario's ``calibration.observed``).
     out_dir : str or pathlib.Path, optional
@@ -74,8 +75,9 @@ def calibrate(
         For bad input or a budget too small for the parameters.
     """
     from ..inputs import read_yaml
-    from ..scenario.load import scenario_text
+    from ..scenario.load import DEFAULT, scenario_text
 
+    scenario = DEFAULT if scenario is None else scenario
     if budget < 1:
         raise EvplantError("must be at least 1", field="--budget")
     if name is not None and not name.strip():

@@ -3,7 +3,7 @@
 ::
 
     calibration:
-      observed: observed/beijing-etown-2024.csv   # beside the scenario file
+      observed: observed/record-2024.csv   # beside the scenario file
       seeds: 2                                    # simulations averaged per evaluation
       parameters:                                 # the priors, as in `uncertainty:`
         - {path: plant.partner.progress_ratio, law: triangular, low: 0.6, mode: 0.7, high: 0.85}

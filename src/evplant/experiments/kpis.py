@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..months import month_label, month_number
-from ..run import RATE_TARGET_PER_YEAR, RunResult
+from ..run import RunResult
 
 # monthly columns kept per replication for the fan charts (those present in a run)
 PATHS = ("produced", "delivered", "revenue", "cogs", "cash")
@@ -97,15 +97,12 @@ def _f(value: Any, default: float = math.nan) -> float:
         return default
 
 
-TARGET_RATE = RATE_TARGET_PER_YEAR
-
-
 def label(kpi: str) -> str:
     """A KPI's name as a planner reads it."""
     fixed = {
         "produced_total": "Produced, whole horizon",
         "delivered_total": "Delivered, whole horizon",
-        "month_at_target_rate": f"First month at the {TARGET_RATE:,}-a-year rate",
+        "month_at_target_rate": "First month at the target rate",
         "npv_cny": "NPV",
         "lowest_cash_cny": "Lowest cash",
         "break_even_month": "Break-even month",
@@ -114,7 +111,7 @@ def label(kpi: str) -> str:
         return fixed[kpi]
     for prefix, word in (("produced_", "Produced"), ("delivered_", "Delivered")):
         if kpi.startswith(prefix):
-            return f"{word} {kpi[len(prefix):]}"
+            return f"{word} {kpi[len(prefix) :]}"
     return kpi.replace("_", " ").capitalize()
 
 

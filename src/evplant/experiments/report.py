@@ -259,7 +259,7 @@ def _cards(result: McResult) -> list[Card]:
         npv = result.kpi("npv_cny")
         cards.append(Card("Chance NPV > 0", pct(float(np.mean(npv > 0)), 0)))
     s = result.stats["month_at_target_rate"]
-    cards.append(Card("300k-a-year rate, P50", K.fmt("month_at_target_rate", s.p50),
+    cards.append(Card("Target rate reached, P50", K.fmt("month_at_target_rate", s.p50),
                       f"P90 {K.fmt('month_at_target_rate', s.p90)}"))
     if "lowest_cash_cny" in result.stats:
         s = result.stats["lowest_cash_cny"]

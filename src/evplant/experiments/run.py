@@ -209,7 +209,7 @@ def batches(ids: Sequence[int], size: int) -> list[list[int]]:
 
 
 def run_mc(
-    scenario: str | Path = "beijing-etown",
+    scenario: str | Path = load.DEFAULT,
     replications: int = 100,
     *,
     workers: int = 1,

@@ -4,8 +4,9 @@ Every stream comes from one ``numpy.random.SeedSequence`` and is addressed by a 
 key, so it does not depend on how many other streams exist, on chunk sizes, or on
 the number of workers:
 
-- processing times of station ``i`` for variant ``q``: spawn key ``(0, i, q)``, drawn
-  in job order with NumPy's generators (vectorised per chunk);
+- processing times of station ``i`` for variant ``q``: spawn key ``(0, i, q)``, the key
+  of a counter-based stream whose draw ``n`` is the ``n``-th job of that variant
+  (``ziggurat.processing_times``);
 - the variant of each job under a random mix: spawn key ``(2,)``;
 - failures: a *counter-based* draw, a pure function of (the key of station ``i``
   server ``s``, the failure number ``n``). The kernel needs failure draws one at a
@@ -34,7 +35,14 @@ from .distributions import (
     WEIBULL,
 )
 
-__all__ = ["as_seed_sequence", "draw", "failure_keys", "mix_rng", "processing_rng", "release_rng"]
+__all__ = [
+    "as_seed_sequence",
+    "draw",
+    "failure_keys",
+    "mix_rng",
+    "processing_keys",
+    "release_rng",
+]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _TWO53 = 1.0 / 9007199254740992.0
@@ -142,10 +150,13 @@ def failure_keys(seed: np.random.SeedSequence, station: int, servers: int) -> np
     return child.generate_state(2 * servers, np.uint64).reshape(servers, 2)
 
 
-def processing_rng(seed: np.random.SeedSequence, station: int, variant: int) -> np.random.Generator:
-    # SFC64: the bulk of a run's draws are processing times, and it measured ~25% faster
-    # than PCG64 for lognormal draws here
-    return np.random.Generator(np.random.SFC64(child_seed(seed, 0, station, variant)))
+def processing_keys(seed: np.random.SeedSequence, stations: int, variants: int) -> np.ndarray:
+    """Keys ``[station, variant]`` of the counter-based processing-time streams."""
+    keys = np.zeros((stations, variants), dtype=np.uint64)
+    for i in range(stations):
+        for q in range(variants):
+            keys[i, q] = child_seed(seed, 0, i, q).generate_state(1, np.uint64)[0]
+    return keys
 
 
 def mix_rng(seed: np.random.SeedSequence) -> np.random.Generator:

@@ -1,17 +1,21 @@
 """Draw the random inputs of a line, chunk by chunk, from one seed.
 
 ``LineDraws`` hands out processing times and variants for consecutive jobs. Each
-(station, variant) pair has its own generator, so the times of job ``j`` do not
-depend on how the jobs were split into chunks: a run in one chunk and a resumed run
-in many draw exactly the same numbers.
+(station, variant) pair has its own counter-based stream, and the time of the ``n``-th
+job of a variant at a station is a pure function of that stream and ``n``
+(``ziggurat.processing_times``), so the times do not depend on how the jobs were
+split into chunks: a run in one chunk and a resumed run in many draw exactly the same
+numbers.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .draws import as_seed_sequence, failure_keys, mix_rng, processing_rng, release_rng
+from .distributions import EMPIRICAL, LOGNORMAL
+from .draws import as_seed_sequence, failure_keys, mix_rng, processing_keys, release_rng
 from .spec import CompiledLine
+from .ziggurat import processing_times
 
 
 class LineDraws:
@@ -22,9 +26,10 @@ class LineDraws:
         self.line = line
         self.next_job = 0
         n_var = len(line.variant_names)
-        self._rngs = [
-            [processing_rng(self.seed, i, q) for q in range(n_var)] for i in range(line.m)
-        ]
+        self._keys = processing_keys(self.seed, line.m, n_var)
+        self._codes, self._table = _codes(line, n_var)
+        self._log_only = bool((self._codes[:, :, 0] == LOGNORMAL).all())
+        self._counts = np.zeros(n_var, dtype=np.int64)
         self._mix = mix_rng(self.seed)
         kmax = int(line.servers.max())
         self.fail_keys = np.zeros((line.m, kmax, 2), dtype=np.uint64)
@@ -51,20 +56,12 @@ class LineDraws:
         ``scale`` multiplies every time (a ramp-up learning factor); every family here
         is a scale family, so this equals drawing from the scaled distribution.
         """
-        n = len(variants)
-        p = np.empty((n, self.line.m), dtype=np.float64)
-        for i in range(self.line.m):
-            for q, dist in enumerate(self.line.cycle_time[i]):
-                mask = variants == q
-                k = int(mask.sum()) if len(self.line.cycle_time[i]) > 1 else n
-                if k == 0:
-                    continue
-                vals = dist.sample(self._rngs[i][q], k)
-                if k == n:
-                    p[:, i] = vals
-                else:
-                    p[mask, i] = vals
-        self.next_job += n
+        v = np.ascontiguousarray(variants, dtype=np.int64)
+        p = np.empty((len(v), self.line.m), dtype=np.float64)
+        processing_times(v, self._codes, self._keys, self._counts, self._table, self._log_only, p)
+        if self._log_only:
+            np.exp(p, out=p)
+        self.next_job += len(v)
         if scale != 1.0:
             p *= scale
         return p
@@ -78,3 +75,19 @@ class LineDraws:
         out = self._last_release + np.cumsum(gaps)
         self._last_release = float(out[-1]) if n else self._last_release
         return out
+
+
+def _codes(line: CompiledLine, n_var: int) -> tuple[np.ndarray, np.ndarray]:
+    """``Dist.encode()`` of every station's time for every variant ``[m, variants, 4]``
+    (a station with one time has it under each variant), and the table of empirical
+    samples the codes point into."""
+    codes = np.zeros((line.m, n_var, 4))
+    table: list[float] = []
+    for i, dists in enumerate(line.cycle_time):
+        for q in range(n_var):
+            dist = dists[q if len(dists) > 1 else 0]
+            codes[i, q] = dist.encode()
+            if codes[i, q, 0] == EMPIRICAL:
+                codes[i, q, 1] = len(table)
+                table.extend(dist.samples)  # type: ignore[union-attr]
+    return codes, np.array(table or [0.0])

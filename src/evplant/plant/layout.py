@@ -26,7 +26,11 @@ class PhaseLayout:
     shop_last: dict[str, int]  # the last station of each shop
 
 
-def layout_phase(phase: PhaseSpec, calendar: WorkCalendar) -> PhaseLayout:
+def layout_phase(
+    phase: PhaseSpec, calendar: WorkCalendar, client: tuple[str, float] | None = None
+) -> PhaseLayout:
+    """The phase's line; ``client`` = (name, work content against the phase's own
+    cars): a contract client's cars, one more variant of the line, after the mix's."""
     main = [s for s in phase.shops if s.joins is None]
     order: list[ShopSpec] = []
     for shop in main:
@@ -51,6 +55,10 @@ def layout_phase(phase: PhaseSpec, calendar: WorkCalendar) -> PhaseLayout:
             i = len(names)
             names.append(f"{shop.name}/{st.name}")
             shop_of.append(shop_names.index(shop.name))
+            if client is not None:
+                # the client's car: the station's own work, scaled by its work content
+                own = {**st.variant_cycle_time, client[0]: st.cycle_time.scaled(client[1])}
+                st = st.model_copy(update={"variant_cycle_time": own})
             stations.append(st)
             if k == 0:
                 up.append(-1 if shop.joins is not None else prev_main_last)
@@ -80,7 +88,7 @@ def layout_phase(phase: PhaseSpec, calendar: WorkCalendar) -> PhaseLayout:
     line = build_line(
         stations,
         buffers,
-        variant_names=list(phase.mix),
+        variant_names=list(phase.mix) + ([client[0]] if client is not None else []),
         variants=Variants(mix=dict(phase.mix)),
         calendar=calendar,
         scale=phase.cycle_time_scale,

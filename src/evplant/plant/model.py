@@ -25,6 +25,17 @@ from .ramp import RampState, ramp_state
 from .spec import PlantSpec
 
 
+def _largest_remainder(n: int, shares: np.ndarray) -> list[int]:
+    """``n`` whole units split by ``shares`` (summing to 1), the rounding remainders
+    given to the largest fractions."""
+    raw = n * shares
+    counts = np.floor(raw).astype(np.int64)
+    left = n - int(counts.sum())
+    if left > 0:
+        counts[np.argsort(-(raw - counts), kind="stable")[:left]] += 1
+    return [int(c) for c in counts]
+
+
 @dataclass
 class PhaseRun:
     name: str
@@ -43,7 +54,7 @@ class PlantMonth:
 
     produced: np.ndarray  # per variant, completed by general assembly (whole cars)
     released: np.ndarray  # per variant, vehicles started (kits used)
-    totals: PlantTotals
+    totals: PlantTotals  # its contract_* fields: the client's cars
     variants: list[VariantBuilt]
     phases: list[PhaseMonth]
     shops: list[ShopMonth]
@@ -67,7 +78,10 @@ class Plant:
         *,
         threads: bool = True,
         stats: bool = True,
+        contract: tuple[str, str, float] | None = None,
     ) -> None:
+        """``contract``: (phase, client, work content) when a client's cars are built on
+        that phase's line (one more variant of its line)."""
         self.spec = spec
         self.threads = threads
         # stats=False: output counts only, no shop columns (utilisation, OEE, bottleneck)
@@ -84,17 +98,22 @@ class Plant:
         until = self.months[-1] + dt.timedelta(days=366)  # room for vehicles still in work
         holidays = holiday_days(spec.holidays)
         self.phases: list[PhaseRun] = []
+        self.contract_phase = contract[0] if contract is not None else None
         for k, phase in enumerate(spec.phases):
             calendar = phase_calendar(phase, holidays, self.t0, until)
             if calendar is None:
                 continue
-            layout = layout_phase(phase, calendar)
+            client = contract[1:] if contract is not None and contract[0] == phase.name else None
+            layout = layout_phase(phase, calendar, client)
             engine = LineEngine(
                 layout.line, child_seed(seed, k), bin_edges=bin_edges, chunk=4096, stats=stats
             )
             sop = seconds_since(self.t0, dt.date.fromisoformat(phase.sop))
             self.phases.append(PhaseRun(phase.name, layout, engine, sop))
         self._phase_spec = {p.name: p for p in spec.phases}
+        # per variant over all phases: started and completed so far (conservation)
+        self._released_v = np.zeros(len(variants))
+        self._built_v = np.zeros(len(variants))
 
     # -- planning helpers -------------------------------------------------------------
     def phase_variants(self, run: PhaseRun) -> list[int]:
@@ -134,16 +153,23 @@ class Plant:
         t: int,
         plan: np.ndarray,
         arrivals: list[np.ndarray] | None = None,
+        contract: int = 0,
     ) -> PlantMonth:
         """Run month t. ``plan[v]``: vehicles of variant v to release this month;
         ``arrivals[v]``: their kits' arrival instants as fractions of the month (sorted),
-        or None to release at the start of the month (unlimited supply)."""
+        or None to release at the start of the month (unlimited supply); ``contract``:
+        the client's cars to release into the contract phase's line, evenly over the
+        month."""
         t_start, t_end = self.edges[t], self.edges[t + 1]
         month = self.labels[t]
         produced = np.zeros(len(self.variants))
         released = np.zeros(len(self.variants))
         states = [self.ramp(run) for run in self.phases]
-        jobs = [self._releases(run, t_start, t_end, plan, arrivals) for run in self.phases]
+        shares = self._split(t, plan, arrivals, states)
+        jobs = [
+            self._releases(run, t_start, t_end, p, a, contract * (run.name == self.contract_phase))
+            for run, (p, a) in zip(self.phases, shares, strict=True)
+        ]
         # every phase, with jobs or not: where jobs overtake, the engine walks its line
         # up to the end of the month
         work = [
@@ -157,15 +183,20 @@ class Plant:
             for w in work:
                 self._feed(*w)
         phases: list[PhaseMonth] = []
+        contract_released = contract_produced = 0.0
         for run, state, (rel, kind) in zip(self.phases, states, jobs, strict=True):
             run.ramp = state
             pv = self.phase_variants(run)
             if len(rel):
-                np.add.at(released, np.array(pv)[kind], 1.0)
+                own = kind < len(pv)  # the client's cars are the line's last variant
+                np.add.at(released, np.array(pv)[kind[own]], 1.0)
+                contract_released += float((~own).sum())
             stats = run.engine.bin_stats(t)
             # completions by variant, counted car by car at the end of general assembly
             for local, v in enumerate(pv):
                 produced[v] += stats.done_by_variant[local]
+            if run.name == self.contract_phase:
+                contract_produced += float(stats.done_by_variant[len(pv)])
             done = float(stats.jobs_out[-1])
             run.built += done
             phases.append(self._phase_record(run, t, state, stats))
@@ -180,11 +211,86 @@ class Plant:
             started=sum(p.started for p in phases),
             bottleneck_shop=bottleneck[0],
             bottleneck_station=bottleneck[1],
+            contract_released=contract_released,
+            contract_produced=contract_produced,
         )
+        self._released_v += released
+        self._built_v += produced
         built = [
-            VariantBuilt(month, name, float(produced[v])) for v, name in enumerate(self.variants)
+            VariantBuilt(
+                month,
+                name,
+                float(produced[v]),
+                released=float(released[v]),
+                in_work=float(self._released_v[v] - self._built_v[v]),
+            )
+            for v, name in enumerate(self.variants)
         ]
         return PlantMonth(produced, released, totals, built, phases, shops, stations)
+
+    def _split(
+        self,
+        t: int,
+        plan: np.ndarray,
+        arrivals: list[np.ndarray] | None,
+        states: list[RampState],
+    ) -> list[tuple[np.ndarray, list[np.ndarray] | None]]:
+        """Each phase's share of the month's plan (and of its kits' arrival instants): a
+        variant built by one phase goes to it whole; one built by several is split in
+        proportion to what each can build of it this month (its capacity times the
+        variant's share of its mix), so every vehicle and kit is released once."""
+        n_var = len(self.variants)
+        builders: list[list[int]] = [[] for _ in range(n_var)]
+        for p, run in enumerate(self.phases):
+            for v in self.phase_variants(run):
+                builders[v].append(p)
+        if all(len(b) <= 1 for b in builders):
+            return [(plan, arrivals)] * len(self.phases)
+        plans = [np.zeros(n_var, dtype=np.asarray(plan).dtype) for _ in self.phases]
+        kits: list[list[np.ndarray]] = [[np.zeros(0) for _ in range(n_var)] for _ in self.phases]
+        for v in range(n_var):
+            n = int(plan[v])
+            given = np.sort(np.asarray(arrivals[v][:n])) if arrivals is not None else None
+            if len(builders[v]) == 1:
+                plans[builders[v][0]][v] = plan[v]
+                if given is not None:
+                    kits[builders[v][0]][v] = given
+                continue
+            if not builders[v] or n <= 0:
+                continue
+            ps = builders[v]
+            weight = np.array([self._can_build(self.phases[p], t, states[p], v) for p in ps])
+            if weight.sum() <= 0:
+                weight = np.ones(len(ps))
+            counts = _largest_remainder(n, weight / weight.sum())
+            # interleave: the k-th of a phase's c kits sits at (k + 0.5) / c of the month's
+            # order, so each phase's kits spread over the month as the arrivals do
+            key = np.concatenate([(np.arange(c) + 0.5) / c for c in counts if c > 0])
+            owner = np.concatenate([np.full(c, j) for j, c in enumerate(counts) if c > 0])
+            owner = owner[np.argsort(key, kind="stable")]
+            for j, p in enumerate(ps):
+                plans[p][v] = counts[j]
+                if given is not None:
+                    kits[p][v] = given[owner == j]
+        return [
+            (plans[p], kits[p] if arrivals is not None else None) for p in range(len(self.phases))
+        ]
+
+    def split_plan(self, t: int, plan: np.ndarray) -> dict[str, np.ndarray]:
+        """Each phase's share of a month's plan per variant, as :meth:`step` splits it."""
+        states = [self.ramp(run) for run in self.phases]
+        shares = self._split(t, plan, None, states)
+        return {run.name: p for run, (p, _) in zip(self.phases, shares, strict=True)}
+
+    def phase_capacity(self, name: str, t: int) -> float:
+        """What the named phase could build in month ``t`` (0 if it never works)."""
+        run = next((r for r in self.phases if r.name == name), None)
+        return 0.0 if run is None else self.capacity(run, t)
+
+    def _can_build(self, run: PhaseRun, t: int, state: RampState, v: int) -> float:
+        """Vehicles of variant ``v`` the phase could build in month ``t``."""
+        pv = self.phase_variants(run)
+        return self.capacity(run, t, state) * float(self.variant_share(run)[pv.index(v)])
 
     def _releases(
         self,
@@ -193,16 +299,23 @@ class Plant:
         t_end: float,
         plan: np.ndarray,
         arrivals: list[np.ndarray] | None,
+        contract: int = 0,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Release times and local variant index of the vehicles this phase starts."""
+        """Release times and local variant index of the vehicles this phase starts (the
+        client's cars, evenly over the month, as the line's last variant)."""
         times, kinds = [], []
-        for local, v in enumerate(self.phase_variants(run)):
+        pv = self.phase_variants(run)
+        for local, v in enumerate(pv):
             n = int(plan[v])
             if n <= 0 or t_end <= run.sop_s:
                 continue
             frac = np.zeros(n) if arrivals is None else np.asarray(arrivals[v][:n])
             times.append(np.maximum(t_start + frac * (t_end - t_start), run.sop_s))
             kinds.append(np.full(len(frac), local, dtype=np.int64))
+        if contract > 0 and t_end > run.sop_s:  # after own cars: they go first at a tie
+            frac = (np.arange(contract) + 0.5) / contract
+            times.append(np.maximum(t_start + frac * (t_end - t_start), run.sop_s))
+            kinds.append(np.full(contract, len(pv), dtype=np.int64))
         if not times:
             return np.zeros(0), np.zeros(0, dtype=np.int64)
         rel = np.concatenate(times)

@@ -76,6 +76,8 @@ class Holiday(_Model):
 
 
 class Window(_Model):
+    """Months ``start..end`` inclusive."""
+
     start: Month
     end: Month
 
@@ -83,7 +85,18 @@ class Window(_Model):
 class PhaseSpec(_Model):
     name: str = Field(min_length=1)
     construction: Window
-    sop: Day = Field(description="start of production")
+    trial_production: Window | None = Field(
+        None, description="pilot builds before start of production (after construction starts)"
+    )
+    sop: Day = Field(description="start of production (after construction ends)")
+    delay_months: int = Field(
+        0,
+        ge=-120,
+        le=120,
+        description="moves the phase's timeline by this many months: construction, trial "
+        "production, start of production, shift regimes, the capex items naming the phase "
+        "and the launch of the variants it builds first",
+    )
     nameplate_per_year: PositiveFloat = Field(
         description="the announced capacity; for comparison only, the model derives its own"
     )
@@ -148,7 +161,7 @@ class Ramp(_Model):
 
 
 class Partner(_Model):
-    """An experienced carmaker consulting on the ramp (Great Wall for Xiaomi)."""
+    """An experienced carmaker consulting on the ramp (the built-in plant's partner)."""
 
     enabled: bool = True
     name: str = "partner"
@@ -163,6 +176,23 @@ class PlantSpec(_Model):
     holidays: list[Holiday] = Field(default_factory=list)
     ramp: Ramp
     partner: Partner | None = None
+    target_per_year: PositiveFloat | None = Field(
+        None,
+        description="the rate the plant is measured against, vehicles a year (default: the "
+        "sum of the phases' nameplates)",
+    )
+
+    @property
+    def target_rate(self) -> float:
+        """The target rate, vehicles a year: as stated, or the sum of the nameplates."""
+        if self.target_per_year is not None:
+            return float(self.target_per_year)
+        return float(sum(p.nameplate_per_year for p in self.phases))
+
+    @property
+    def shop_order(self) -> list[str]:
+        """Every phase's shops in the order the scenario lists them (first seen first)."""
+        return list(dict.fromkeys(s.name for p in self.phases for s in p.shops))
 
     @model_validator(mode="after")
     def _unique(self) -> PlantSpec:

@@ -20,10 +20,11 @@ from .theme import RUN_COLOURS, TARGET, month_range, style
 BN = 1e-9
 
 
-def _align(
+def align(
     a_rows: Rows, b_rows: Rows
 ) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Both runs on the union of their months; a missing month is an empty row."""
+    """Both runs on the union of their months; a missing month is an empty row (what
+    :func:`production`, :func:`learning` and :func:`money` take)."""
     a = {str(r.get("month")): r for r in a_rows}
     b = {str(r.get("month")): r for r in b_rows}
     months = sorted(set(a) | set(b))
@@ -211,7 +212,11 @@ def _merged(a: list[str], b: list[str]) -> list[str]:
     return out
 
 
-def summary_table(a: Mapping[str, Any], b: Mapping[str, Any], labels: tuple[str, str]) -> str:
+def summary_rows(
+    a: Mapping[str, Any], b: Mapping[str, Any], labels: tuple[str, str]
+) -> tuple[list[str], list[list[str]]]:
+    """The differences table as (headers, rows of text): every summary figure of A and
+    B and B - A (the table :func:`render_compare` shows; the planning page too)."""
     fa, fb = _flat(a), _flat(b)
     body = []
     for ident in _merged(list(fa), list(fb)):
@@ -228,9 +233,12 @@ def summary_table(a: Mapping[str, Any], b: Mapping[str, Any], labels: tuple[str,
         else:
             va, vb = fa[ident][2], fb[ident][2]
         body.append([name, _value(key, va), _value(key, vb), fmt.auto_diff(key, va, vb)])
-    return table(
-        ["Figure", f"A: {labels[0]}", f"B: {labels[1]}", "B \u2212 A"], body, numeric=(1, 2, 3)
-    )
+    return ["Figure", f"A: {labels[0]}", f"B: {labels[1]}", "B \u2212 A"], body
+
+
+def summary_table(a: Mapping[str, Any], b: Mapping[str, Any], labels: tuple[str, str]) -> str:
+    headers, body = summary_rows(a, b, labels)
+    return table(headers, body, numeric=(1, 2, 3))
 
 
 def headline(
@@ -250,7 +258,7 @@ def headline(
     if "first_month_at_target_rate" in a or "first_month_at_target_rate" in b:
         cards.append(
             Card(
-                f"At {fmt.count(target_of(a))}/yr rate, A / B",
+                f"At {fmt.count(target_of(a, ()))}/yr rate, A / B",
                 f"{fmt.month(ma, 'never')} / {fmt.month(mb, 'never')}",
                 f"B: {fmt.month_gap(ma, mb)}",
             )
@@ -276,7 +284,7 @@ def render_compare(
 ) -> str:
     """A self-contained HTML page setting run B beside run A."""
     labels = (a_label, b_label)
-    months, a, b = _align(a_rows, b_rows)
+    months, a, b = align(a_rows, b_rows)
     sections = []
     s = Section(
         "production",

@@ -17,10 +17,6 @@ from ..months import month_number
 
 Rows = Sequence[dict[str, Any]]
 
-# The plant's shops in the order a car passes through them; shops the scenario adds
-# come after these, in the order they appear.
-SHOP_ORDER = ("die-casting", "stamping", "body", "paint", "battery-pack", "general-assembly")
-
 # Columns that only a run with a venture writes; any one of them marks a venture run.
 VENTURE_MARKERS = ("delivered", "backlog", "orders", "revenue", "cash", "cum_investment_usd")
 
@@ -126,16 +122,18 @@ def phases(rows: Rows) -> list[str]:
     return [p for p in keys(rows, "phase") if (peak(rows, column("capacity", phase=p)) or 0) > 0]
 
 
-def shops(rows: Rows) -> list[str]:
-    """Shops with a utilisation figure, in process order."""
+def shops(rows: Rows, order: Sequence[str] = ()) -> list[str]:
+    """Shops with a utilisation figure, in the scenario's shop ``order`` (the run
+    summary's ``shops``); shops it does not name come after, as they appear."""
     found = keys(rows, "shop", "util")
-    known = [s for s in SHOP_ORDER if s in found]
+    known = [s for s in order if s in found]
     return known + [s for s in found if s not in known]
 
 
 def brands(rows: Rows) -> list[str]:
-    """Brands with a market share: Xiaomi (when the run has its share), then rivals."""
-    own = ["xiaomi"] if has(rows, "share_xiaomi") else []
+    """Brands with a market share: ``own`` (when the run has the venture's share),
+    then the rivals."""
+    own = ["own"] if has(rows, "share_own") else []
     return own + [b for b in keys(rows, "rival", "share") if b not in own]
 
 

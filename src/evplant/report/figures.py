@@ -6,6 +6,8 @@ leaves that figure out instead of drawing an empty frame.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from . import data
 from .data import Rows, phase_label, shop_label
 from .fmt import count
@@ -139,9 +141,10 @@ def ramp(rows: Rows) -> Figure | None:
     return style(fig, height=560 if learning else 380)
 
 
-def shops(rows: Rows) -> Figure | None:
-    """Utilisation per shop over time, with the bottleneck shop as a strip below."""
-    names = data.shops(rows)
+def shops(rows: Rows, order: Sequence[str] = ()) -> Figure | None:
+    """Utilisation per shop over time, with the bottleneck shop as a strip below;
+    ``order``: the scenario's shop order (their colours follow it)."""
+    names = data.shops(rows, order)
     if not names:
         return None
     x = data.months(rows)
@@ -166,7 +169,7 @@ def shops(rows: Rows) -> Figure | None:
             name=shop_label(s),
             legendgroup=s,
             mode="lines",
-            line={"color": shop_colour(s, i), "width": 2},
+            line={"color": shop_colour(i), "width": 2},
             hovertemplate="%{y:.0f}%",
             row=1,
             col=1,
@@ -183,7 +186,7 @@ def shops(rows: Rows) -> Figure | None:
             legendgroup=s,
             showlegend=False,
             mode="markers",
-            marker={"symbol": "square", "size": 10, "color": shop_colour(s, i)},
+            marker={"symbol": "square", "size": 10, "color": shop_colour(i)},
             hovertemplate="bottleneck: %{customdata}<extra></extra>",
             row=2,
             col=1,
@@ -210,9 +213,11 @@ STATES = (
 )
 
 
-def time_states(rows: Rows) -> Figure | None:
+def time_states(rows: Rows, order: Sequence[str] = ()) -> Figure | None:
     """Where each shop's time goes, averaged over the months it ran."""
-    names = [s for s in data.shops(rows) if all(data.has(rows, f"{k}_{s}") for k, *_ in STATES)]
+    names = [
+        s for s in data.shops(rows, order) if all(data.has(rows, f"{k}_{s}") for k, *_ in STATES)
+    ]
     if not names:
         return None
     avg = {k: [data.mean(data.series(rows, f"{k}_{s}")) or 0.0 for s in names] for k, *_ in STATES}
@@ -252,14 +257,14 @@ def _hbar(fig: Figure, y: list[str], x: list[float], name: str, colour: str) -> 
     )
 
 
-def oee_breakdown(rows: Rows) -> Figure | None:
+def oee_breakdown(rows: Rows, order: Sequence[str] = ()) -> Figure | None:
     """OEE and the three losses per shop, stacked to 100% (horizon averages).
 
     The losses are taken in sequence so the bar adds up: availability loss is 1 - A,
     performance loss A(1 - P), quality loss AP(1 - Q), and what is left is OEE = APQ.
     """
     parts = ("availability", "performance", "quality")
-    names = [s for s in data.shops(rows) if all(data.has(rows, f"{k}_{s}") for k in parts)]
+    names = [s for s in data.shops(rows, order) if all(data.has(rows, f"{k}_{s}") for k in parts)]
     if not names:
         return None
     a, p, q = ([data.mean(data.series(rows, f"{k}_{s}")) or 0.0 for s in names] for k in parts)
@@ -293,19 +298,20 @@ def oee_breakdown(rows: Rows) -> Figure | None:
     return fig
 
 
-def oee_over_time(rows: Rows) -> Figure | None:
-    names = [s for s in data.shops(rows) if data.has(rows, f"oee_{s}")]
+def oee_over_time(rows: Rows, order: Sequence[str] = ()) -> Figure | None:
+    every = data.shops(rows, order)
+    names = [s for s in every if data.has(rows, f"oee_{s}")]
     if not names:
         return None
     x = data.months(rows)
     fig = Figure()
-    for i, s in enumerate(names):
+    for s in names:
         fig.add_scatter(
             x=x,
             y=data.series(rows, f"oee_{s}", 100.0),
             name=shop_label(s),
             mode="lines",
-            line={"color": shop_colour(s, i), "width": 2},
+            line={"color": shop_colour(every.index(s)), "width": 2},
             hovertemplate="%{y:.0f}%",
         )
     style(fig, height=380)

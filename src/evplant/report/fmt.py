@@ -36,6 +36,8 @@ LABELS = {
     "payback_month": "Payback (cash back to its opening level)",
     "cum_investment_usd": "Cumulative investment",
     "budget_usd": "Investment budget",
+    "budget_label": "Budget, as named",
+    "brand": "Brand",
     "budget_used_share": "Share of budget used",
     "discount_rate_per_year": "Discount rate (a year)",
 }

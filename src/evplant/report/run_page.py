@@ -7,12 +7,10 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from . import data, figures, fmt
+from . import data, figures, fmt, gantt
 from . import venture_figures as vf
 from .data import Rows, phase_label, shop_label
 from .page import Card, Section, document, figure, table, tables
-
-DEFAULT_TARGET = 300_000
 
 # Summary keys the plant sections already show in their own tables.
 SHOWN = {
@@ -21,6 +19,10 @@ SHOWN = {
     "produced_by_year",
     "capacity_by_year",
     "bottleneck_shop_months",
+    "shops",
+    "brands",
+    "notes",
+    "timeline",
 }
 
 
@@ -34,8 +36,16 @@ def horizon_text(summary: Mapping[str, Any], rows: Rows) -> str:
     return f"{fmt.month(a, '?')} \u2013 {fmt.month(b, '?')}" if a or b else "unknown horizon"
 
 
-def target_of(summary: Mapping[str, Any]) -> float:
-    return data.num(summary.get("rate_target_per_year")) or DEFAULT_TARGET
+def target_of(summary: Mapping[str, Any], rows: Rows = ()) -> float:
+    """The run's target rate, vehicles a year: the summary's (the scenario's), or for a
+    run written without one, its highest monthly capacity at a year's pace."""
+    return data.num(summary.get("rate_target_per_year")) or 12 * (data.peak(rows, "capacity") or 0)
+
+
+def shop_order(summary: Mapping[str, Any]) -> list[str]:
+    """The scenario's shop order, as the run summary gives it."""
+    order = summary.get("shops")
+    return [str(s) for s in order] if isinstance(order, list | tuple) else []
 
 
 def produced_total(rows: Rows, summary: Mapping[str, Any]) -> float:
@@ -44,7 +54,7 @@ def produced_total(rows: Rows, summary: Mapping[str, Any]) -> float:
 
 
 def headline(rows: Rows, summary: Mapping[str, Any]) -> list[Card]:
-    target = target_of(summary)
+    target = target_of(summary, rows)
     first = summary.get("first_month_at_target_rate")
     if first is None:
         first = figures.first_month_at(rows, "produced", target / 12)
@@ -127,7 +137,7 @@ def note(text: str) -> str:
 
 
 def plant_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
-    target = target_of(summary)
+    target = target_of(summary, rows)
     out: list[Section] = []
     first = summary.get("first_month_at_target_rate") or figures.first_month_at(
         rows, "produced", target / 12
@@ -144,6 +154,7 @@ def plant_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
     )
     if _add(s, figures.production(rows, target)):
         out.append(s)
+    out += timeline_sections(summary)
 
     mature = data.peak(rows, "capacity")
     reached = []
@@ -174,8 +185,9 @@ def plant_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
         "month, the shop that held output back (hover for the station). "
         + _bottleneck_sentence(rows, summary),
     )
-    if _add(s, figures.shops(rows)):
-        states = figures.time_states(rows)
+    order = shop_order(summary)
+    if _add(s, figures.shops(rows, order)):
+        states = figures.time_states(rows, order)
         if states is not None:
             s.parts.append(
                 note(
@@ -196,8 +208,8 @@ def plant_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
         "OEE and the three losses taken in turn: breakdowns (availability), running slower "
         "than the mature cycle (performance) and cars needing rework (quality).",
     )
-    if _add(s, figures.oee_breakdown(rows)):
-        over = figures.oee_over_time(rows)
+    if _add(s, figures.oee_breakdown(rows, order)):
+        over = figures.oee_over_time(rows, order)
         if over is not None:
             s.parts.append(note("OEE month by month: the ramp-up shows as the climb at the start."))
             s.parts.append(figure(over))
@@ -205,6 +217,29 @@ def plant_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
 
     out.append(key_figures(rows, summary))
     return out
+
+
+def timeline_sections(summary: Mapping[str, Any]) -> list[Section]:
+    """The scenario's timeline as a Gantt chart, with the run's notes on its dates."""
+    rows = summary.get("timeline")
+    fig = gantt.timeline(rows, summary.get("horizon")) if isinstance(rows, list) else None
+    notes = [str(n) for n in summary.get("notes") or [] if n]
+    if fig is None and not notes:
+        return []
+    s = Section(
+        "timeline",
+        "Timeline",
+        "Each phase's construction, trial production and production from its start, the "
+        "launch of each variant and the span of each capex item; the shaded band is the "
+        "run's horizon. Capex dated before it is invested before month one; what falls "
+        "after it is outside the run."
+        + (" Notes on this run:" if notes else ""),
+    )
+    if notes:
+        items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+        s.parts.append(f'<ul class="caption">{items}</ul>')
+    _add(s, fig)
+    return [s]
 
 
 def _bottleneck_sentence(rows: Rows, summary: Mapping[str, Any]) -> str:
@@ -238,7 +273,7 @@ def _year_values(summary: Mapping[str, Any], key: str, rows: Rows, col: str) -> 
 
 
 def key_figures(rows: Rows, summary: Mapping[str, Any]) -> Section:
-    target = target_of(summary)
+    target = target_of(summary, rows)
     produced = _year_values(summary, "produced_by_year", rows, "produced")
     capacity = _year_values(summary, "capacity_by_year", rows, "capacity")
     years = sorted(set(produced) | set(capacity))
@@ -343,9 +378,10 @@ def venture_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
     s = Section(
         "market",
         "Market share",
-        "Share of the segment for Xiaomi and its main rivals, month by month.",
+        f"Share of the segment for {summary.get('brand') or 'the venture'} and its main "
+        "rivals, month by month.",
     )
-    if _add(s, vf.market(rows)):
+    if _add(s, vf.market(rows, summary.get("brands"))):
         out.append(s)
 
     budget = data.num(summary.get("budget_usd"))
@@ -374,7 +410,7 @@ def venture_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
         "cash has fallen) against the budget in US$. "
         + (_sentence("; ".join(bits)) if bits else ""),
     )
-    if _add(s, vf.cash(rows, budget or 10e9)):
+    if _add(s, vf.cash(rows, budget)):
         out.append(s)
     return out
 

@@ -11,16 +11,22 @@ from .plot import Figure
 
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif'
 
-# A shop keeps its colour on every chart, so the bottleneck strip reads against the lines.
-SHOP_COLOURS = {
-    "die-casting": "#6b46c1",
-    "stamping": "#2b6cb0",
-    "body": "#0987a0",
-    "paint": "#c53030",
-    "battery-pack": "#d69e2e",
-    "general-assembly": "#2f855a",
-}
-EXTRA = ["#805ad5", "#dd6b20", "#319795", "#b83280", "#718096", "#975a16"]
+# A shop keeps its colour on every chart, so the bottleneck strip reads against the lines:
+# the colour of its place in the scenario's shop order.
+SHOP_PALETTE = [
+    "#6b46c1",
+    "#2b6cb0",
+    "#0987a0",
+    "#c53030",
+    "#d69e2e",
+    "#2f855a",
+    "#805ad5",
+    "#dd6b20",
+    "#319795",
+    "#b83280",
+    "#718096",
+    "#975a16",
+]
 PHASE_COLOURS = ["#3182ce", "#ed8936", "#38a169", "#9f7aea"]
 RUN_COLOURS = ("#2b6cb0", "#dd6b20")  # run A, run B on the compare page
 TARGET = "#718096"
@@ -28,8 +34,9 @@ GOOD = "#2f855a"
 BAD = "#c53030"
 
 
-def shop_colour(shop: str, i: int) -> str:
-    return SHOP_COLOURS.get(shop, EXTRA[i % len(EXTRA)])
+def shop_colour(i: int) -> str:
+    """The colour of the shop at place ``i`` of the shop order."""
+    return SHOP_PALETTE[i % len(SHOP_PALETTE)]
 
 
 def phase_colour(i: int) -> str:

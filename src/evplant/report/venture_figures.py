@@ -6,7 +6,7 @@ monthly flows run to billions and a planner compares them with the budget in bn.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import data
@@ -15,8 +15,6 @@ from .plot import Figure, make_subplots
 from .theme import BAD, GOOD, TARGET, style
 
 BN = 1e-9
-RIVALS = {"xiaomi": "Xiaomi", "tesla": "Tesla", "xpeng": "XPeng", "byd": "BYD", "nio": "NIO"}
-RIVAL_COLOURS = {"xiaomi": "#dd6b20", "tesla": "#c53030", "xpeng": "#2b6cb0"}
 
 
 def price_per_car(rows: Rows) -> float | None:
@@ -215,20 +213,26 @@ def sales(rows: Rows) -> Figure | None:
     return style(fig, height=480 if n == 2 else 380)
 
 
-def market(rows: Rows) -> Figure | None:
-    brands = data.brands(rows)
-    if not brands:
+def market(rows: Rows, brands: Mapping[str, Any] | None = None) -> Figure | None:
+    """Share of the segment per brand; ``brands``: the run summary's names and colours
+    per brand (``own`` the venture's), as the scenario gives them."""
+    found = data.brands(rows)
+    if not found:
         return None
+    looks = brands or {}
     x = data.months(rows)
     fig = Figure()
-    for b in brands:
-        own = b == "xiaomi"
+    for b in found:
+        own = b == "own"
+        look = looks.get(b)
+        look = look if isinstance(look, Mapping) else {}
+        fallback = "Own brand" if own else b.replace("_", " ").title()
         fig.add_scatter(
             x=x,
             y=data.series(rows, f"share_{b}", 100.0),
-            name=RIVALS.get(b, b.replace("_", " ").title()),
+            name=str(look.get("name") or fallback),
             mode="lines",
-            line={"color": RIVAL_COLOURS.get(b), "width": 3 if own else 1.8},
+            line={"color": look.get("colour"), "width": 3 if own else 1.8},
             hovertemplate="%{y:.1f}%",
         )
     style(fig, height=380)

@@ -33,7 +33,17 @@ __all__ = [
     "validate_scenario",
 ]
 
-DEFAULT = "beijing-etown"
+
+def _default() -> str:
+    """The built-in scenario named in ``builtin/_default.yaml``: a fact of the built-in
+    scenarios, kept among them."""
+    res = resources.files("evplant.scenario") / "builtin" / "_default.yaml"
+    name = yaml.safe_load(res.read_text(encoding="utf-8"))["default"]
+    return str(name)
+
+
+#: The built-in scenario a command runs when none is named.
+DEFAULT = _default()
 
 
 def builtin_names() -> list[str]:
@@ -47,7 +57,8 @@ def builtin_names() -> list[str]:
     Examples
     --------
     >>> from evplant import builtin_names
-    >>> "beijing-etown" in builtin_names()
+    >>> from evplant.scenario.load import DEFAULT
+    >>> DEFAULT in builtin_names()
     True
     """
     folder = resources.files("evplant.scenario") / "builtin"
@@ -178,7 +189,7 @@ def load_scenario(
     scenario : Scenario
         The validated scenario.
     source : str
-        Where it came from (``beijing-etown.yaml (built-in)`` or the file's path).
+        Where it came from (``<name>.yaml (built-in)`` or the file's path).
 
     Raises
     ------
@@ -188,9 +199,10 @@ def load_scenario(
     Examples
     --------
     >>> from evplant import load_scenario
-    >>> scenario, source = load_scenario("beijing-etown", ["horizon.end=2024-06"])
-    >>> scenario.horizon.end, source
-    ('2024-06', 'beijing-etown.yaml (built-in)')
+    >>> from evplant.scenario.load import DEFAULT
+    >>> scenario, source = load_scenario(DEFAULT, ["horizon.end=2024-06"])
+    >>> scenario.horizon.end, source == f"{DEFAULT}.yaml (built-in)"
+    ('2024-06', True)
     """
     prepared = prepare(name_or_path, overrides or ())
     return prepared.scenario, prepared.source

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field, model_validator
 
 from ..base import Model
@@ -12,6 +14,8 @@ from ..calibration.config import CalibrationConfig, PosteriorRef
 from ..months import Month
 from ..plant.spec import PlantSpec
 from ..venture import VentureConfig
+from ..venture.common import invalid
+from . import timeline
 from .uncertainty import Uncertainty
 
 
@@ -44,6 +48,30 @@ class Scenario(Model):
     posterior: PosteriorRef | None = Field(
         None, description="a calibration's samples, drawn by `law: posterior` parameters"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _delays(cls, data: Any) -> Any:
+        """A phase's ``delay_months`` moves its timeline before anything reads it."""
+        return timeline.delay(data)
+
+    @model_validator(mode="after")
+    def _timeline(self) -> Scenario:
+        """Construction, trial production, start of production, launches and capex in
+        order, and production within the horizon."""
+        invalid("Scenario", timeline.problems(self))
+        return self
+
+    @model_validator(mode="after")
+    def _contract_line(self) -> Scenario:
+        """A contract's cars are built on a phase of this plant."""
+        terms = self.venture.contract if self.venture is not None else None
+        names = [p.name for p in self.plant.phases]
+        if terms is not None and terms.phase is not None and terms.phase not in names:
+            loc = ("venture", "contract", "phase")
+            invalid("Scenario", [(loc, f"{terms.phase!r} is not one of the phases {names}",
+                                  terms.phase)])
+        return self
 
     @model_validator(mode="after")
     def _posterior_named(self) -> Scenario:

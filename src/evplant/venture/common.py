@@ -40,7 +40,7 @@ __all__ = [
 #: steps in months.
 WEEKS_PER_MONTH = 365.25 / 7.0 / 12.0
 
-#: A name that becomes part of a column name (``share_tesla``, ``chip_price_factor``).
+#: A name that becomes part of a column name (``share_<rival>``, ``chip_price_factor``).
 Name = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=40),

@@ -41,7 +41,7 @@ from ..records import (
 from ..seeds import child_seed
 from .channel import Channel, ChannelConfig
 from .common import VentureModel, invalid, month_number
-from .contract import ContractConfig, contract_month
+from .contract import ContractConfig, contract_booked, contract_month, contract_start
 from .finance import Finance, FinanceConfig
 from .market import Market, MarketConfig
 from .supply import KitSupply, Supply, SupplyConfig, SupplyMonth
@@ -118,7 +118,7 @@ class VentureConfig(VentureModel):
 
 
 def _column(name: str) -> str:
-    """A rival or market name as it appears inside a column name: ``Tesla`` -> ``tesla``."""
+    """A rival or market name as it appears inside a column name: ``Rival Co`` -> ``rival_co``."""
     return re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower()
 
 
@@ -214,6 +214,13 @@ class Venture:
         self._kits, self._supply_month = kits, supply_month
         return kits
 
+    def contract_start(self, t: int, capacity_per_month: float, own_planned: float) -> int:
+        """Contract cars to release in month ``t`` into the contract's line, whose
+        capacity is ``capacity_per_month`` with ``own_planned`` own cars planned on it
+        (:func:`evplant.venture.contract.contract_start`)."""
+        month = int(self.month_numbers[t])
+        return contract_start(self.cfg.contract, month, capacity_per_month, own_planned)
+
     def close_month(
         self,
         t: int,
@@ -221,13 +228,16 @@ class Venture:
         kits_used: np.ndarray,
         capacity_per_month: float,
         capex_plant_cny: float = 0.0,
+        contract_built: float | None = None,
     ) -> VentureMonth:
         """Book month ``t`` and return its records (a mapping of its wide columns too).
 
         ``produced``: cars per variant completed by general assembly this month;
         ``kits_used``: kits the line started; ``capacity_per_month``: what the plant
-        could have built (contract cars use the spare part); ``capex_plant_cny``: capex
-        the plant books itself this month.
+        could have built; ``capex_plant_cny``: capex the plant books itself this month;
+        ``contract_built``: the client's cars the line completed this month (None: no
+        line is simulated, and the client's cars are taken as built on the capacity
+        own cars left).
         """
         self._check_month(t)
         if self._kits is None or self._supply_month is None:
@@ -245,7 +255,11 @@ class Venture:
         market = self.market.step(t, self.channel.wait_weeks)
         sold = self.channel.step(t, produced, market.demand, market.exports)
         month = int(self.month_numbers[t])
-        contract = contract_month(self.cfg.contract, month, capacity_per_month, produced.sum())
+        if contract_built is None:
+            contract = contract_month(self.cfg.contract, month, capacity_per_month, produced.sum())
+        else:
+            spare = max(0.0, float(capacity_per_month) - float(produced.sum()) - contract_built)
+            contract = contract_booked(self.cfg.contract, contract_built, spare)
         price = self.market.price_cny(month)
         money = self.finance.step(
             t,
@@ -288,7 +302,7 @@ class Venture:
             wait_weeks=float(sold.wait_weeks_total),
             stores=float(sold.stores),
             sales_capacity=float(sold.sales_capacity),
-            share_xiaomi=float(market.share_xiaomi),
+            share_own=float(market.share_own),
             contract_units=float(contract.units),
             spare_capacity=float(contract.spare_capacity),
             capacity_per_month=float(capacity_per_month),
@@ -329,6 +343,9 @@ class Venture:
                     wait_weeks=float(sold.wait_weeks[i]),
                     kits_short=float(short[i]),
                     price_cny=float(price[i]),
+                    revenue_cny=float(self.finance.by_variant["revenue_cny"][i]),
+                    cost_build_cny=float(self.finance.by_variant["cost_build_cny"][i]),
+                    cogs_cny=float(self.finance.by_variant["cogs_cny"][i]),
                 )
                 for i, v in enumerate(self.variants)
             ],
@@ -339,9 +356,14 @@ class Venture:
         self._kits = self._supply_month = None
         return booked
 
-    def summary(self) -> dict[str, float | str | None]:
-        """The run's venture figures: NPV, lowest cash, break-even, the budget, totals."""
-        out = self.finance.summary()
+    def summary(self) -> dict[str, Any]:
+        """The run's venture figures: NPV, lowest cash, break-even, the budget, totals;
+        ``brand`` and ``brands`` (each brand's name and colour, ``own`` the venture's)."""
+        out: dict[str, Any] = dict(self.finance.summary())
+        market = self.cfg.market
+        out["brand"] = market.brand.name
+        looks = {"own": market.brand, **market.rival_brands}
+        out["brands"] = {k: {"name": b.name, "colour": b.colour} for k, b in looks.items()}
 
         def total(key: str) -> float:
             return float(sum(r[key] for r in self.rows))

@@ -1,4 +1,4 @@
-"""Finance: money in and out each month, cash, NPV, break-even and the US$10B budget.
+"""Finance: money in and out each month, cash, NPV, break-even and the budget.
 
 All money is CNY inside the model; USD appears only at the edge (``*_usd`` columns and
 summary keys, at the stated ``usd_cny`` rate).
@@ -16,7 +16,11 @@ Each month:
   running cost per store;
 - **capex**: each phase's total spread over its months by a profile (a beta
   distribution on the item's span: even, front-, back-loaded or an S-curve of
-  cumulative spend), plus what the plant books itself;
+  cumulative spend), plus what the plant books itself.  Spend in months before the
+  run is investment before month one: it lowers the opening cash, counts in NPV at the
+  run's start (undiscounted) and in the investment against the budget, and is in
+  service from the start (depreciation).  Spend after the run's last month falls
+  outside the run; the summary reports it (``capex_after_end_cny``);
 - **cash** = cash last month + revenue - cost - opex - capex (no financing flows:
   the parent's money is measured, not modelled, below).
 
@@ -36,10 +40,11 @@ level so far: the funding that keeps it solvent.  ``budget_used_share`` divides 
 the budget.
 
 **Summary.** NPV of the monthly cash flows at the stated annual rate (end-of-month,
-discounted to the start of the run; money spent before the run is sunk and left out;
-no terminal value), lowest cash and its month, break-even (first month that starts a
-run of ``break_even_run_months`` months with positive operating cash flow, revenue -
-cost - opex), payback (first month after the low when cash is back at its opening
+discounted to the start of the run; ``spent_before_start_cny`` is sunk and left out,
+capex items dated before the run count in full at its start; no terminal value),
+lowest cash and its month, break-even (first month that starts a run of
+``break_even_run_months`` months with positive operating cash flow, revenue - cost -
+opex), payback (first month after the low when cash is back at its opening
 level), and the month the budget runs out, if it does within the run.
 """
 
@@ -66,6 +71,11 @@ class CapexItem(VentureModel):
     end_month: Month
     profile: Literal["even", "front", "back", "s_curve"] = Field(
         default="even", description="how the spend spreads over the months"
+    )
+    phase: str | None = Field(
+        default=None,
+        description="the plant phase it builds or equips: it must start by the phase's start "
+        "of production, and moves with the phase's delay_months",
     )
 
     @model_validator(mode="after")
@@ -113,6 +123,11 @@ class FinanceConfig(VentureModel):
     opex: Opex
     capex: list[CapexItem] = Field(default_factory=list)
     budget_usd: PositiveFloat
+    budget_label: str | None = Field(
+        default=None,
+        min_length=1,
+        description="how the report names the budget (default: its amount)",
+    )
     budget_start_month: Month
     budget_years: int = Field(ge=1, le=50)
     spent_before_start_cny: NonNegativeFloat = Field(default=0.0, description="sunk before the run")
@@ -124,6 +139,14 @@ class FinanceConfig(VentureModel):
         default=0.0, description="plant and tooling already in service when the run starts"
     )
     break_even_run_months: int = Field(default=3, ge=1, le=24)
+
+
+def usd_label(amount: float) -> str:
+    """An amount of US dollars as a planner writes it: ``US$2.5bn``, ``US$750m``."""
+    for scale, unit in ((1e9, "bn"), (1e6, "m")):
+        if amount >= scale:
+            return f"US${amount / scale:.3g}{unit}"
+    return f"US${amount:,.0f}"
 
 
 @dataclass
@@ -147,23 +170,37 @@ class Finance:
         self.floor = np.array([u.floor_cny for u in uc])
         self.b = float(np.log2(cfg.progress_ratio))
         self.built = np.zeros(len(self.variants))  # cumulative cars built per variant
-        self.capex_plan = self._capex_plan()
-        self.cash = float(cfg.opening_cash_cny)
+        self.capex_plan, self.capex_before_start, self.capex_after_end = self._capex_plan()
+        # investment before month one is paid out of the opening cash
+        self.start_cash = float(cfg.opening_cash_cny) - self.capex_before_start
+        self.cash = self.start_cash
         self.history = _History()
         # finished cars held and what they cost (accrual view: cost booked on delivery)
         self.stock_units = np.zeros(len(self.variants))
         self.stock_value = np.zeros(len(self.variants))
-        self.in_service_cny = float(cfg.depreciable_at_start_cny)
+        self.in_service_cny = float(cfg.depreciable_at_start_cny) + self.capex_before_start
+        # the last month's revenue, build cost and cost of sales per variant (step)
+        zero = np.zeros(len(self.variants))
+        self.by_variant: dict[str, np.ndarray] = {
+            "revenue_cny": zero,
+            "cost_build_cny": zero,
+            "cogs_cny": zero,
+        }
 
-    def _capex_plan(self) -> np.ndarray:
+    def _capex_plan(self) -> tuple[np.ndarray, float, float]:
+        """(capex per month of the run, spend before its first month, spend after its
+        last): every item's every month is booked in exactly one of the three."""
         plan = np.zeros(self.months.size)
         first = int(self.months[0]) if self.months.size else 0
+        before = after = 0.0
         for item in self.cfg.capex:
             start, spend = item.monthly()
             idx = start - first + np.arange(spend.size)
             inside = (idx >= 0) & (idx < self.months.size)
             np.add.at(plan, idx[inside], spend[inside])
-        return plan
+            before += float(spend[idx < 0].sum())
+            after += float(spend[idx >= self.months.size].sum())
+        return plan, before, after
 
     def net_price_cny(self, price_incl_vat: np.ndarray) -> np.ndarray:
         return np.asarray(price_incl_vat) / (1.0 + self.cfg.vat_rate)
@@ -231,6 +268,12 @@ class Finance:
         with np.errstate(divide="ignore", invalid="ignore"):
             average = np.where(self.stock_units > 0, self.stock_value / self.stock_units, 0.0)
         cogs_cars = float(sold @ average)
+        # the month's cars per variant, from the cars built and delivered
+        self.by_variant = {
+            "revenue_cny": (delivered * factors[:, None] * net[None, :]).sum(axis=0),
+            "cost_build_cny": unit * produced,
+            "cogs_cny": sold * average,
+        }
         self.stock_units = np.maximum(self.stock_units - sold, 0.0)
         self.stock_value = np.where(
             self.stock_units > 0, np.maximum(self.stock_value - sold * average, 0.0), 0.0
@@ -246,7 +289,7 @@ class Finance:
         h.cash_flow.append(flow)
         h.operating.append(operating)
         h.cash.append(self.cash)
-        need = max(0.0, self.cfg.opening_cash_cny - min(h.cash))
+        need = max(0.0, self.cfg.opening_cash_cny - min(self.start_cash, min(h.cash)))
         investment_usd = (self.cfg.spent_before_start_cny + need) / self.cfg.usd_cny
         h.investment_usd.append(investment_usd)
         built_total = produced.sum()
@@ -281,9 +324,10 @@ class Finance:
         n = len(h.cash_flow)
         flows = np.array(h.cash_flow)
         disc = (1.0 + cfg.discount_rate_per_year) ** (-(np.arange(n) + 1.0) / 12.0)
-        npv = float(flows @ disc)
+        npv = float(flows @ disc) - self.capex_before_start
         label = [month_label(int(m)) for m in self.months[:n]]
         budget_end = month_number(cfg.budget_start_month) + 12 * cfg.budget_years - 1
+        before = cfg.spent_before_start_cny + max(0.0, cfg.opening_cash_cny - self.start_cash)
         out: dict[str, float | str | None] = {
             "npv_cny": npv,
             "npv_usd": npv / cfg.usd_cny,
@@ -294,12 +338,15 @@ class Finance:
             "final_cash_cny": self.cash,
             "break_even_month": None,
             "payback_month": None,
-            "cum_investment_usd": cfg.spent_before_start_cny / cfg.usd_cny,
+            "cum_investment_usd": before / cfg.usd_cny,
             "budget_usd": cfg.budget_usd,
+            "budget_label": cfg.budget_label or usd_label(cfg.budget_usd),
             "budget_end_month": month_label(budget_end),
-            "budget_used_share": cfg.spent_before_start_cny / cfg.usd_cny / cfg.budget_usd,
+            "budget_used_share": before / cfg.usd_cny / cfg.budget_usd,
             "budget_exhausted_month": None,
             "cum_investment_usd_at_budget_end": None,
+            "capex_before_start_cny": self.capex_before_start,
+            "capex_after_end_cny": self.capex_after_end,
         }
         if n == 0:
             return out

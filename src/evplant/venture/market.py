@@ -7,7 +7,7 @@ choose by a multinomial logit:
     utility = appeal - price_sensitivity * (price - reference price) / 10,000 CNY
               - wait_sensitivity * quoted wait in weeks (the venture's cars only)
 
-against the rival offers (Tesla, Xpeng, ...) and the rest of the segment, whose
+against the rival offers (by brand) and the rest of the segment, whose
 utility is 0 by definition (its typical price is the segment's reference price).  A
 variant takes orders from its launch month.  Prices move by a steady rate per year
 (price wars).  The expected buyers of a variant are segment buyers times its share;
@@ -93,6 +93,17 @@ class ExportMarket(VentureModel):
     political_risk: Episodes = Field(default=Episodes())
 
 
+class Brand(VentureModel):
+    """How the report names and draws a brand: the venture's own or a rival."""
+
+    name: str = Field("own brand", min_length=1, description="as the report writes it")
+    colour: str | None = Field(
+        default=None,
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="its line on the charts, #rrggbb (default: the chart's own)",
+    )
+
+
 class MarketConfig(VentureModel):
     """Demand at home (segments, rivals, choice) and abroad (export markets)."""
 
@@ -117,6 +128,10 @@ class MarketConfig(VentureModel):
         le=20,
         description="utility the brand adds to every variant (what one model teaches of the next)",
     )
+    brand: Brand = Field(default_factory=Brand, description="the venture's brand, for the report")
+    rival_brands: dict[Name, Brand] = Field(
+        default_factory=dict, description="rivals' names and colours for the report, by rival"
+    )
     segments: dict[Name, Segment] = Field(min_length=1)
     variants: dict[str, VariantMarket] = Field(min_length=1)
     exports: list[ExportMarket] = Field(default_factory=list)
@@ -131,6 +146,17 @@ class MarketConfig(VentureModel):
                         ("variants", name, "segment"),
                         f"{vm.segment!r} is not one of the segments {sorted(self.segments)}",
                         vm.segment,
+                    )
+                )
+        if "own" in self.rival_names:  # share_own is the venture's own share
+            problems.append((("segments",), "no rival may be named 'own' (the venture's)", "own"))
+        for name in self.rival_brands:
+            if name not in self.rival_names:
+                problems.append(
+                    (
+                        ("rival_brands", name),
+                        f"{name!r} is not a rival of any segment {self.rival_names}",
+                        name,
                     )
                 )
         seen: set[str] = set()
@@ -163,7 +189,7 @@ class MarketMonth:
 
     demand: np.ndarray  # int64 [V]: buyers in China choosing each variant
     exports: np.ndarray  # int64 [E, V]: export orders by market and variant
-    share_xiaomi: float  # the venture's share of its segments' buyers (choice model)
+    share_own: float  # the venture's share of its segments' buyers (choice model)
     share_rivals: dict[str, float]
     export_closed: np.ndarray  # float [E]: share of each market lost to political risk
 

@@ -1,0 +1,16 @@
+"""The interactive planning page behind ``evplant serve``: edit a scenario in the
+browser and see the answer in seconds.
+
+Modules: ``levers`` (which values the form offers, and what the schema says of each),
+``edits`` (the form as ``--set`` items, checked by the one input pipeline), ``jobs``
+(the queue: background workers, progress, cancel), ``work`` (what a job runs: simulate,
+compare_mc, run_mc, calibrate, write_run), ``sessions`` (one per page load),
+``views`` (results as components, from the report's builders), ``layout`` (the page),
+``safety`` (limits), ``app`` (the Dash app, its callbacks and routes, and ``serve``).
+"""
+
+from __future__ import annotations
+
+from .app import PageApp, serve
+
+__all__ = ["PageApp", "serve"]

@@ -1,0 +1,220 @@
+"""The planning page's parts without a browser: levers from the schema, the form as
+``--set`` items with the CLI's own messages, the downloadable YAML, and the job queue."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from evplant.cli import app
+from evplant.page import edits
+from evplant.page.jobs import Cancelled, Job, Jobs, QueueFull
+from evplant.page.levers import field_schema, levers_for
+from evplant.page.safety import is_loopback
+from evplant.plant.spec import ShiftRegime
+from evplant.scenario.load import prepare
+from evplant.venture.finance import FinanceConfig
+
+PLAN = "beijing-etown-2023"
+
+
+def _bound(model: type, name: str, kind: str) -> float | None:
+    """A pydantic field's bound read from its metadata (not from the JSON Schema)."""
+    for m in model.model_fields[name].metadata:
+        if hasattr(m, kind):
+            return float(getattr(m, kind))
+    return None
+
+
+def test_levers_take_type_range_and_value_from_schema_and_data() -> None:
+    prepared = prepare(PLAN)
+    by_path = {lv.path: lv for lv in levers_for(prepared)}
+    shifts = by_path["plant.phases.phase1.shifts.0.shifts"]
+    assert shifts.kind == "integer"
+    assert (shifts.minimum, shifts.maximum) == (_bound(ShiftRegime, "shifts", "ge"),
+                                                _bound(ShiftRegime, "shifts", "le"))
+    assert shifts.value == prepared.scenario.plant.phases[0].shifts[0].shifts
+    hours = by_path["plant.phases.phase1.shifts.0.hours"]
+    assert hours.exclusive_min and hours.minimum == _bound(ShiftRegime, "hours", "gt")
+    budget = by_path["venture.finance.budget_usd"]
+    assert budget.unit == "US$" and budget.minimum == _bound(FinanceConfig, "budget_usd", "gt")
+    assert by_path["plant.partner.enabled"].kind == "boolean"
+    # one lever per phase, shift regime, component and variant the scenario has
+    phases = [p.name for p in prepared.scenario.plant.phases]
+    assert [p for p in phases if f"plant.phases.{p}.sop" in by_path] == phases
+    assert {f"venture.market.variants.{v}.price_cny" for v in prepared.scenario.variants} <= set(
+        by_path
+    )
+
+
+def test_a_scenario_without_a_venture_has_no_venture_levers() -> None:
+    prepared = prepare(str(Path(__file__).parent / "data" / "tiny-plant.yaml"))
+    paths = [lv.path for lv in levers_for(prepared)]
+    assert paths and not [p for p in paths if p.startswith("venture.")]
+
+
+def test_field_schema_walks_lists_by_name_and_mappings() -> None:
+    assert field_schema("plant.phases.phase2.sop")["type"] == "string"
+    assert field_schema("venture.market.variants.SU7.price_cny")["exclusiveMinimum"] == 0
+    with pytest.raises(Exception, match="no field"):
+        field_schema("plant.nonsense")
+
+
+def test_unchanged_form_asks_for_nothing_and_a_change_is_one_set_item() -> None:
+    levers = levers_for(prepare(PLAN))
+    values = [["on"] if lv.kind == "boolean" and lv.value else
+              ([] if lv.kind == "boolean" else lv.text()) for lv in levers]
+    assert edits.overrides_from(levers, values)[0] == []
+    i = next(i for i, lv in enumerate(levers) if lv.path == "plant.partner.enabled")
+    values[i] = []
+    items, origin = edits.overrides_from(levers, values, "# a comment\nhorizon.end=2025-06\n")
+    assert items == ["plant.partner.enabled=false", "horizon.end=2025-06"]
+    assert origin == {"plant.partner.enabled=false": i, "horizon.end=2025-06": -1}
+
+
+@pytest.mark.parametrize(
+    "item",
+    ["plant.phases.phase1.shifts.0.shifts=7", "venture.finance.budget_usd=lots",
+     "plant.nonsense.field=1"],
+)
+def test_form_problems_are_the_clis_messages(item: str) -> None:
+    levers = levers_for(prepare(PLAN))
+    path = item.split("=", 1)[0]
+    index = next((i for i, lv in enumerate(levers) if lv.path == path), -1)
+    values: list[object] = [["on"] if lv.kind == "boolean" and lv.value else
+                            ([] if lv.kind == "boolean" else lv.text()) for lv in levers]
+    extra = ""
+    if index >= 0:
+        values[index] = item.split("=", 1)[1]
+    else:
+        extra = item
+    items, origin = edits.overrides_from(levers, values, extra)
+    checked = edits.check(PLAN, items, origin)
+    assert not checked.ok
+    cli = CliRunner().invoke(app, ["run", PLAN, "--set", item, "--quiet"])
+    assert cli.exit_code == 2
+    cli_lines = [line.removeprefix("error: ") for line in cli.output.strip().splitlines()]
+    assert checked.problems == {index: cli_lines}
+
+
+@pytest.mark.parametrize(
+    "item", ["posterior.file=/etc/passwd", "calibration.observed=/etc/hostname",
+             "calibration={observed: x.csv, parameters: []}"])
+def test_the_browser_cannot_name_a_file(item: str) -> None:
+    base = prepare("beijing-etown")
+    checked = edits.check("beijing-etown", [item], {item: -1}, base)
+    assert not checked.ok and checked.prepared is None
+    assert any("does not take file names" in p or "--set" in p
+               for p in checked.problems[-1])
+    fine = "plant.partner.enabled=false"
+    assert edits.check("beijing-etown", [fine], {fine: 3}, base).ok
+
+
+def test_downloaded_yaml_is_the_edited_scenario(tmp_path: Path) -> None:
+    overrides = ["plant.partner.enabled=false", "plant.phases.phase1.shifts.0.hours=7.5"]
+    prepared = prepare("beijing-etown", overrides)
+    path = tmp_path / "edited.yaml"
+    path.write_text(edits.scenario_yaml("beijing-etown", prepared), encoding="utf-8")
+    again = prepare(str(path))
+    assert again.scenario.model_dump(exclude={"posterior", "calibration"}) == \
+        prepared.scenario.model_dump(exclude={"posterior", "calibration"})
+    # the files it names are found from anywhere (they were beside the built-in)
+    assert again.scenario.posterior is not None
+    assert Path(again.scenario.posterior.file).is_file()
+
+
+def test_short_horizon_is_two_years_unless_the_scenario_is_shorter() -> None:
+    assert edits.horizon_items(prepare(PLAN), short=True) == ["horizon.end=2025-12"]
+    assert edits.horizon_items(prepare(PLAN, ["horizon.end=2024-06"]), short=True) == []
+    assert edits.horizon_items(prepare(PLAN), short=False) == []
+
+
+def _job(session: str, kind: str, log: list[str], gate: threading.Event | None = None,
+         coalesce: bool = False) -> Job:
+    def work(job: Job) -> str:
+        log.append(f"start {job.session}{job.kind}")
+        for k in range(200):
+            if gate is not None and gate.wait(0.01):
+                break
+            job.progress(k, 200)
+        log.append(f"end {job.session}{job.kind}")
+        return job.kind
+
+    return Job(session, kind, kind, work, coalesce=coalesce)
+
+
+def _wait(cond: object, timeout: float = 10.0) -> None:
+    t = time.monotonic()
+    while not cond():  # type: ignore[operator]
+        assert time.monotonic() - t < timeout, "timed out"
+        time.sleep(0.005)
+
+
+def test_one_job_at_a_time_per_session_and_the_others_wait() -> None:
+    jobs = Jobs(workers=2, per_session=2)
+    log: list[str] = []
+    gate = threading.Event()
+    a1 = jobs.submit(_job("a", "1", log, gate))
+    a2 = jobs.submit(_job("a", "2", log, gate))
+    b1 = jobs.submit(_job("b", "1", log, gate))
+    _wait(lambda: a1.state == "running" and b1.state == "running")
+    assert a2.state == "queued"  # the second worker took b's job, not a's second one
+    gate.set()
+    _wait(lambda: a2.state == "done")
+    assert log.index("end a1") < log.index("start a2")
+    jobs.close()
+
+
+def test_a_newer_quick_rerun_replaces_the_waiting_one_and_the_queue_is_bounded() -> None:
+    jobs = Jobs(workers=1, per_session=2)
+    log: list[str] = []
+    gate = threading.Event()
+    first = jobs.submit(_job("a", "x", log, gate))
+    _wait(lambda: first.state == "running")
+    old = jobs.submit(_job("a", "short", log, gate, coalesce=True))
+    new = jobs.submit(_job("a", "short", log, gate, coalesce=True))
+    assert old.state == "cancelled" and new.state == "queued"
+    jobs.submit(_job("a", "mc", log, gate))
+    with pytest.raises(QueueFull):
+        jobs.submit(_job("a", "mc", log, gate))
+    gate.set()
+    _wait(lambda: new.state == "done")
+    assert "start ashort" in log and log.count("start ashort") == 1
+    jobs.close()
+
+
+def test_cancel_stops_the_running_job_at_its_next_progress_report() -> None:
+    jobs = Jobs(workers=1)
+    log: list[str] = []
+    job = jobs.submit(_job("a", "long", log, threading.Event()))
+    _wait(lambda: job.done > 3)
+    waiting = jobs.submit(_job("a", "next", log))
+    assert jobs.cancel("a") == 2
+    _wait(lambda: job.state == "cancelled")
+    assert "end along" not in log and waiting.state == "cancelled"
+    assert jobs.status("a")[2] is job
+    jobs.close()
+
+
+def test_progress_after_cancel_raises() -> None:
+    job = Job("s", "k", "k", lambda j: None)
+    job.progress(1, 2)
+    job.cancel_event.set()
+    with pytest.raises(Cancelled):
+        job.progress(2, 2)
+
+
+def test_loopback_addresses() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert is_loopback("127.1.2.3")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+
+
+def test_serve_rejects_an_unknown_scenario_like_run() -> None:
+    result = CliRunner().invoke(app, ["serve", "no-such-plant", "--port", "0"])
+    assert result.exit_code == 2
+    assert "no built-in scenario or file 'no-such-plant'" in result.output

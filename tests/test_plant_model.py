@@ -1,0 +1,186 @@
+"""`evplant.plant.model.Plant` driven directly, month by month: what each phase learns
+from the others, capacity on the ramp, kit arrival instants, seeds and statistics.
+
+Written against the mutants of `scripts/mutate "evplant.plant*"` that the run-level
+tests in test_plant.py let through (docs/mutation.md): each test states a rule of the
+plant in numbers worked out here, not read back from the plant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from evplant.plant.model import Plant
+from evplant.plant.ramp import ramp_state
+from evplant.scenario import load_scenario
+
+HORIZON = ("2024-01", "2024-12")
+
+
+def plant(extra: list[str] = (), *, seed: int = 0, stats: bool = True) -> Plant:  # type: ignore[assignment]
+    sc, _ = load_scenario("beijing-etown-2023", ["venture=null", *extra])
+    return Plant(
+        sc.plant, sc.variants, HORIZON, np.random.SeedSequence(seed), threads=False, stats=stats
+    )
+
+
+def build(p: Plant, months: int, per_month: int = 3_000) -> list:
+    plan = np.array([per_month] + [0] * (len(p.variants) - 1))
+    return [p.step(t, plan) for t in range(months)]
+
+
+def test_a_phase_learns_from_a_share_of_what_earlier_phases_built() -> None:
+    p = plant()
+    first, second = p.phases
+    first.built, second.built = 40_000.0, 1_000.0
+    share = p.spec.ramp.transfer_between_phases
+    assert share > 0
+    # phase 2 starts later: it counts its own cars and a share of phase 1's
+    assert p.ramp(second) == ramp_state(1_000.0 + share * 40_000.0, p.spec.ramp, p.spec.partner)
+    # phase 1 started first: nothing of phase 2's counts for it
+    assert p.ramp(first) == ramp_state(40_000.0, p.spec.ramp, p.spec.partner)
+    # phases that start on the same day learn only from themselves
+    second.sop_s = first.sop_s
+    assert p.ramp(second) == ramp_state(1_000.0, p.spec.ramp, p.spec.partner)
+
+
+def test_capacity_on_the_ramp_scales_with_the_cycle_time_factor() -> None:
+    p = plant()
+    first = p.phases[0]
+    t = 8  # September 2024: phase 1 on its shifts
+    state = p.ramp(first)
+    slow = dataclasses.replace(state, cycle_time_factor=1.3, repair_time_factor=1.0)
+    mature = dataclasses.replace(state, cycle_time_factor=1.0, repair_time_factor=1.0)
+    hours = p.working_seconds(first, t)
+    # the paint booths set the rate: 2 servers x 142 s, calendar failures 12 h / 45 min
+    # (the scenario's figures; repair time does not scale calendar failures' share here)
+    rate = 2 / 142 / (1 + 2700 / 43200)
+    assert p.capacity(first, t, mature) == pytest.approx(rate * hours, rel=1e-9)
+    assert p.capacity(first, t, slow) == pytest.approx(rate / 1.3 * hours, rel=1e-9)
+    # asked again in the other order: each state keeps its own rate
+    assert p.capacity(first, t, mature) == pytest.approx(rate * hours, rel=1e-9)
+
+
+def test_kits_that_arrive_late_in_the_month_are_built_late() -> None:
+    # a plan well below capacity, so no month carries cars in work into the next
+    early, late = plant(), plant()
+    plan = np.array([300, 0])
+    for t in range(3):
+        early.step(t, plan)
+        late.step(t, plan)
+    at_start = early.step(3, plan)
+    # every kit in April's last 45 minutes: released then, built in May
+    at_end = late.step(3, plan, [np.full(300, 0.999), np.zeros(0)])
+    assert at_end.released.sum() == at_start.released.sum() == 300
+    assert at_start.produced.sum() == 300 and at_end.produced.sum() == 0
+    assert late.step(4, np.zeros(2, dtype=np.int64)).produced.sum() == 300
+
+
+def test_the_seed_moves_the_draws_and_only_the_seed() -> None:
+    a = [m.produced.sum() for m in build(plant(seed=0), 6)]
+    b = [m.produced.sum() for m in build(plant(seed=0), 6)]
+    c = [m.produced.sum() for m in build(plant(seed=1), 6)]
+    assert a == b
+    assert a != c
+
+
+def test_a_phase_that_never_works_in_the_horizon_leaves_the_others_alone() -> None:
+    # phase 1's start of production after the horizon and its year of run-out; phase 2
+    # (the YU7) from March 2024
+    regime = "{start: '2027-01-01', shifts: 2, hours: 8, days_per_week: 5}"
+    later = [
+        "plant.phases.phase1.sop=2027-01-01",
+        f"plant.phases.phase1.shifts=[{regime}]",
+        "plant.phases.phase2.construction={start: '2023-01', end: '2024-02'}",
+        "plant.phases.phase2.sop=2024-03-01",
+        "plant.phases.phase2.shifts.0.start=2024-03-01",
+    ]
+    p = plant(later)
+    assert [r.name for r in p.phases] == ["phase2"]
+    plan = np.array([0, 2_000])
+    months = [p.step(t, plan) for t in range(6)]
+    assert months[0].produced.sum() == 0 and sum(m.produced[1] for m in months) > 1_000
+
+
+def test_station_statistics_add_up_to_the_phase() -> None:
+    months = build(plant(), 6)
+    for m in months[2:]:
+        assert m.stations and m.shops
+        final = [s for s in m.stations if s.station == "final-test"]
+        # the last station's departures are the cars the plant reports
+        assert sum(s.jobs_out for s in final) == m.totals.produced > 0
+        assert all(0.0 < s.busy <= 1.0 + 1e-9 for s in m.stations)
+        # a shop's utilisation is its stations' busy shares weighted by their servers
+        for shop in m.shops:
+            own = [s for s in m.stations if s.shop == shop.shop]
+            weighted = sum(s.busy * s.servers for s in own) / sum(s.servers for s in own)
+            assert shop.util == pytest.approx(weighted, rel=1e-9)
+    # without statistics the plant counts cars only: same cars, no station records
+    lean = build(plant(stats=False), 6)
+    assert [m.produced.tolist() for m in lean] == [m.produced.tolist() for m in months]
+    assert all(not m.stations and not m.shops for m in lean)
+
+
+def _stations_of(sc_phase) -> list[tuple[str, str, int, float, float]]:  # type: ignore[no-untyped-def]
+    """(shop, station, servers, first-pass yield, ideal cycle time) from the scenario."""
+    out = []
+    for shop in sc_phase.shops:
+        for s in shop.stations:
+            ideal = s.ideal_cycle_time or s.cycle_time.mean
+            out.append((shop.name, s.name, s.servers, s.first_pass_yield, ideal))
+    return out
+
+
+def test_station_and_shop_records_follow_the_scenario() -> None:
+    p = plant()
+    spec = p.spec.phases[0]
+    listed = _stations_of(spec)
+    months = build(p, 8)
+    m, run = months[7], p.phases[0]  # August 2024: phase 1 alone, on two shifts
+    # every station once (the line runs the main shops first, feeders after)
+    assert sorted((s.phase, s.shop, s.station, s.servers) for s in m.stations) == sorted(
+        ("phase1", shop, name, float(k)) for shop, name, k, _, _ in listed
+    )
+    by_name = {(s.shop, s.station): s for s in m.stations}
+    assert m.phases[0].shifts == 2.0 and m.phases[0].shift_hours == 8.0
+    assert months[2].phases[0].shifts == 1.0  # March: one shift
+    # the main line's first station takes in what the phase started
+    assert m.stations[[s.shop for s in m.stations].index("stamping")].jobs_in == m.phases[0].started
+    # the bottleneck is the station with the longest mean active period
+    top = max(m.stations, key=lambda s: s.active_period_mean_s)
+    assert (m.totals.bottleneck_shop, m.totals.bottleneck_station) == (
+        top.shop,
+        f"{top.shop}/{top.station}",
+    )
+    defects = run.ramp.defect_factor
+    assert defects > 1.0  # still on the ramp: more defects than at maturity
+    for shop in m.shops:
+        own = [(s, by_name[s[0], s[1]]) for s in listed if s[0] == shop.shop]
+        servers = sum(s[2] for s, _ in own)
+        # shares of the shop's server time, from its stations' shares
+        for field in ("blocked", "failed"):
+            weighted = sum(getattr(rec, field) * s[2] for s, rec in own) / servers
+            assert getattr(shop, field) == pytest.approx(weighted, rel=1e-9, abs=1e-12)
+        # quality: the worst station's first-pass yield, its defects scaled by the ramp
+        quality = min(max(0.0, 1.0 - (1.0 - s[3]) * defects) for s, _ in own)
+        assert shop.quality == pytest.approx(quality, rel=1e-12)
+        # OEE: good cars out of the shop's last station at the slowest ideal pace,
+        # over its working time
+        ideal = max(s[4] / s[2] for s, _ in own)
+        hours = m.phases[0].working_hours
+        oee = own[-1][1].jobs_out * ideal / (hours * 3600.0) * quality
+        assert shop.oee == pytest.approx(oee, rel=1e-9)
+        assert shop.availability == pytest.approx(1.0 - shop.failed, rel=1e-12)
+
+
+def test_one_car_is_released_and_none_before_start_of_production() -> None:
+    p = plant()
+    feb = p.step(1, np.array([0, 0]))  # nothing planned
+    assert feb.released.sum() == 0
+    one = p.step(2, np.array([1, 0]))
+    assert one.released.sum() == 1
+    q = plant()
+    assert q.step(0, np.array([500, 0])).released.sum() == 0  # January, before the SOP
