@@ -173,6 +173,7 @@ def run(
     scenario = _named(scenario)
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from .outdir import claim
     from .report import render_run
     from .results import write_run
     from .run import simulate
@@ -180,7 +181,9 @@ def run(
 
     sc, source = load_scenario(scenario, overrides or [])
     target = out_dir or Path("runs") / sc.name
-    with Progress(
+    # the folder is checked and locked before the simulation, so a bad --out or a run
+    # already writing there fails in a second, not after the run
+    with claim(target), Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total} months"),
@@ -195,10 +198,10 @@ def run(
             bar.update(task, completed=done, total=total)
 
         result = simulate(sc, seed, progress=progress)
-    summary = result.summary
-    summary.source, summary.seed, summary.overrides = source, seed, list(overrides or [])
-    html = render_run(result.monthly, summary.to_dict(), title=f"evplant: {sc.name}")
-    write_run(target, result, html)
+        summary = result.summary
+        summary.source, summary.seed, summary.overrides = source, seed, list(overrides or [])
+        html = render_run(result.monthly, summary.to_dict(), title=f"evplant: {sc.name}")
+        write_run(target, result, html)
     _print_summary(summary.to_dict())
     out.print(
         f"wrote {target}/monthly.csv, monthly.parquet, tables/, summary.json, report.html"
@@ -535,7 +538,7 @@ def backtest(
 @app.command()
 @user_errors
 def serve(
-    scenario: ScenarioArg = "beijing-etown",
+    scenario: ScenarioArg = None,
     host: Annotated[
         str, typer.Option(help="address to listen on; 127.0.0.1 keeps the page to this machine")
     ] = "127.0.0.1",
@@ -557,7 +560,7 @@ def serve(
         sys.stdout.flush()
 
     try:
-        run_page(scenario, host, port, out_dir, on_ready=ready)
+        run_page(_named(scenario), host, port, out_dir, on_ready=ready)
     except OSError as exc:
         raise EvplantError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:

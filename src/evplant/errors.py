@@ -8,8 +8,18 @@ traceback.  Every other exception is a bug and is allowed to show one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+# control characters (a newline in a --set path, a NUL in a file) would split or hide
+# the one line a problem is reported on; they are shown escaped instead
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``), so it prints as one line."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 @dataclass(frozen=True)
@@ -29,7 +39,7 @@ class Problem:
                 where += f":{self.line}"
             where += ": "
         field = f"{self.field}: " if self.field else ""
-        return f"{where}{field}{self.message}"
+        return one_line(f"{where}{field}{self.message}")
 
 
 class EvplantError(Exception):

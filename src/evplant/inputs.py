@@ -24,21 +24,127 @@ Path_ = tuple[str | int, ...]
 # pure-Python one, with the same safe constructor and the same marks
 _SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+#: Limits on what a YAML input may be, so that a hostile file fails fast, with a
+#: message, instead of exhausting memory or the stack. A scenario is ~40 kB, ~10 levels
+#: deep and ~8,000 nodes; these allow a hundred times that.
+MAX_BYTES = 4 * 2**20
+MAX_DEPTH = 64
+MAX_NODES = 1_000_000
+#: integers a scenario may hold: what a 64-bit integer holds
+MAX_INT = 2**63 - 1
+
 
 class Loader(_SafeBase):  # type: ignore[valid-type,misc]
-    """SafeLoader that keeps dates as text: scenarios write dates as ``YYYY-MM-DD``
-    and validate them themselves, with a clear message for a bad one."""
+    """SafeLoader that keeps dates as text (scenarios write dates as ``YYYY-MM-DD`` and
+    validate them themselves, with a clear message for a bad one), refuses a key given
+    twice in one mapping (YAML's last-one-wins would drop a value the user wrote), and
+    refuses integers beyond 64 bits."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+                seen[key] = key_node.start_mark.line + 1
+            except TypeError:  # an unhashable key: the base constructor says so
+                break
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} given twice (first on line {first}); give each key once",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        try:
+            value = int(super().construct_yaml_int(node))
+        except ValueError:  # more digits than Python converts
+            value = MAX_INT + 1
+        if abs(value) > MAX_INT:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"integer beyond 64 bits (at most {MAX_INT:.3g})", node.start_mark
+            )
+        return value
 
 
+Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
 Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
 
+class LimitError(yaml.MarkedYAMLError):
+    """YAML beyond the limits on size, depth or alias expansion."""
+
+
+def _check_shape(text: str) -> None:
+    """Refuse, before building anything, text that is too large, nested too deep or
+    whose aliases expand to too many nodes (a "billion laughs"): one pass over the
+    parser's events, counting each alias as the size of what it repeats."""
+    if len(text) > MAX_BYTES:
+        raise LimitError(
+            problem=f"the text is {len(text) / 2**20:.1f} MB; at most {MAX_BYTES // 2**20} MB"
+        )
+    loader = Loader(text)
+    try:
+        sizes: dict[str, int] = {}
+        stack: list[tuple[str | None, int]] = []  # (anchor, nodes so far) per open node
+        total = 0
+        while True:
+            event = loader.get_event()
+            if event is None or isinstance(event, yaml.StreamEndEvent):
+                return
+            if isinstance(event, yaml.CollectionStartEvent):
+                stack.append((event.anchor, 1))
+                if len(stack) > MAX_DEPTH:
+                    raise LimitError(
+                        problem=f"nested more than {MAX_DEPTH} levels deep",
+                        problem_mark=event.start_mark,  # type: ignore[arg-type]
+                    )
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
+                anchor, size = stack.pop()
+            elif isinstance(event, yaml.ScalarEvent):
+                anchor, size = event.anchor, 1
+            elif isinstance(event, yaml.AliasEvent):
+                anchor, size = None, sizes.get(event.anchor or "", 1)
+            else:
+                continue
+            if anchor is not None:
+                sizes[anchor] = size
+            total += size
+            if stack:
+                stack[-1] = (stack[-1][0], stack[-1][1] + size)
+            if total > MAX_NODES:
+                raise LimitError(
+                    problem=f"aliases expand to more than {MAX_NODES:,} values",
+                    problem_mark=event.start_mark,  # type: ignore[arg-type]
+                )
+    finally:
+        loader.dispose()
+
+
 def load_text(text: str) -> Any:
-    """Parse YAML text with the project's loader."""
-    return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    """Parse YAML text with the project's loader, within the limits on size, depth and
+    alias expansion (``--set`` values go through here too)."""
+    return _compose(text)[1]
+
+
+def _compose(text: str) -> tuple[yaml.Node | None, Any]:
+    _check_shape(text)
+    loader = Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+    return node, data
 
 
 def _line_map(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
@@ -71,8 +177,8 @@ def read_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
     """Parse YAML text; return the data (aliases expanded into independent copies) and a
     map from field path to line number."""
     try:
-        node = yaml.compose(text, Loader=Loader)
-        data = independent(load_text(text))
+        node, data = _compose(text)
+        data = independent(data)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -16,7 +16,12 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 EPOCH = "2024-01"
 EPOCH_YEAR, EPOCH_MONTH = 2024, 1
-_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+#: the years a scenario's months and days may lie in: wide enough for any plan, narrow
+#: enough that a horizon plus the year after it stays within Python's dates
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+_YEAR = r"(19\d\d|2[01]\d\d)"
+_PATTERN = rf"^{_YEAR}-(0[1-9]|1[0-2])$"
+_DAY_PATTERN = rf"^{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 
 
 def as_text(value: object) -> object:
@@ -28,7 +33,25 @@ def as_text(value: object) -> object:
 
 def _month(value: str) -> str:
     if not re.fullmatch(_PATTERN, value):
-        raise ValueError(f"must be a month written YYYY-MM, got {value!r}")
+        raise ValueError(
+            f"must be a month written YYYY-MM in {FIRST_YEAR}-01..{LAST_YEAR}-12, got {value!r}"
+        )
+    return value
+
+
+def check_day(value: str) -> str:
+    """``value`` if it is a day written ``YYYY-MM-DD`` within the years allowed (a week
+    date ``2024-W08-2`` or ``20240220``, which Python would also read, is refused)."""
+    ok = re.fullmatch(_DAY_PATTERN, value) is not None
+    if ok:
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            ok = False
+    if not ok:
+        raise ValueError(
+            f"must be a date written YYYY-MM-DD in {FIRST_YEAR}..{LAST_YEAR}, got {value!r}"
+        )
     return value
 
 

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from . import records
 from .atomic import atomic_path
 from .errors import EvplantError
+from .outdir import writing
 from .run import RunResult
 
 MONTHLY_CSV = "monthly.csv"
@@ -37,8 +38,18 @@ REPORT_HTML = "report.html"
 TABLES = "tables"
 
 
-def to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """Rows as a table: columns in first-seen order, numbers as float64, the rest text."""
+class NonFiniteOutput(AssertionError):
+    """A NaN or an infinity reached a writer: a bug in the model, never the user's input
+    (inputs are finite and bounded, :mod:`evplant.base`)."""
+
+
+def to_table(rows: list[dict[str, Any]], name: str = "table") -> pa.Table:
+    """Rows as a table: columns in first-seen order, numbers as float64, the rest text.
+
+    A row without a column (a shop's utilisation in a month before production) holds
+    null there: an empty cell in CSV, a null in Parquet, never NaN. A NaN or an infinity
+    in a row raises :class:`NonFiniteOutput`.
+    """
     columns: dict[str, list[Any]] = {}
     for row in rows:
         for key in row:
@@ -49,12 +60,28 @@ def to_table(rows: list[dict[str, Any]]) -> pa.Table:
     arrays = {}
     for key, values in columns.items():
         if all(v is None or isinstance(v, int | float) for v in values):
-            arrays[key] = pa.array(
-                [math.nan if v is None else float(v) for v in values], pa.float64()
-            )
+            numbers = [None if v is None else float(v) for v in values]
+            for k, v in enumerate(numbers):
+                if v is not None and not math.isfinite(v):
+                    month = rows[k].get("month", f"row {k}")
+                    raise NonFiniteOutput(f"{name}: {key} is {v} in {month}")
+            arrays[key] = pa.array(numbers, pa.float64())
         else:
             arrays[key] = pa.array(["" if v is None else str(v) for v in values], pa.string())
     return pa.table(arrays)
+
+
+def finite_json(obj: Any, where: str = "summary") -> Any:
+    """:func:`jsonable`, raising :class:`NonFiniteOutput` at a NaN or an infinity
+    instead of writing null for it."""
+    if isinstance(obj, dict):
+        return {str(k): finite_json(v, f"{where}.{k}") for k, v in obj.items()}
+    if isinstance(obj, list | tuple | np.ndarray):
+        return [finite_json(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    obj = _plain(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise NonFiniteOutput(f"{where} is {obj}")
+    return obj
 
 
 def _plain(value: Any) -> Any:
@@ -90,24 +117,41 @@ def write_run(out: Path, result: RunResult, report_html: str) -> None:
         What :func:`evplant.simulate` returned.
     report_html : str
         The report page, e.g. from ``evplant.report.render_run``.
+
+    Raises
+    ------
+    EvplantError
+        If the disk is full or the folder cannot be written (nothing is left behind).
+    NonFiniteOutput
+        If a NaN or an infinity reached the tables or the summary (a bug).
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    wide = to_table(list(result.monthly))
-    long = {entity: to_table(rows) for entity, rows in records.tables(result.records).items()}
-    with contextlib.ExitStack() as stack:
+    wide = to_table(list(result.monthly), MONTHLY_CSV)
+    long = {
+        entity: to_table(rows, f"{TABLES}/{entity}")
+        for entity, rows in records.tables(result.records).items()
+    }
+    summary = json.dumps(finite_json(result.summary.to_dict()), indent=2) + "\n"
+    made = [p for p in (out, out / TABLES) if not p.exists()]
+    try:
+        with writing(out), contextlib.ExitStack() as stack:
 
-        def tmp(name: str | Path) -> Path:
-            return stack.enter_context(atomic_path(out / name))
+            def tmp(name: str | Path) -> Path:
+                return stack.enter_context(atomic_path(out / name))
 
-        pacsv.write_csv(wide, tmp(MONTHLY_CSV))
-        pq.write_table(wide, tmp(MONTHLY_PARQUET))
-        for entity, table in long.items():
-            pq.write_table(table, tmp(Path(TABLES) / f"{entity}.parquet"))
-            pacsv.write_csv(table, tmp(Path(TABLES) / f"{entity}.csv"))
-        summary = json.dumps(jsonable(result.summary.to_dict()), indent=2) + "\n"
-        tmp(SUMMARY_JSON).write_text(summary, encoding="utf-8")
-        tmp(REPORT_HTML).write_text(report_html, encoding="utf-8")
+            pacsv.write_csv(wide, tmp(MONTHLY_CSV))
+            pq.write_table(wide, tmp(MONTHLY_PARQUET))
+            for entity, table in long.items():
+                pq.write_table(table, tmp(Path(TABLES) / f"{entity}.parquet"))
+                pacsv.write_csv(table, tmp(Path(TABLES) / f"{entity}.csv"))
+            tmp(SUMMARY_JSON).write_text(summary, encoding="utf-8")
+            tmp(REPORT_HTML).write_text(report_html, encoding="utf-8")
+    except BaseException:
+        # the temporary files are gone; so go the folders this write made
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from .likelihood import ObservationModel
 
 
 class CalibrationConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     observed: str | None = Field(
         None, description="observations CSV, relative to the scenario file (--observed overrides)"
     )
@@ -53,5 +53,5 @@ class CalibrationConfig(BaseModel):
 class PosteriorRef(BaseModel):
     """Samples of a calibration, for the ``law: posterior`` parameters of `uncertainty:`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     file: str = Field(min_length=1, description="posterior.parquet, relative to the scenario")

@@ -38,7 +38,7 @@ class Errors(BaseModel):
     """Standard deviations of the observation model, relative to the reported value
     (``*_share``: absolute, for metrics that are shares)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     eq: PositiveFloat = Field(0.03, le=1, description="reported figures, relative sd")
     approx: PositiveFloat = Field(0.15, le=2, description="press estimates, relative sd")
     bound: PositiveFloat = Field(0.03, le=1, description="softness of a bound, relative")
@@ -50,13 +50,13 @@ class Errors(BaseModel):
 class MetricModel(BaseModel):
     """How one metric of the record relates to the model's figure."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     scale: PositiveFloat = Field(1.0, description="reported = scale x the model's figure")
     errors: Errors | None = Field(None, description="this metric's own errors")
 
 
 class ObservationModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     errors: Errors = Errors()
     metrics: dict[str, MetricModel] = Field(default_factory=dict)
 

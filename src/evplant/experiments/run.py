@@ -21,6 +21,7 @@ from .. import __version__, atomic
 from ..errors import EvplantError
 from ..months import EPOCH, month_label
 from ..months import months as month_range
+from ..outdir import claim, writing
 from ..results import jsonable
 from ..scenario import load
 from ..scenario.uncertainty import Uncertainty
@@ -274,34 +275,36 @@ def run_mc(
     pending = [r for r in range(replications) if r not in done]
     for r in pending:  # fail early, before any file or cluster, on draws no scenario allows
         scenario_for(job, r)
-    manifest = store.open(manifest, resume)
-    done = store.done_ids() if resume else set()
-    pending = [r for r in range(replications) if r not in done]
-    finished = len(done & set(range(replications)))
-    if progress is not None:
-        progress(finished, replications)
-    description = "nothing to run"
-    if pending:
-        owned = executor is None
-        ex = executor if executor is not None else make_executor(workers, scheduler)
-        description = ex.description
-        try:
-            work = ex.run(run_batch, job, batches(pending, manifest.batch_size))
-            with contextlib.closing(work) as it:
-                for batch in it:
-                    store.write(batch, manifest)
-                    finished += len(batch.ids)
-                    if progress is not None:
-                        progress(finished, replications)
-        finally:
-            if owned:
-                ex.close()
-    data = store.read(manifest, replications)
-    result = _result(target, manifest, job, data, replications)
-    result.ran = len(pending)
-    result.executor = description
-    result.files = write_outputs(result, report=report)
-    result.seconds = time.perf_counter() - t0
+    # one run at a time into a folder; a full disk is an error that keeps what is done
+    with claim(target), writing(target, resume_hint=True):
+        manifest = store.open(manifest, resume)
+        done = store.done_ids() if resume else set()
+        pending = [r for r in range(replications) if r not in done]
+        finished = len(done & set(range(replications)))
+        if progress is not None:
+            progress(finished, replications)
+        description = "nothing to run"
+        if pending:
+            owned = executor is None
+            ex = executor if executor is not None else make_executor(workers, scheduler)
+            description = ex.description
+            try:
+                work = ex.run(run_batch, job, batches(pending, manifest.batch_size))
+                with contextlib.closing(work) as it:
+                    for batch in it:
+                        store.write(batch, manifest)
+                        finished += len(batch.ids)
+                        if progress is not None:
+                            progress(finished, replications)
+            finally:
+                if owned:
+                    ex.close()
+        data = store.read(manifest, replications)
+        result = _result(target, manifest, job, data, replications)
+        result.ran = len(pending)
+        result.executor = description
+        result.files = write_outputs(result, report=report)
+        result.seconds = time.perf_counter() - t0
     return result
 
 
@@ -339,18 +342,23 @@ def _result(
 
 
 def write_outputs(result: McResult, *, report: bool = True) -> list[Path]:
-    """replications.csv, monthly.parquet, summary.json and report.html, each written
-    atomically."""
+    """replications.csv, monthly.parquet, summary.json and report.html, written as a
+    set: each to a temporary name, all renamed into place once all are complete."""
     out = result.out_dir
     files = [out / REPLICATIONS_CSV, out / MONTHLY_PARQUET, out / SUMMARY_JSON]
-    atomic.write_text(files[0], replications_csv(result))
-    write_monthly(files[1], result)
-    atomic.write_text(files[2], json.dumps(result.summary(), indent=2) + "\n")
+    html = None
     if report:
         from .report import render_mc
 
         files.append(out / REPORT_HTML)
-        atomic.write_text(files[3], render_mc(result))
+        html = render_mc(result)
+    with contextlib.ExitStack() as stack:
+        tmp = [stack.enter_context(atomic.atomic_path(f)) for f in files]
+        tmp[0].write_text(replications_csv(result), encoding="utf-8")
+        write_monthly(tmp[1], result)
+        tmp[2].write_text(json.dumps(result.summary(), indent=2) + "\n", encoding="utf-8")
+        if html is not None:
+            tmp[3].write_text(html, encoding="utf-8")
     return files
 
 

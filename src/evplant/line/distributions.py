@@ -15,13 +15,20 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator, model_validator
+
+from ..base import check_magnitude
 
 DETERMINISTIC, EXPONENTIAL, LOGNORMAL, GAMMA, TRIANGULAR, UNIFORM, WEIBULL, EMPIRICAL = range(8)
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _magnitude(cls, value: object) -> object:
+        return check_magnitude(value)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError

@@ -37,6 +37,8 @@ from .calendar import WorkCalendar, weekly
 from .distributions import Dist, Exponential
 
 FAIL_NONE, FAIL_OPERATING, FAIL_CALENDAR = 0, 1, 2
+#: bounds on failures: at most one a second on average, repairs of at most 30 days
+MIN_MTBF_S, MAX_MTTR_S = 1.0, 30 * 86_400.0
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -59,6 +61,16 @@ class Failures(_Model):
             raise ValueError("give exactly one of mtbf (exponential) or time_to_failure")
         if (self.mttr is None) == (self.time_to_repair is None):
             raise ValueError("give exactly one of mttr (exponential) or time_to_repair")
+        # failures many times a second make events without end; a repair longer than a
+        # month outlasts any working calendar the model builds around a run
+        if self.ttf.mean < MIN_MTBF_S:
+            raise ValueError(
+                f"the mean time between failures is {self.ttf.mean:g} s; at least {MIN_MTBF_S:g}"
+            )
+        if self.ttr.mean > MAX_MTTR_S:
+            raise ValueError(
+                f"the mean time to repair is {self.ttr.mean:g} s; at most {MAX_MTTR_S:g} (30 days)"
+            )
         return self
 
     @property

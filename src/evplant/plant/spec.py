@@ -6,22 +6,18 @@ seconds, months are ``YYYY-MM`` and days ``YYYY-MM-DD``.
 
 from __future__ import annotations
 
-import datetime as dt
+import math
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, model_validator
 
 from ..base import Model as _Model
 from ..line.spec import Station
-from ..months import Month, as_text
+from ..months import Month, as_text, check_day
 
 
 def _day(value: str) -> str:
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"must be a date written YYYY-MM-DD, got {value!r}") from None
-    return value
+    return check_day(value)
 
 
 Day = Annotated[str, BeforeValidator(as_text), AfterValidator(_day)]
@@ -67,6 +63,15 @@ class ShiftRegime(_Model):
     hours: float = Field(gt=0, le=12, description="working hours per shift, breaks excluded")
     days_per_week: int = Field(6, ge=1, le=7)
     first_shift_starts: float = Field(7.0, ge=0, lt=24, description="hour of the day")
+
+    @model_validator(mode="after")
+    def _a_day_has_24_hours(self) -> ShiftRegime:
+        if self.shifts * self.hours > 24:
+            raise ValueError(
+                f"{self.shifts} shifts of {self.hours:g} hours make {self.shifts * self.hours:g} "
+                "hours a day; a day has 24"
+            )
+        return self
 
 
 class Holiday(_Model):
@@ -200,3 +205,55 @@ class PlantSpec(_Model):
         if len(set(names)) != len(names):
             raise ValueError("phase names must be unique")
         return self
+
+    @model_validator(mode="after")
+    def _pace(self) -> PlantSpec:
+        for phase in self.phases:
+            check_pace(phase, self.ramp, self.partner)
+        return self
+
+
+#: a phase builds at most one vehicle a second (the simulation's work grows with the
+#: vehicles), and can clear the vehicles its line holds within this many days
+MAX_RATE_PER_S = 1.0
+MAX_DRAIN_DAYS = 180.0
+
+
+def check_pace(phase: PhaseSpec, ramp: Ramp, partner: Partner | None) -> None:
+    """Refuse a phase whose line is faster than :data:`MAX_RATE_PER_S` when mature, or
+    so slow at the start of its ramp (cycle times, learning, repairs) that the vehicles
+    its line holds (every station, buffer and store full) would take more than
+    :data:`MAX_DRAIN_DAYS` to come out: such a run would never end, or never finish its
+    vehicles within the working calendar built around the horizon."""
+    from .ramp import ramp_state  # ramp reads this module's models
+
+    start = ramp_state(0.0, ramp, partner)
+    top_rate, slowest, where = math.inf, 0.0, ""
+    places = 0
+    for shop in phase.shops:
+        places += sum(shop.buffers) + shop.store_after
+        for st in shop.stations:
+            places += st.servers
+            means = [st.cycle_time.mean, *(d.mean for d in st.variant_cycle_time.values())]
+            top_rate = min(top_rate, st.servers / (min(means) * phase.cycle_time_scale))
+            loss = 1.0
+            if st.failures is not None:
+                loss += st.failures.ttr.mean * start.repair_time_factor / st.failures.ttf.mean
+            per_car = max(means) * phase.cycle_time_scale * start.cycle_time_factor * loss
+            if per_car / st.servers > slowest:
+                slowest, where = per_car / st.servers, f"{shop.name}/{st.name}"
+    if top_rate > MAX_RATE_PER_S:
+        raise ValueError(
+            f"phase {phase.name!r}: its line could build {3600 * top_rate:,.0f} vehicles an "
+            f"hour; at most {3600 * MAX_RATE_PER_S:,.0f} (check the cycle times' units: seconds)"
+        )
+    share = min(r.shifts * r.hours * r.days_per_week for r in phase.shifts) / (24 * 7)
+    days = places * slowest / share / 86_400.0
+    if days > MAX_DRAIN_DAYS:
+        raise ValueError(
+            f"phase {phase.name!r}: at the start of its ramp, station {where} takes "
+            f"{slowest:,.0f} s a vehicle, so the {places:,} vehicles its line holds would take "
+            f"{days:,.0f} days to come out; at most {MAX_DRAIN_DAYS:.0f} (shorter cycle or "
+            "repair times, or more experience at SOP)"
+        )
+

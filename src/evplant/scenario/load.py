@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import EvplantError, Problem
-from ..inputs import load_text, problems_from_validation, read_yaml
+from ..inputs import LimitError, load_text, problems_from_validation, read_yaml
 from .paths import Loc, apply, set_path, split_path
 from .schema import Scenario
 
@@ -109,6 +109,10 @@ def parse_set(item: str) -> tuple[list[str], Any]:
         raise EvplantError(f"--set {item!r}: empty path")
     try:
         value = load_text(raw) if raw.strip() else ""
+    except (yaml.constructor.ConstructorError, LimitError) as exc:
+        # YAML that breaks a rule (a key twice, a 65-bit integer, an alias bomb) is
+        # refused; anything else that is not YAML is taken as the text it is
+        raise EvplantError(f"--set {item}: {exc.problem}") from None
     except yaml.YAMLError:
         value = raw
     return keys, value
@@ -226,6 +230,11 @@ def validate_scenario(
             hit = next(
                 (label for o, label in (overridden or {}).items() if loc[: len(o)] == o), None
             )
+            if hit is None and loc:
+                # a rule on a section (a day's hours, a line's pace) broken by a value an
+                # override set inside it: the override is what to look at
+                inside = [lab for o, lab in (overridden or {}).items() if o[: len(loc)] == loc]
+                hit = ", --set ".join(inside) if inside else None
             if hit is not None:
                 prob = Problem(prob.message, file=f"--set {hit}", line=None, field=prob.field)
             fixed.append(prob)

@@ -5,18 +5,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..base import Model
 from ..calibration.config import CalibrationConfig, PosteriorRef
-from ..months import Month
+from ..months import Month, month_number
 from ..plant.spec import PlantSpec
 from ..venture import VentureConfig
 from ..venture.common import invalid
 from . import timeline
 from .uncertainty import Uncertainty
+
+#: the longest horizon: a run's time grows with its months
+MAX_HORIZON_MONTHS = 600
 
 
 class Horizon(Model):
@@ -27,6 +30,12 @@ class Horizon(Model):
     def _ordered(self) -> Horizon:
         if self.end < self.start:
             raise ValueError("horizon end must not be before its start")
+        months = month_number(self.end) - month_number(self.start) + 1
+        if months > MAX_HORIZON_MONTHS:
+            raise ValueError(
+                f"the horizon {self.start}..{self.end} has {months} months; at most "
+                f"{MAX_HORIZON_MONTHS} (50 years)"
+            )
         return self
 
 
@@ -36,7 +45,9 @@ class Scenario(Model):
     name: str = Field(min_length=1)
     description: str = ""
     horizon: Horizon = Horizon()
-    variants: list[str] = Field(min_length=1, description="the models built, e.g. SU7, YU7")
+    variants: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1, description="the models built, e.g. SU7, YU7 (each named once)"
+    )
     plant: PlantSpec
     venture: VentureConfig | None = None
     uncertainty: list[Uncertainty] = Field(
@@ -48,6 +59,14 @@ class Scenario(Model):
     posterior: PosteriorRef | None = Field(
         None, description="a calibration's samples, drawn by `law: posterior` parameters"
     )
+
+    @field_validator("variants")
+    @classmethod
+    def _named_once(cls, variants: list[str]) -> list[str]:
+        twice = sorted({v for v in variants if variants.count(v) > 1})
+        if twice:
+            raise ValueError(f"each variant is named once; given more than once: {twice}")
+        return variants
 
     @model_validator(mode="before")
     @classmethod

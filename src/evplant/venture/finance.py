@@ -114,7 +114,7 @@ class Opex(VentureModel):
 class FinanceConfig(VentureModel):
     """Prices net of tax, costs, capex, the budget and the discount rate."""
 
-    usd_cny: PositiveFloat = Field(description="CNY per US dollar")
+    usd_cny: float = Field(ge=0.01, le=1000, description="CNY per US dollar")
     vat_rate: float = Field(default=0.0, ge=0, lt=1, description="VAT included in China's prices")
     discount_rate_per_year: float = Field(ge=0, le=1)
     progress_ratio: float = Field(default=0.9, gt=0.5, le=1, description="cost factor per doubling")
@@ -132,13 +132,21 @@ class FinanceConfig(VentureModel):
     budget_years: int = Field(ge=1, le=50)
     spent_before_start_cny: NonNegativeFloat = Field(default=0.0, description="sunk before the run")
     opening_cash_cny: float = 0.0
-    depreciation_years: PositiveFloat = Field(
-        default=10.0, description="straight-line life of the plant's capex, in cogs"
+    depreciation_years: float = Field(
+        default=10.0, ge=0.5, le=100, description="straight-line life of the plant's capex, in cogs"
     )
     depreciable_at_start_cny: NonNegativeFloat = Field(
         default=0.0, description="plant and tooling already in service when the run starts"
     )
     break_even_run_months: int = Field(default=3, ge=1, le=24)
+
+    @model_validator(mode="after")
+    def _unique_capex(self) -> FinanceConfig:
+        names = [c.name for c in self.capex]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"capex names must be unique; given more than once: {twice}")
+        return self
 
 
 def usd_label(amount: float) -> str:
