@@ -21,17 +21,25 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evplant.line.engine import LineEngine, simulate_visits  # noqa: E402
 from evplant.line.reference import simulate_reference  # noqa: E402
 from evplant.line.sampling import LineDraws  # noqa: E402
 from evplant.line.spec import CompiledLine, LineSpec  # noqa: E402
+from lean_simpy import lean_line  # noqa: E402
 
 
-def issue_line(failures: bool) -> CompiledLine:
+def issue_line(failures: bool, overtaking: bool = False) -> CompiledLine:
+    """The benchmark's line; ``overtaking``: station 10 has two servers of twice the
+    cycle time that let jobs overtake (the event-driven kernel's path)."""
     stations = []
     for i in range(20):
-        st: dict = {"name": f"s{i:02d}", "cycle_time": {"dist": "lognormal", "mean": 60, "cv": 0.3}}
+        mean = 120 if overtaking and i == 10 else 60
+        cycle = {"dist": "lognormal", "mean": mean, "cv": 0.3}
+        st: dict = {"name": f"s{i:02d}", "cycle_time": cycle}
+        if overtaking and i == 10:
+            st["servers"] = 2
         if failures:
             st["failures"] = {
                 "basis": "operating" if i % 2 else "calendar",
@@ -59,11 +67,11 @@ def bench_line(quick: bool) -> None:
         f"{n_ref:,} reference)"
     )
     print(
-        f"{'case':<18}{'fast visits/s':>16}{'reference visits/s':>20}{'ratio':>10}"
-        f"{'kernel only':>14}"
+        f"{'case':<30}{'fast visits/s':>16}{'reference visits/s':>20}{'ratio':>10}"
+        f"{'lean SimPy visits/s':>21}{'ratio':>10}{'kernel only':>14}"
     )
-    for failures in (False, True):
-        line = issue_line(failures)
+    for failures, overtaking in ((False, False), (True, False), (False, True), (True, True)):
+        line = issue_line(failures, overtaking)
         LineEngine(line, 0).feed(5_000)  # compile / load the cache
         fast = best_of(
             lambda line=line: LineEngine(line, 1, chunk=4096, prefetch=True).feed(n_fast), 3
@@ -80,15 +88,27 @@ def bench_line(quick: bool) -> None:
             best_of(lambda: [engine._run(pk, rel, engine._buf) for _ in range(reps)], 3)
             * n_fast
             / (reps * 4096)
+            if line.in_build_order
+            else float("nan")
         )
+        n_lean = 5 * n_ref
+        lean = best_of(lambda failures=failures: lean_line(20, n_lean, failures=failures), 1)
+        # (the lean model has one server per station: its rate is the yardstick for both)
         v_fast = n_fast * 20 / fast
         v_ref = n_ref * 20 / ref
+        v_lean = n_lean * 20 / lean
         label = "with failures" if failures else "no failures"
+        label += ", overtaking" if overtaking else ""
         print(
-            f"{label:<18}{v_fast / 1e6:>14.1f}M{v_ref / 1e6:>19.3f}M{v_fast / v_ref:>9.0f}x"
+            f"{label:<30}{v_fast / 1e6:>14.1f}M{v_ref / 1e6:>19.3f}M{v_fast / v_ref:>9.0f}x"
+            f"{v_lean / 1e6:>20.3f}M{v_fast / v_lean:>9.0f}x"
             f"{n_fast * 20 / kernel / 1e6:>13.1f}M"
         )
-    print("kernel only: the compiled recursion on pre-drawn times (no sampling, no statistics)")
+    print(
+        "kernel only: the compiled recursion on pre-drawn times (no sampling, no "
+        "statistics; nan where jobs overtake and the event-driven kernel runs)"
+    )
+    print("lean SimPy: benchmarks/lean_simpy.py, one process per station, no statistics")
 
 
 def bench_plant(quick: bool) -> None:

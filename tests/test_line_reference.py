@@ -11,6 +11,7 @@ same entry, end and departure times (1e-6 s) and the same station states.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import ModuleType
 from typing import Any
@@ -109,6 +110,25 @@ def test_three_stations_without_buffers_follow_the_hand_schedule() -> None:
     agrees_with_fast(line, np.tile([10.0, 20.0, 5.0], (n, 1)))
 
 
+def test_parallel_servers_overtake_by_default() -> None:
+    # As below, but station 1 lets jobs overtake: job 2 (server 0, 6-8) leaves at 8,
+    # ahead of job 1 (server 1, 2-22); job 3 takes server 0 at 8 (8-13) and leaves at
+    # 13; job 1 leaves at 22. Station 2 (1 s) takes them as they come: 6-7, 8-9, 13-14,
+    # 22-23.
+    line = serial([1, 5, 1], [3, 3], servers=[1, 2, 1]).compile()
+    assert not line.in_build_order
+    p = np.array([[1, 5, 1], [1, 20, 1], [1, 2, 1], [1, 5, 1]], dtype=float)
+    ref = simulate_reference(line, p)
+    vis = ref.visits
+    assert_allclose(vis.entry[:, 1], [1, 2, 6, 8])
+    assert_allclose(vis.departure[:, 1], [6, 22, 8, 13])
+    assert vis.server[:, 1].tolist() == [0, 1, 0, 0]
+    assert_allclose(vis.entry[:, 2], [6, 22, 8, 13])
+    assert_allclose(vis.departure[:, 2], [7, 23, 9, 14])
+    assert ref.blocked[1] == 0.0
+    agrees_with_fast(line, p)
+
+
 def test_parallel_servers_keep_the_sequence_and_take_the_lowest_free_server() -> None:
     # Station 0 feeds a job a second; station 1 has two servers, work 5, 20, 2, 5 s;
     # station 2 takes 1 s. Job 0 on server 0 (1-6); job 1 on server 1 (2-22); job 2 on
@@ -116,6 +136,8 @@ def test_parallel_servers_keep_the_sequence_and_take_the_lowest_free_server() ->
     # sequence). At 22 both servers are freed in the same instant, job 1's first and
     # job 2's a few zero-time steps later: job 3 must still take server 0.
     line = serial([1, 5, 1], [3, 3], servers=[1, 2, 1]).compile()
+    line = dataclasses.replace(line, keep_sequence=np.ones(3, dtype=np.int64))
+    assert line.in_build_order
     p = np.array([[1, 5, 1], [1, 20, 1], [1, 2, 1], [1, 5, 1]], dtype=float)
     ref = simulate_reference(line, p)
     vis = ref.visits
@@ -323,7 +345,10 @@ def stations(draw: st.DrawFn, index: int, variants: list[str], whole: bool) -> d
         "cycle_time": draw(dists(whole=whole)),
         "servers": draw(st.integers(1, 3)),
         "failures": draw(failures(whole)),
+        "keep_sequence": draw(st.booleans()),
     }
+    if index > 0 and draw(st.integers(0, 3)) == 0:
+        station["resequence"] = True
     if len(variants) > 0 and draw(st.booleans()):
         station["variant_cycle_time"] = {variants[-1]: draw(dists(whole=whole))}
     return station
@@ -422,7 +447,12 @@ def check_invariants(
     assert np.all(vis.entry[:, 0] >= release - tol)
     assert np.all(np.diff(vis.entry[:, 0]) >= 0)
     assert np.all(vis.entry[:, 1:] >= vis.departure[:, :-1])
-    assert np.all(np.diff(vis.departure, axis=0) >= 0)  # the build sequence is kept
+    for i in range(m):
+        if not line.overtakes[i]:
+            # the station lets jobs leave in the order they entered it (jobs that
+            # entered at the same instant: in either order)
+            order = np.lexsort((vis.departure[:, i], vis.entry[:, i]))
+            assert np.all(np.diff(vis.departure[order, i]) >= -tol)
     # work done = work needed: working time on the server from entry to end is the
     # work plus operating repairs (plus breakdown time for calendar-time failures)
     working = cal.working_between(vis.entry, vis.end)
@@ -434,16 +464,19 @@ def check_invariants(
         # one job at a time on each server
         for s in range(int(line.servers[i])):
             on = vis.server[:, i] == s
-            assert np.all(vis.entry[on, i][1:] >= vis.departure[on, i][:-1])
+            entry, dep = vis.entry[on, i], vis.departure[on, i]
+            order = np.argsort(entry, kind="stable")
+            assert np.all(entry[order][1:] >= dep[order][:-1] - tol)
         assert np.all(vis.server[:, i] < line.servers[i])
         if i < m - 1:
             # jobs between leaving i and leaving i+1, at each moment one more leaves i
-            out_i, out_next = vis.departure[:, i], vis.departure[:, i + 1]
+            out_i = np.sort(vis.departure[:, i])
+            out_next = np.sort(vis.departure[:, i + 1])
             between = np.arange(1, len(out_i) + 1) - np.searchsorted(out_next, out_i, "right")
             assert between.max() <= line.buffers[i] + line.servers[i + 1]
     shares = ref.busy + ref.blocked + ref.starved + ref.failed + ref.off_shift
     assert_allclose(shares, 1.0, atol=1e-9)
-    assert vis.departure[-1, -1] == ref.T
+    assert vis.departure[:, -1].max() == ref.T
     off = (ref.T - float(cal.working_before(ref.T))) / ref.T
     assert_allclose(ref.off_shift, off, atol=1e-9)
     # Little's law over [0, T]: the WIP integral against the per-job lead times
@@ -464,6 +497,10 @@ def describe(line: CompiledLine, release: np.ndarray) -> None:
             event(f"failures: {name}")
     if np.any(line.servers > 1):
         event("parallel servers")
+    if np.any(line.overtakes):
+        event("jobs overtake")
+    if np.any(line.resequence):
+        event("a resequencing store")
     if np.any(line.buffers[:-1] == 0) and line.m > 1:
         event("a zero buffer")
     if release[-1] > 0:
@@ -529,5 +566,6 @@ def test_fast_engine_equals_the_reference(fast: ModuleType, case: Case, chunk: i
 @given(cases(whole=True), st.sampled_from([3, 4096]))
 def test_fast_engine_equals_the_reference_on_ties(fast: ModuleType, case: Case, chunk: int) -> None:
     # whole-second times everywhere: simultaneous departures, work ending exactly at
-    # the end of a window, a breakdown or the time to failure
+    # the end of a window, a breakdown or the time to failure; jobs that finish in the
+    # same instant where they overtake leave in the order they entered
     check_fast_equals_reference(fast, case, chunk)

@@ -21,6 +21,7 @@ import numpy as np
 from .._numba import kernel
 from .calendar import _window, consume, working_before
 from .draws import draw, next_breakdown
+from .spec import FAIL_CALENDAR, FAIL_NONE, FAIL_OPERATING
 
 _EPS = 2.220446049250313e-16  # float64 machine epsilon
 STATUS_DONE = 0
@@ -48,9 +49,9 @@ def _advance(
     hint: np.ndarray,
 ) -> tuple[float, float]:
     """End of ``work`` seconds started at ``t`` on server s of station i; repair time."""
-    if basis == 0:
+    if basis == FAIL_NONE:
         return consume(t, work, starts, ends, cum, hint, i), 0.0
-    if basis == 1:
+    if basis == FAIL_OPERATING:
         repair = 0.0
         left = fst[i, s, _A]
         while True:
@@ -190,11 +191,11 @@ def run_rows(
             t_end = t_in + work
             repair = 0.0
             fits = starts[h] <= t_in and t_end <= ends[h]
-            if fits and b == 1:
+            if fits and b == FAIL_OPERATING:
                 fits = work <= fst[i, s, 1]
                 if fits:
                     fst[i, s, 1] -= work
-            elif fits and b == 2:
+            elif fits and b == FAIL_CALENDAR:
                 fits = t_end <= fst[i, s, 1]
             if not fits:
                 t_end, repair = _advance(

@@ -15,6 +15,7 @@ import numpy as np
 from .._numba import inline, kernel
 from .calendar import _window, working_before
 from .draws import next_breakdown
+from .spec import FAIL_CALENDAR, FAIL_OPERATING
 
 # per-station accumulators, columns of acc[m, :]
 BUSY, BLOCKED, FAILED, JOBS, ACT_SUM, ACT_CNT = range(6)
@@ -140,7 +141,7 @@ def accumulate(
             we = working_before(e, starts, ends, cum, hint, i)
             wc = working_before(c, starts, ends, cum, hint, i)
             wd = working_before(d, starts, ends, cum, hint, i)
-            if basis[i] == 2:
+            if basis[i] == FAIL_CALENDAR:
                 # the next down interval usually starts later: skip the call (its array
                 # arguments cost ~100 ns in reference counting alone)
                 down_work = 0.0
@@ -188,7 +189,7 @@ def accumulate(
             else:
                 down_work = rep[r, i]
                 down_block = 0.0
-                if basis[i] == 1 and down_work > 0.0:
+                if basis[i] == FAIL_OPERATING and down_work > 0.0:
                     acc[i, FAILED] += down_work
                     bins[_bin(c, edges, bhint, i), i, B_FAILED] += down_work
             busy = (wc - we) - down_work
@@ -277,7 +278,7 @@ def close_all(
     for i in range(m):
         for s in range(servers[i]):
             _close_period(i, s, act, acc, bins)
-            if basis[i] == 2:
+            if basis[i] == FAIL_CALENDAR:
                 # book whole intervals up to t_end, then the open part of the current one
                 _down_between(
                     t_end,
@@ -306,3 +307,151 @@ def close_all(
                     )
                     acc[i, FAILED] += w
                     bins[_bin(hi, edges, bhint, i), i, B_FAILED] += w
+
+
+# --- for the event-driven kernel (``_events``) ----------------------------------------
+
+
+@inline
+def book_in(i: int, e: float, bins: np.ndarray, edges: np.ndarray, bhint: np.ndarray) -> None:
+    """Job entered station i at e (booked by the kernel as it happens, so a month's
+    entries are all there when the month is read)."""
+    bins[_bin(e, edges, bhint, i), i, B_IN] += 1.0
+
+
+@kernel
+def book_log(
+    log: np.ndarray,
+    n: int,
+    basis: np.ndarray,
+    ttf_code: np.ndarray,
+    ttr_code: np.ndarray,
+    table: np.ndarray,
+    keys: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    cum: np.ndarray,
+    fst: np.ndarray,
+    act: np.ndarray,
+    acc: np.ndarray,
+    bins: np.ndarray,
+    edges: np.ndarray,
+    hint: np.ndarray,
+    bhint: np.ndarray,
+) -> None:
+    """Book the first ``n`` visits of an event-driven run's log, rows (station, server,
+    entry, end, departure, repair) in the order the jobs left their stations: each
+    server's visits come in its time order, as the walks of breakdowns and active
+    periods need. The same books as :func:`accumulate`, visit by visit (the line's
+    own accumulators are kept by the kernel)."""
+    nbins = len(edges) - 1
+    for r in range(n):
+        i = int(log[r, 0])
+        s = int(log[r, 1])
+        e = log[r, 2]
+        c = log[r, 3]
+        d = log[r, 4]
+        we = working_before(e, starts, ends, cum, hint, i)
+        wc = working_before(c, starts, ends, cum, hint, i)
+        wd = working_before(d, starts, ends, cum, hint, i)
+        if basis[i] == FAIL_CALENDAR:
+            # the next down interval usually starts later: skip the call (its array
+            # arguments cost ~100 ns in reference counting alone)
+            down_work = 0.0
+            down_block = 0.0
+            if fst[i, s, 1] < c:
+                down_work = _down_between(
+                    e,
+                    c,
+                    i,
+                    s,
+                    fst,
+                    ttf_code,
+                    ttr_code,
+                    table,
+                    keys,
+                    starts,
+                    ends,
+                    cum,
+                    acc,
+                    bins,
+                    edges,
+                    hint,
+                    bhint,
+                )
+            if fst[i, s, 1] < d:
+                down_block = _down_between(
+                    c,
+                    d,
+                    i,
+                    s,
+                    fst,
+                    ttf_code,
+                    ttr_code,
+                    table,
+                    keys,
+                    starts,
+                    ends,
+                    cum,
+                    acc,
+                    bins,
+                    edges,
+                    hint,
+                    bhint,
+                )
+        else:
+            down_work = log[r, 5]
+            down_block = 0.0
+            if basis[i] == FAIL_OPERATING and down_work > 0.0:
+                acc[i, FAILED] += down_work
+                bins[_bin(c, edges, bhint, i), i, B_FAILED] += down_work
+        busy = (wc - we) - down_work
+        blocked = (wd - wc) - down_block
+        acc[i, BUSY] += busy
+        acc[i, BLOCKED] += blocked
+        acc[i, JOBS] += 1.0
+        if nbins == 1:
+            be = bc = bd = 0
+        else:
+            # e <= c <= d: walk forward from the station's last bin (written out:
+            # a call per lookup cost ~10 ns here)
+            b = bhint[i]
+            while b > 0 and edges[b] > e:
+                b -= 1
+            while b + 1 < nbins and edges[b + 1] <= e:
+                b += 1
+            be = b
+            while b + 1 < nbins and edges[b + 1] <= c:
+                b += 1
+            bc = b
+            while b + 1 < nbins and edges[b + 1] <= d:
+                b += 1
+            bd = b
+            bhint[i] = be
+        bins[bc, i, B_BUSY] += busy
+        bins[bd, i, B_BLOCKED] += blocked
+        bins[bd, i, B_OUT] += 1.0
+        # Roser's active period: entry to end of work; merge when back to back.
+        # act[i, s] = (W at start, working duration, wall start, wall end, bin of
+        # start, bin of end). Closing is written out: a call here cost ~15 ns a visit.
+        if act[i, s, 2] >= 0.0 and e == act[i, s, 3]:
+            act[i, s, 1] += wc - we
+            act[i, s, 3] = c
+            act[i, s, 5] = bc
+        else:
+            if act[i, s, 2] >= 0.0:
+                dur = act[i, s, 1]
+                acc[i, ACT_SUM] += dur
+                acc[i, ACT_CNT] += 1.0
+                b1 = int(act[i, s, 5])
+                bins[b1, i, B_ACT_SUM] += dur
+                bins[b1, i, B_ACT_CNT] += 1.0
+                for b in range(int(act[i, s, 4]), b1 + 1):
+                    if dur > bins[b, i, B_ACT_MAX]:
+                        bins[b, i, B_ACT_MAX] = dur
+            act[i, s, 0] = we
+            act[i, s, 1] = wc - we
+            act[i, s, 2] = e
+            act[i, s, 3] = c
+            act[i, s, 4] = be
+            act[i, s, 5] = bc

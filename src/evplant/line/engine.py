@@ -6,16 +6,27 @@ grow with the number of vehicles. ``simulate_line`` is the one-call form used by
 ``evplant line`` command; ``simulate_visits`` runs given draws (the reference engine's
 twin, for tests).
 
-Which path each feature takes: all of them (shifts and breaks, operating- and
-calendar-time failures, parallel servers, zero buffers, release times, variants) run
-through the one max-plus recursion in ``_kernel.run_rows``; see
-``docs/line-semantics.md`` for why it is exact. Statistics are computed by
-``_stats.accumulate`` from the visits, identically for both engines.
+Which path each feature takes (chosen per line, ``CompiledLine.in_build_order``):
+
+- a line on which no job can overtake another (every station has one server or keeps
+  the sequence) runs through the max-plus recursion in build order,
+  ``_kernel.run_rows``: shifts and breaks, operating- and calendar-time failures,
+  parallel servers that keep the sequence, zero buffers, release times, variants and
+  assembly joins (a resequencing store changes nothing there: jobs arrive in build
+  order). Statistics are computed afterwards by ``_stats.accumulate`` from the visits,
+  identically for both engines;
+- a line with a station whose servers let jobs overtake (several servers, the
+  default) runs through the compiled event-driven kernel, ``_events.run_events``,
+  which carries every feature above plus overtaking and resequencing stores, and logs
+  the visits for ``_stats.book_log`` (the same books as ``accumulate``, visit by visit).
+
+See ``docs/line-semantics.md`` for why each is exact.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
@@ -23,7 +34,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import EvplantError
-from . import _kernel, _stats
+from . import _events, _kernel, _stats
 from .calendar import WorkCalendar
 from .sampling import LineDraws
 from .spec import FAIL_CALENDAR, FAIL_OPERATING, CompiledLine
@@ -163,6 +174,103 @@ def _initial_failures(line: CompiledLine, keys: np.ndarray) -> np.ndarray:
     return fst
 
 
+class _EventState:
+    """The event-driven kernel's state between calls (see ``_events``)."""
+
+    def __init__(self, line: CompiledLine, fst: np.ndarray) -> None:
+        m = line.m
+        k = np.asarray(line.servers, dtype=np.int64)
+        kmax = fst.shape[1]
+        up = np.asarray(line.up, dtype=np.int64)
+        down = np.asarray(line.down, dtype=np.int64)
+        buffers = np.asarray(line.buffers, dtype=np.int64)
+        feeds = np.asarray(line.feeders) >= 0
+        for i in np.flatnonzero(np.asarray(line.resequence) != 0):
+            if up[i] < 0 or feeds[i].any():
+                raise EvplantError(
+                    f"station {line.names[i]!r}: resequence needs a buffer before the "
+                    f"station, which a source or an assembly join does not have",
+                    field="resequence",
+                )
+        room = [int(buffers[i] + k[down[i]]) for i in range(m) if down[i] >= 0]
+        qcap = 1 << int(max(room, default=1) + 1).bit_length()
+        n_tok = int(2 * k.sum() + buffers.sum() + m + 4)
+        n_heap = int(k.sum() + m + 4)
+        self.line_i = np.stack(
+            [
+                k,
+                buffers,
+                up,
+                down,
+                np.asarray(line.fail_basis, dtype=np.int64),
+                line.overtakes.astype(np.int64),
+                np.asarray(line.resequence, dtype=np.int64),
+            ],
+            axis=1,
+        )
+        self.sc = np.zeros(_events.N_SC)
+        self.sc[_events.SC_CLOCK] = -math.inf
+        self.sc[_events.SC_PENDING] = 1
+        self.sc[_events.SC_FREE_N] = n_tok
+        self.ist = np.zeros((m, _events.N_IST), dtype=np.int64)
+        self.dirty = np.zeros(2 * m + 1, dtype=np.int64)  # see _events._mark
+        sources = np.flatnonzero(up < 0)
+        self.dirty[sources] = 1
+        self.dirty[m : m + len(sources)] = sources
+        self.dirty[2 * m] = len(sources)
+        self.state = (
+            self.sc,
+            self.ist,
+            np.full((m, kmax), -1, dtype=np.int64),  # the token on each server
+            np.zeros((m, qcap), dtype=np.int64),  # queues before the stations
+            np.zeros((m, kmax), dtype=np.int64),  # finished tokens on servers
+            np.zeros((n_tok, _events.N_TK), dtype=np.int64),
+            np.zeros((n_tok, _events.N_TF)),
+            np.zeros((n_tok, m)),  # each token's work at every station
+            np.arange(n_tok, dtype=np.int64),  # free tokens
+            np.zeros(n_heap),
+            np.zeros(n_heap, dtype=np.int64),
+            np.zeros(n_heap, dtype=np.int64),
+            fst,
+            np.zeros(m, dtype=np.int64),  # calendar hints
+            self.dirty,
+        )
+        self.log = np.zeros((max(8192, 4 * n_tok), _events.N_LOG))
+        # jobs fed and not yet taken by every source
+        self.p = np.zeros((0, m))
+        self.release = np.zeros(0)
+        self.variant = np.zeros(0, dtype=np.int64)
+        self.row0 = 0
+        self.fed = 0
+        self.promise = -math.inf
+
+    @property
+    def in_line(self) -> int:
+        return int(self.sc[_events.SC_IN_LINE])
+
+    def add(self, p: np.ndarray, release: np.ndarray, variant: np.ndarray) -> None:
+        # a job cannot be released before a time already promised (the kernel may have
+        # walked the line up to it): the max-plus path's max(release, last entry) rule
+        rel = np.maximum(np.asarray(release, dtype=np.float64), self.promise)
+        self.p = np.concatenate([self.p, p])
+        self.release = np.concatenate([self.release, rel])
+        self.variant = np.concatenate([self.variant, np.asarray(variant, np.int64)])
+        self.fed += len(p)
+        if len(rel):
+            self.promise = max(self.promise, float(rel[-1]))
+
+    def taken(self) -> None:
+        """Drop the rows of jobs every source has taken."""
+        up = self.line_i[:, 2]
+        first = int(self.ist[up < 0, _events.I_NEXT_JOB].min())
+        cut = first - self.row0
+        if cut > 0:
+            self.p = self.p[cut:]
+            self.release = self.release[cut:]
+            self.variant = self.variant[cut:]
+            self.row0 = first
+
+
 class LineEngine:
     """A resumable compiled simulation of one line.
 
@@ -216,6 +324,7 @@ class LineEngine:
         self._done = np.zeros((len(self.bin_edges) - 1, len(line.variant_names)))
         self._line = np.zeros(3)
         self._buf = Visits.empty(chunk, m)
+        self._events = None if line.in_build_order else _EventState(line, self._fst)
 
     @property
     def jobs_done(self) -> int:
@@ -238,6 +347,7 @@ class LineEngine:
         keep: bool = False,
         p: np.ndarray | None = None,
         scale: float = 1.0,
+        until: float | None = None,
     ) -> Visits | None:
         """Run the next ``n`` jobs through the line.
 
@@ -246,8 +356,15 @@ class LineEngine:
         the line's sequence or mix). ``p``: processing times to use instead of drawing
         them (tests). ``scale`` multiplies the drawn times (ramp-up learning). With
         ``keep``, return the jobs' visits.
+
+        On a line where jobs overtake, the event-driven kernel walks the line only as
+        far as the jobs fed allow; ``until`` promises that no job fed later is released
+        before it, so the line is walked up to then (the plant passes the end of the
+        month). With ``keep`` the jobs fed are finished first (see :meth:`drain`).
         """
         if n <= 0:
+            if until is not None:
+                self.advance(until)
             return Visits.empty(0, self.line.m) if keep else None
         chunks = [(lo, min(lo + self.chunk, n)) for lo in range(0, n, self.chunk)]
 
@@ -260,6 +377,9 @@ class LineEngine:
             return np.ascontiguousarray(pp), np.ascontiguousarray(rel, dtype=np.float64), v
 
         kept = Visits.empty(n, self.line.m) if keep else None
+        if self._events is not None:
+            self._feed_events(n, chunks, inputs, kept, until)
+            return kept
         pool = self._prefetch_pool() if self.prefetch and len(chunks) > 1 else None
         nxt = pool.submit(inputs, *chunks[0]) if pool is not None else None
         for c, (lo, hi) in enumerate(chunks):
@@ -285,6 +405,110 @@ class LineEngine:
         starts = self.bin_edges[:-1]
         b = np.clip(np.searchsorted(starts, departure, side="right") - 1, 0, len(starts) - 1)
         np.add.at(self._done, (b, variants), 1.0)
+
+    def advance(self, until: float) -> None:
+        """Promise that no job fed later is released before ``until``, and walk the line
+        up to then (the event-driven path; nothing to do on the max-plus path)."""
+        ev = self._events
+        if ev is not None:
+            ev.promise = max(until, ev.promise)
+            self._walk(ev, ev.promise, None, 0)
+
+    def drain(self) -> None:
+        """Finish every job fed so far (the event-driven path; the max-plus path has
+        finished them already). Jobs fed afterwards enter no earlier than the last
+        instant walked."""
+        if self._events is not None:
+            self._walk(self._events, math.inf, None, 0)
+
+    def _feed_events(
+        self,
+        n: int,
+        chunks: list[tuple[int, int]],
+        inputs: Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]],
+        kept: Visits | None,
+        until: float | None,
+    ) -> None:
+        ev = self._events
+        assert ev is not None
+        first = ev.fed
+        for lo, hi in chunks:
+            pp, rel, v = inputs(lo, hi)
+            ev.add(pp, rel, v)
+            # the promise holds after the last chunk only: the later chunks of this
+            # call are released before it
+            self._walk(ev, ev.promise, kept, first)
+        if kept is not None:
+            self._walk(ev, math.inf, kept, first)
+        elif until is not None:
+            self.advance(until)
+
+    def _walk(self, ev: _EventState, until: float, kept: Visits | None, first: int) -> None:
+        m = self.line.m
+        trace = (
+            (kept.entry, kept.end, kept.departure, kept.server, kept.repair)
+            if kept is not None
+            else (np.empty((0, m)), np.empty((0, m)), np.empty((0, m)),
+                  np.empty((0, m), dtype=np.int64), np.empty((0, m)))
+        )
+        books = (ev.log, self._bins, self.bin_edges, self._line, self._hint_bins, self._done)
+        while True:
+            line = self.line
+            cal = line.calendar
+            status = _events.run_events(
+                ev.p,
+                ev.release,
+                ev.variant,
+                ev.row0,
+                until,
+                ev.line_i,
+                line.feeders,
+                (line.ttf_code, line.ttr_code, line.table, self.draws.fail_keys),
+                (cal.starts, cal.ends, cal.cum),
+                ev.state,
+                books,
+                self.stats,
+                trace,
+                first,
+            )
+            ev.taken()
+            self._book_log(ev)
+            if status == _events.STATUS_LOG:
+                continue
+            if status == _events.STATUS_CALENDAR:
+                self._grow_calendar()
+                continue
+            if status == _events.STATUS_DONE and ev.in_line:
+                raise RuntimeError("the event kernel stopped with jobs in the line")
+            self._scal[0] = self._line[_stats.L_DONE]
+            return
+
+    def _book_log(self, ev: _EventState) -> None:
+        n = int(ev.sc[_events.SC_LOG_N])
+        if n == 0:
+            return
+        line = self.line
+        cal = line.calendar
+        _stats.book_log(
+            ev.log,
+            n,
+            line.fail_basis,
+            line.ttf_code,
+            line.ttr_code,
+            line.table,
+            self.draws.fail_keys,
+            cal.starts,
+            cal.ends,
+            cal.cum,
+            self._fst_stats,
+            self._act,
+            self._acc,
+            self._bins,
+            self.bin_edges,
+            self._hint_stats,
+            self._hint_bins,
+        )
+        ev.sc[_events.SC_LOG_N] = 0
 
     def bin_stats(self, k: int) -> BinStats:
         """The statistics of bin ``k`` so far (jobs fed later may still add to it)."""
@@ -398,6 +622,7 @@ class LineEngine:
         """Statistics so far, over [0, T] with T the last departure from the last station."""
         if not self.stats:
             raise RuntimeError("this engine counts jobs only (stats=False): no statistics")
+        self.drain()
         line = self.line
         cal = line.calendar
         t_end = float(self._line[_stats.L_T])
@@ -487,6 +712,17 @@ def summarise(
     )
 
 
+def _in_time_order(vis: Visits) -> Visits:
+    """Each station's visits in the order they entered it (where jobs overtake, that is
+    not the build order): the statistics pass walks each server in time order, and
+    books each station's column on its own."""
+    order = np.argsort(vis.entry, axis=0, kind="stable")
+    return Visits(
+        *(np.take_along_axis(a, order, axis=0)
+          for a in (vis.entry, vis.end, vis.departure, vis.server, vis.repair))
+    )
+
+
 def simulate_visits(
     line: CompiledLine,
     p: np.ndarray,
@@ -500,6 +736,8 @@ def simulate_visits(
         engine.draws.fail_keys = np.ascontiguousarray(fail_keys, dtype=np.uint64)
         engine._fst = _initial_failures(line, engine.draws.fail_keys)
         engine._fst_stats = engine._fst.copy()
+        if engine._events is not None:
+            engine._events = _EventState(line, engine._fst)
     rel = np.zeros(len(p)) if release is None else release
     out = engine.feed(len(p), release=rel, variants=np.zeros(len(p), np.int64), keep=True, p=p)
     assert out is not None
@@ -571,7 +809,7 @@ def simulate_line(
         line = fast.line.with_calendar(line.calendar_spec.build(2.0 * fast.line.calendar.end))
     ref = simulate_reference(line, p, release, fast.draws.fail_keys)
     booked = LineEngine(line, seed, bin_edges=bin_edges, chunk=max(n_jobs, 1))
-    booked._book(ref.visits)
+    booked._book(_in_time_order(ref.visits))
     result = booked.result(name=name)
     result.engine = "reference"
     return result

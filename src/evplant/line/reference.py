@@ -14,10 +14,16 @@ discrete-event way, so that a disagreement between the two points at a bug.
 - the room behind station ``i`` (buffer ``i`` plus the servers of the station the job
   goes to) is a ``Resource``: a finished job leaves its server only with a place
   there, and gives the place back when it leaves that next station;
-- at a join, job ``j`` enters only once part ``j`` of every feeder line has left the
-  feeder's last station (an event per part); the part's place in the store behind
-  the feeder is given back when vehicle ``j`` leaves the join station;
-- the build sequence is a turn counter per station, on the way in and on the way out;
+- jobs queue for a station's servers in the order they arrive (a ``Resource``'s
+  queue); at a resequencing station they wait in a list, and at the end of each
+  instant the free servers go to the waiting jobs with the lowest build numbers;
+- at a join, a vehicle takes the next part from the store of every feeder line (a
+  ``Store`` per feeder, first in, first out) before it asks for a server; the part's
+  place in the store is given back when that vehicle leaves the join station;
+- releases keep the build sequence into a source (a turn counter); a station that
+  keeps the sequence lets jobs leave in the order they entered it (a turn counter on
+  the way out); at any other station a finished job asks for room downstream at once,
+  so it may overtake;
 - one process walks the shift calendar and one per server walks its calendar-time
   breakdowns; both pause and resume the work in progress (preempt-resume);
 - station states and WIP are measured by integrating the model's own state
@@ -52,7 +58,8 @@ _IDLE, _WORKING, _REPAIRING, _HOLDING = range(4)
 OFF_SHIFT, FAILED, BUSY, BLOCKED, STARVED = range(5)
 # SimPy runs the events of one instant by priority (URGENT = 0, NORMAL = 1), so an
 # event of priority 2 runs after everything else that happens at that instant
-_END_OF_INSTANT = simpy.events.EventPriority(2)
+_SETTLE = simpy.events.EventPriority(2)
+_END_OF_INSTANT = simpy.events.EventPriority(3)
 
 
 @dataclass
@@ -90,6 +97,18 @@ class _EndOfInstant(simpy.Event):
         self._ok = True
         self._value = None
         env.schedule(self, _END_OF_INSTANT)
+
+
+class _Settled(simpy.Event):
+    """Fires after the jobs and releases of the current instant, before the end of the
+    instant: jobs that finished their work in the same instant at a station where they
+    overtake then ask for room in the order they entered it."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, _SETTLE)
 
 
 class _Server:
@@ -168,7 +187,15 @@ class _LineModel:
         k = [int(x) for x in line.servers]
         self.servers = [[_Server(env, i, s) for s in range(k[i])] for i in range(self.m)]
         self.all_servers = [srv for row in self.servers for srv in row]
+        self.resequence = [bool(x) for x in line.resequence]
+        self.keeps = [not bool(x) for x in line.overtakes]
         self.permits = [simpy.Resource(env, capacity=k[i]) for i in range(self.m)]
+        # resequencing stations: jobs waiting in the store (build number, wake-up)
+        self.waiting: list[list[tuple[int, simpy.Event]]] = [[] for _ in range(self.m)]
+        self.dispatching = [False] * self.m
+        # overtaking stations: jobs whose work ended in this instant (entry order, event)
+        self.finishing: list[list[tuple[int, simpy.Event]]] = [[] for _ in range(self.m)]
+        self.entered = [0] * self.m  # jobs that have entered each station
         self.free = [set(range(k[i])) for i in range(self.m)]
         self.branches, self.feeders = _topology(line)
         self.up = [int(u) for u in line.up]
@@ -180,10 +207,9 @@ class _LineModel:
         }
         self.sequence = [_Sequence(env) for _ in range(self.m)]  # the order out
         self.arrival = [_Sequence(env) for _ in range(self.m)]  # the order in
-        # parts from feeder lines: (feeder's last station, job) -> the part has left it,
-        # and the place it holds in the store behind that station
-        self.part_ready: dict[tuple[int, int], simpy.Event] = {}
-        self.part_place: dict[tuple[int, int], Request] = {}
+        # parts from feeder lines, in the store behind each feeder's last station: the
+        # place each part holds there
+        self.stores = {f: simpy.Store(env) for row in self.feeders for f in row}
         self.visits = Visits.empty(self.n, self.m)
         self.visits.repair[:] = 0.0
         self.on_shift = False
@@ -192,6 +218,7 @@ class _LineModel:
         self.wip_area = 0.0
         self.wip_since = 0.0
         self.done = env.event()
+        self.completed = 0  # jobs that have left the line (they may overtake)
         cal = line.calendar
         self.calendar_end = float(cal.ends[-1])
         env.process(self._shifts(cal))
@@ -313,6 +340,30 @@ class _LineModel:
         return repaired
 
     # --- jobs ------------------------------------------------------------------------
+    def _settle(self, i: int) -> Process:
+        yield _Settled(self.env)
+        for _, settled in sorted(self.finishing[i], key=lambda f: f[0]):
+            settled.succeed()
+        self.finishing[i] = []
+
+    def _dispatch_soon(self, i: int) -> None:
+        """Hand free servers of resequencing station i to waiting jobs, by build
+        number, once the instant has settled."""
+        if not self.dispatching[i]:
+            self.dispatching[i] = True
+            self.env.process(self._dispatch(i))
+
+    def _dispatch(self, i: int) -> Process:
+        yield _EndOfInstant(self.env)
+        self.dispatching[i] = False
+        waiting = self.waiting[i]
+        while self.free[i] and waiting:
+            j, wake = min(waiting, key=lambda w: w[0])
+            waiting.remove((j, wake))
+            s = min(self.free[i])
+            self.free[i].remove(s)
+            wake.succeed(s)
+
     def _take_server(self, i: int) -> Generator[simpy.Event, Any, int]:
         """The lowest-numbered free server of station i (the entry permit is held)."""
         if len(self.servers[i]) > 1:
@@ -328,13 +379,6 @@ class _LineModel:
         self.wip_since = now
         self.wip += delta
 
-    def _part(self, feeder: int, j: int) -> simpy.Event:
-        """The event: part j has left ``feeder`` (the last station of a feeder line)."""
-        key = (feeder, j)
-        if key not in self.part_ready:
-            self.part_ready[key] = self.env.event()
-        return self.part_ready[key]
-
     def _job(self, b: int, j: int) -> Process:
         """Job j on branch b: from the branch's source to its end (a join, or the end)."""
         env = self.env
@@ -345,18 +389,34 @@ class _LineModel:
             yield env.timeout(wait)  # the kit of parts arrives
         room_held: Request | None = None  # place behind the station the job came from
         for i in branch:
-            # an assembly join: wait for this vehicle's part from every feeder line
+            # an assembly join: the next part from every feeder line's store
+            parts: list[Request] = []
             for f in self.feeders[i]:
-                yield self._part(f, j)
-                del self.part_ready[(f, j)]
-            # jobs ask for a server in the build sequence
-            turn = self.arrival[i].turn(j)
-            if turn is not None:
-                yield turn
-            permit = self.permits[i].request()
-            self.arrival[i].left(j)
-            yield permit
-            s = yield from self._take_server(i)
+                part = yield self.stores[f].get()
+                parts.append(part)
+            # released jobs ask for a source's server in the build sequence; others in
+            # the order they arrive (by build number before a resequencing station)
+            if i == branch[0]:
+                turn = self.arrival[i].turn(j)
+                if turn is not None:
+                    yield turn
+            permit: Request | None = None
+            if self.resequence[i]:
+                # the store: at the end of each instant, free servers go to the waiting
+                # jobs with the lowest build numbers
+                wake = self.env.event()
+                self.waiting[i].append((j, wake))
+                self._dispatch_soon(i)
+                s = yield wake
+            else:
+                permit = self.permits[i].request()
+                if i == branch[0]:
+                    self.arrival[i].left(j)
+                yield permit
+            order = self.entered[i]  # this job's place in the order into station i
+            self.entered[i] += 1
+            if permit is not None:
+                s = yield from self._take_server(i)
             if i == branch[0] and j + 1 < self.n:
                 # job j+1 may enter the source only after job j has: start its process
                 env.process(self._job(b, j + 1))
@@ -367,10 +427,18 @@ class _LineModel:
             vis.server[j, i] = s
             vis.repair[j, i] = yield from self._serve(srv, float(self.p[j, i]))
             vis.end[j, i] = env.now
-            # blocked from here on: first the sequence, then room downstream
-            turn = self.sequence[i].turn(j)
-            if turn is not None:
-                yield turn
+            if not self.keeps[i]:
+                # finishers of one instant leave in the order they entered
+                settled = self.env.event()
+                self.finishing[i].append((order, settled))
+                if len(self.finishing[i]) == 1:
+                    self.env.process(self._settle(i))
+                yield settled
+            # blocked from here on: first the sequence (where kept), then room downstream
+            if self.keeps[i]:
+                turn = self.sequence[i].turn(order)
+                if turn is not None:
+                    yield turn
             room_ahead = None
             room = self.room.get(i)
             if room is not None:
@@ -381,23 +449,27 @@ class _LineModel:
             vis.departure[j, i] = env.now
             self._set_activity(srv, _IDLE)
             self.free[i].add(s)
-            self.permits[i].release(permit)
+            if permit is not None:
+                self.permits[i].release(permit)
+            else:
+                self._dispatch_soon(i)
             if room_held is not None:
                 self.room[self.up[i]].release(room_held)
-            for f in self.feeders[i]:
-                self.room[f].release(self.part_place.pop((f, j)))
-            self.sequence[i].left(j)
+            for f, place in zip(self.feeders[i], parts, strict=True):
+                self.room[f].release(place)
+            if self.keeps[i]:
+                self.sequence[i].left(order)
             if room_ahead is None:
                 # the end of the line
                 self._count_wip(-1)
-                if j == self.n - 1:
+                self.completed += 1
+                if self.completed == self.n:
                     self.done.succeed()
                 return
             room_held = room_ahead
         # the end of a feeder line: the part waits in the store for the join station
         assert room_held is not None
-        self.part_place[(branch[-1], j)] = room_held
-        self._part(branch[-1], j).succeed()
+        self.stores[branch[-1]].put(room_held)
 
     # --- running and measuring -------------------------------------------------------
     def run(self) -> ReferenceResult:
@@ -410,7 +482,7 @@ class _LineModel:
                 raise _CalendarTooShort from None
         n, m = self.n, self.m
         vis = self.visits
-        t_end = float(vis.departure[n - 1, m - 1]) if n else 0.0
+        t_end = float(vis.departure[:, m - 1].max()) if n else 0.0
         for srv in self.all_servers:
             srv.book(self.on_shift)
         self._count_wip(0)

@@ -99,6 +99,17 @@ class Station(_Model):
     variant_cycle_time: dict[str, Dist] = Field(
         default_factory=dict, description="cycle time per variant, overriding cycle_time"
     )
+    keep_sequence: bool = Field(
+        False,
+        description="with several servers: a job leaves only after the one that entered "
+        "before it (just-in-sequence); by default a job leaves as soon as its own work is "
+        "done and there is room downstream (it may overtake)",
+    )
+    resequence: bool = Field(
+        False,
+        description="the buffer before this station is a resequencing store: the station "
+        "takes the waiting job with the lowest build number, not the first to arrive",
+    )
 
 
 class Clock(_Model):
@@ -200,6 +211,11 @@ class LineSpec(_Model):
             )
         if any(b < 0 for b in self.buffers):
             raise ValueError("buffer capacities must be >= 0")
+        if self.stations[0].resequence:
+            raise ValueError(
+                f"station {self.stations[0].name!r}: resequence needs a buffer before the "
+                f"station; the first station takes jobs in build order anyway"
+            )
         names = [s.name for s in self.stations]
         if len(set(names)) != m:
             raise ValueError("station names must be unique")
@@ -241,9 +257,16 @@ class CompiledLine:
     up: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     down: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     feeders: np.ndarray = field(default_factory=lambda: np.zeros((0, 1), dtype=np.int64))
+    # flow rules per station (1/0; empty: overtaking allowed, no resequencing)
+    keep_sequence: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    resequence: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
         m = len(self.names)
+        if len(self.keep_sequence) == 0:
+            self.keep_sequence = np.zeros(m, dtype=np.int64)
+        if len(self.resequence) == 0:
+            self.resequence = np.zeros(m, dtype=np.int64)
         if len(self.up) == 0:
             self.up = np.arange(-1, m - 1, dtype=np.int64)
         if len(self.down) == 0:
@@ -254,6 +277,19 @@ class CompiledLine:
     @property
     def m(self) -> int:
         return len(self.names)
+
+    @property
+    def overtakes(self) -> np.ndarray:
+        """Stations where a job may leave before one that entered earlier (bool [m])."""
+        out: np.ndarray = (np.asarray(self.servers) > 1) & (np.asarray(self.keep_sequence) == 0)
+        return out
+
+    @property
+    def in_build_order(self) -> bool:
+        """True when no job can overtake another anywhere on the line: the max-plus
+        recursion in build order (``_kernel``) is then exact; otherwise the event-driven
+        kernel (``_events``) runs the line."""
+        return not bool(self.overtakes.any())
 
     def with_calendar(self, calendar: WorkCalendar) -> CompiledLine:
         return replace(self, calendar=calendar)
@@ -363,6 +399,8 @@ def build_line(
         up=np.array(up, dtype=np.int64),
         down=np.array(down, dtype=np.int64),
         feeders=np.zeros((0, 1), dtype=np.int64) if feeders is None else feeders,
+        keep_sequence=np.array([int(s.keep_sequence) for s in stations], dtype=np.int64),
+        resequence=np.array([int(s.resequence) for s in stations], dtype=np.int64),
     )
 
 

@@ -170,10 +170,11 @@ class Plant:
             self._releases(run, t_start, t_end, p, a, contract * (run.name == self.contract_phase))
             for run, (p, a) in zip(self.phases, shares, strict=True)
         ]
+        # every phase, with jobs or not: where jobs overtake, the engine walks its line
+        # up to the end of the month
         work = [
-            (run, state, rel, kind)
+            (run, state, rel, kind, t_end)
             for run, state, (rel, kind) in zip(self.phases, states, jobs, strict=True)
-            if len(rel)
         ]
         if len(work) > 1 and self.threads:
             # phases are independent lines and the kernels release the GIL
@@ -322,10 +323,17 @@ class Plant:
         order = np.argsort(rel, kind="stable")
         return rel[order], kind[order]
 
-    def _feed(self, run: PhaseRun, state: RampState, rel: np.ndarray, kind: np.ndarray) -> None:
+    def _feed(
+        self, run: PhaseRun, state: RampState, rel: np.ndarray, kind: np.ndarray, until: float
+    ) -> None:
         engine = run.engine
+        if not len(rel):
+            engine.advance(until)
+            return
         engine.line = engine.line.with_repair_scale(state.repair_time_factor)
-        engine.feed(len(rel), release=rel, variants=kind, scale=state.cycle_time_factor)
+        engine.feed(
+            len(rel), release=rel, variants=kind, scale=state.cycle_time_factor, until=until
+        )
         run.released += len(rel)
 
     def _pool(self) -> ThreadPoolExecutor:
