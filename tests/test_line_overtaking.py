@@ -171,19 +171,27 @@ def test_chunks_and_promises_do_not_change_an_overtaking_run() -> None:
     assert pytest.approx(b.horizon_s, abs=1e-6) == ref.T
 
 
-def test_the_built_in_plants_paint_booths_and_casting_cells_overtake() -> None:
+def test_the_built_in_plants_booths_and_cells_overtake_when_the_scenario_lets_them() -> None:
     import datetime as dt
 
     from evplant.plant.calendar import phase_calendar
     from evplant.plant.layout import layout_phase
     from evplant.scenario.load import load_scenario
 
-    spec: Any = load_scenario("beijing-etown")[0]
-    phase = spec.plant.phases[0]
-    t0 = dt.date(2024, 1, 1)
-    calendar = phase_calendar(phase, set(), t0, dt.date(2025, 1, 1))
-    assert calendar is not None
-    line = layout_phase(phase, calendar).line
-    overtaking = {name for name, o in zip(line.names, line.overtakes, strict=True) if o}
-    assert overtaking == {"paint/booths", "die-casting/casting-cell"}
-    assert not line.in_build_order
+    def overtaking(overrides: list[str]) -> set[str]:
+        spec: Any = load_scenario("beijing-etown", overrides)[0]
+        phase = spec.plant.phases[0]
+        calendar = phase_calendar(phase, set(), dt.date(2024, 1, 1), dt.date(2025, 1, 1))
+        assert calendar is not None
+        line = layout_phase(phase, calendar).line
+        return {name for name, o in zip(line.names, line.overtakes, strict=True) if o}
+
+    # as calibrated: the scenario keeps the build order at its parallel stations
+    assert overtaking([]) == set()
+    # without keep_sequence a station with several servers overtakes: the default
+    shops = "plant.phases.phase1.shops"
+    free = [
+        f"{shops}.paint.stations.booths.keep_sequence=false",
+        f"{shops}.die-casting.stations.casting-cell.keep_sequence=false",
+    ]
+    assert overtaking(free) == {"paint/booths", "die-casting/casting-cell"}
