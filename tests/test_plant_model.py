@@ -184,3 +184,43 @@ def test_one_car_is_released_and_none_before_start_of_production() -> None:
     assert one.released.sum() == 1
     q = plant()
     assert q.step(0, np.array([500, 0])).released.sum() == 0  # January, before the SOP
+
+
+def test_a_shop_over_two_phases_sums_their_time() -> None:
+    sc, _ = load_scenario("beijing-etown-2023", ["venture=null"])
+    p = Plant(
+        sc.plant,
+        sc.variants,
+        ("2024-01", "2025-09"),
+        np.random.SeedSequence(3),
+        threads=False,
+        stats=True,
+    )
+    plan = np.array([3_000, 3_000])
+    months = [p.step(t, plan) for t in range(21)]
+    m = months[20]  # September 2025: both phases build
+    assert all(ph.produced > 0 for ph in m.phases)
+    spec = {ph.name: _stations_of(ph) for ph in p.spec.phases}
+    for shop in m.shops:
+        out_time = on = 0.0
+        quality = 1.0
+        for ph, run in zip(m.phases, p.phases, strict=True):
+            own = [s for s in spec[ph.phase] if s[0] == shop.shop]
+            last = next(
+                r
+                for r in m.stations
+                if (r.phase, r.shop, r.station) == (ph.phase, shop.shop, own[-1][1])
+            )
+            scale = p.spec.phases[[q.name for q in p.spec.phases].index(ph.phase)].cycle_time_scale
+            ideal = max(s[4] * scale / s[2] for s in own)
+            out_time += last.jobs_out * ideal
+            on += ph.working_hours * 3600.0
+            defects = run.ramp.defect_factor
+            quality = min(quality, *(max(0.0, 1.0 - (1.0 - s[3]) * defects) for s in own))
+        assert shop.quality == pytest.approx(quality, rel=1e-12)
+        assert shop.oee == pytest.approx(out_time / on * quality, rel=1e-9)
+        # OEE is availability x performance x quality; the shares part the working time
+        assert shop.oee == pytest.approx(shop.availability * shop.performance * shop.quality)
+        assert shop.util + shop.blocked + shop.failed + shop.starved == pytest.approx(1.0)
+    for s in m.stations:
+        assert s.starved == pytest.approx(max(0.0, 1.0 - s.busy - s.blocked - s.failed))
