@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .distributions import EMPIRICAL, LOGNORMAL
+from .distributions import LOGNORMAL
 from .draws import as_seed_sequence, failure_keys, mix_rng, processing_keys, release_rng
-from .spec import CompiledLine
+from .spec import CompiledLine, _encode
 from .ziggurat import processing_times
 
 
@@ -85,9 +85,5 @@ def _codes(line: CompiledLine, n_var: int) -> tuple[np.ndarray, np.ndarray]:
     table: list[float] = []
     for i, dists in enumerate(line.cycle_time):
         for q in range(n_var):
-            dist = dists[q if len(dists) > 1 else 0]
-            codes[i, q] = dist.encode()
-            if codes[i, q, 0] == EMPIRICAL:
-                codes[i, q, 1] = len(table)
-                table.extend(dist.samples)  # type: ignore[union-attr]
+            codes[i, q] = _encode(dists[q if len(dists) > 1 else 0], table)
     return codes, np.array(table or [0.0])
