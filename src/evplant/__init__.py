@@ -23,10 +23,10 @@ _EXPORTS = {
     "CompiledLine": "evplant.line.spec",
     "WorkCalendar": "evplant.line.calendar",
     "LineEngine": "evplant.line.engine",
-    "LineResult": "evplant.line.engine",
-    "StationStats": "evplant.line.engine",
+    "LineResult": "evplant.line.result",
+    "StationStats": "evplant.line.result",
     "simulate_line": "evplant.line.engine",
-    "BinStats": "evplant.line.engine",
+    "BinStats": "evplant.line.result",
     "simulate_reference": "evplant.line.reference",
     "Visits": "evplant.line.visits",
     "Scenario": "evplant.scenario.schema",
@@ -105,7 +105,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .errors import EvplantError, Problem
     from .experiments.run import McResult, run_mc
     from .line.calendar import WorkCalendar
-    from .line.engine import BinStats, LineEngine, LineResult, StationStats, simulate_line
+    from .line.engine import LineEngine, simulate_line
+    from .line.result import BinStats, LineResult, StationStats
     from .line.reference import simulate_reference
     from .line.spec import CompiledLine, LineSpec
     from .line.visits import Visits

@@ -36,7 +36,8 @@ import numpy as np
 
 from .._numba import inline, kernel
 from ._kernel import _advance
-from ._stats import B_OUT, L_DONE, L_LEAD, L_T, book_in
+from ._named import B_OUT, L_DONE, L_LEAD, L_T, Calendar, Failures
+from ._stats import book_in
 from .calendar import _window
 from .spec import FAIL_CALENDAR, FAIL_OPERATING
 
@@ -154,8 +155,8 @@ def run_events(
     until: float,
     line_i: np.ndarray,
     feeders: np.ndarray,
-    codes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    cal: tuple[np.ndarray, np.ndarray, np.ndarray],
+    fail: Failures,
+    cal: Calendar,
     state: tuple[
         np.ndarray,
         np.ndarray,
@@ -187,8 +188,7 @@ def run_events(
     ``trace0 ..`` (empty arrays: none kept).
     """
     basis_col = 4
-    ttf_code, ttr_code, table, keys = codes
-    starts, ends, cum = cal
+    starts, ends = cal.starts, cal.ends
     (sc, ist, srv_tok, queue, fin, tk, tf, tp, free_tok, ht, hk, hs, fst, hint, dirty) = state
     (log, bins, edges, lacc, bhint, done) = books
     t_entry, t_end, t_dep, t_srv, t_rep = trace
@@ -289,22 +289,7 @@ def run_events(
                         saved0 = fst[i, s, 0]
                         saved1 = fst[i, s, 1]
                         saved2 = fst[i, s, 2]
-                        c_end, repair = _advance(
-                            t,
-                            work,
-                            i,
-                            s,
-                            b,
-                            fst,
-                            ttf_code,
-                            ttr_code,
-                            table,
-                            keys,
-                            starts,
-                            ends,
-                            cum,
-                            hint,
-                        )
+                        c_end, repair = _advance(t, work, i, s, fail, fst, cal, hint)
                         if c_end == math.inf:
                             fst[i, s, 0] = saved0
                             fst[i, s, 1] = saved1

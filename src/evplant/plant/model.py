@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..line.engine import BinStats, LineEngine
+from ..line.engine import LineEngine
+from ..line.result import BinStats
 from ..records import PhaseMonth, PlantTotals, Record, ShopMonth, StationMonth, VariantBuilt
 from ..seeds import child_seed
 from .calendar import holiday_days, month_starts, phase_calendar, seconds_since, shifts_on
