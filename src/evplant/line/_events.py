@@ -37,7 +37,7 @@ import numpy as np
 from .._numba import inline, kernel
 from ._kernel import _advance
 from ._named import B_OUT, L_DONE, L_LEAD, L_T, Calendar, Failures
-from ._stats import book_in
+from ._stats import bin_of, book_in
 from .calendar import _window
 from .spec import FAIL_CALENDAR, FAIL_OPERATING
 
@@ -434,9 +434,9 @@ def run_events(
                     lacc[L_LEAD] += t
                     if t > lacc[L_T]:
                         lacc[L_T] = t
-                    done[_bin_of(t, edges, bhint, i), tk[tok, T_VAR]] += 1.0
+                    done[bin_of(t, edges, bhint, i), tk[tok, T_VAR]] += 1.0
                     if not full_stats:
-                        bins[_bin_of(t, edges, bhint, i), i, B_OUT] += 1.0
+                        bins[bin_of(t, edges, bhint, i), i, B_OUT] += 1.0
                     free_tok[int(sc[SC_FREE_N])] = tok
                     sc[SC_FREE_N] += 1
                     sc[SC_IN_LINE] -= 1
@@ -454,14 +454,3 @@ def run_events(
                         sc[SC_FREE_N] += 1
                         sc[SC_IN_LINE] -= 1
         sc[SC_PENDING] = 1
-
-
-@inline
-def _bin_of(t: float, edges: np.ndarray, hint: np.ndarray, i: int) -> int:
-    nb = len(edges) - 1
-    h = int(hint[i])
-    while h > 0 and edges[h] > t:
-        h -= 1
-    while h + 1 < nb and edges[h + 1] <= t:
-        h += 1
-    return h

@@ -120,6 +120,7 @@ def run_rows(
     """
     servers, buffers, up, down, feeders = topo
     ring, free_at, fst, next_job, last_in, hint = rec
+    entry, end, dep, srv, rep = out
     starts, ends = cal.starts, cal.ends
     n, m = p.shape
     mask = ring.shape[1] - 1  # a power of two: a bit mask instead of a division
@@ -138,11 +139,11 @@ def run_rows(
             if u < 0:
                 t_in = max(release[r], last_in[i])
             else:
-                t_in = out.departure[r, u]
+                t_in = dep[r, u]
             for f in range(feeders.shape[1]):
                 fi = feeders[i, f]
                 if fi >= 0:
-                    t_in = max(t_in, out.departure[r, fi])
+                    t_in = max(t_in, dep[r, fi])
             if j - k >= 0:
                 t_in = max(t_in, ring[i, (j - k) & mask])
             # the lowest-index free server
@@ -196,18 +197,18 @@ def run_rows(
                 room = buffers[i] + servers[dn]
                 if j - room >= 0:
                     t_out = max(t_out, ring[dn, (j - room) & mask])
-            out.entry[r, i] = t_in
-            out.end[r, i] = t_end
-            out.departure[r, i] = t_out
-            out.server[r, i] = s
-            out.repair[r, i] = repair
+            entry[r, i] = t_in
+            end[r, i] = t_end
+            dep[r, i] = t_out
+            srv[r, i] = s
+            rep[r, i] = repair
             free_at[i, s] = t_out
         if not ok:
             next_job[0] = j
             return STATUS_CALENDAR, r
         for i in range(m):
-            ring[i, j & mask] = out.departure[r, i]
+            ring[i, j & mask] = dep[r, i]
             if up[i] < 0:
-                last_in[i] = out.entry[r, i]
+                last_in[i] = entry[r, i]
     next_job[0] = job + n
     return STATUS_DONE, n

@@ -362,7 +362,8 @@ class LineEngine:
                 self._rec,
                 trace,
             )
-            _stats.book_rows(trace, 0, got, variant[total:], fail, self._calendar(), self._books)
+            done = _trace(out[total : total + got])
+            _stats.book_rows(done, variant[total:], fail, self._calendar(), self._books)
             total += got
             if status == _kernel.STATUS_DONE:
                 return total
