@@ -184,8 +184,6 @@ def read(path: str | Path) -> RunState:
         One line naming the file and the field: missing file, malformed JSON, another
         format or version, a month not written ``YYYY-MM``, a part of the wrong type.
     """
-    import re
-
     path = Path(path)
     source = str(path)
     try:
@@ -202,6 +200,12 @@ def read(path: str | Path) -> RunState:
             file=source,
             line=exc.lineno,
         ) from None
+    return read_doc(doc, source)
+
+
+def read_doc(doc: Any, source: str) -> RunState:
+    """:func:`read` of a document already parsed (``source`` names it in errors)."""
+    import re
 
     def bad(field: str, message: str) -> EvplantError:
         return EvplantError(message, file=source, field=field)
