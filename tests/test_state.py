@@ -24,15 +24,17 @@ from evplant.seeds import child_seed
 
 SHORT = ["horizon.end=2025-10"]
 # the event-driven path: the booths let cars overtake (both phases)
-OVERTAKE = [f"plant.phases.{p}.shops.paint.stations.booths.keep_sequence=false" for p in
-            ("phase1", "phase2")]
+OVERTAKE = [
+    f"plant.phases.{p}.shops.paint.stations.booths.keep_sequence=false"
+    for p in ("phase1", "phase2")
+]
 # 2024-03: the first ramp; 2025-06: phase 2's first month is next; 2025-09: its ramp
 SPLITS = ["2024-02", "2025-05", "2025-08"]
 
 
 def _roundtrip(doc: dict[str, Any], path: Path) -> run_state.RunState:
     path.write_text(run_state.dumps(doc))
-    return run_state.read(path)
+    return run_state.read_state(path)
 
 
 def _rows(records: list[Record], after: str = "") -> list[str]:
@@ -101,17 +103,25 @@ def test_without_the_exact_part_a_run_starts_from_the_planners_part(
     rest = simulate(sc, 0, start=begun)
     first = "2025-06"
     # learning carried: the phases' cycle-time factors in the first month are the whole run's
-    got = {r.phase: r.cycle_factor for r in rest.records if isinstance(r, PhaseMonth)
-           and r.month == first}
-    want = {r.phase: r.cycle_factor for r in full.records if isinstance(r, PhaseMonth)
-            and r.month == first}
+    got = {
+        r.phase: r.cycle_factor
+        for r in rest.records
+        if isinstance(r, PhaseMonth) and r.month == first
+    }
+    want = {
+        r.phase: r.cycle_factor
+        for r in full.records
+        if isinstance(r, PhaseMonth) and r.month == first
+    }
     assert got == want
     # vehicles conserved across the seam: in work at the state + started - built = in work
     placed = sum(p["in_work"] for p in doc["plant"]["phases"].values())
     tot = next(r for r in rest.records if isinstance(r, PlantTotals) and r.month == first)
     in_work = sum(r.in_work for r in rest.records if isinstance(r, PhaseMonth) and r.month == first)
-    assert placed + tot.released + tot.contract_released - tot.produced - tot.contract_produced \
+    assert (
+        placed + tot.released + tot.contract_released - tot.produced - tot.contract_produced
         == in_work
+    )
     # money: the cash at the state plus the month's cash flow
     vt = next(r for r in rest.records if isinstance(r, VentureTotals) and r.month == first)
     money = {m.line: m.value for m in rest.records if m.ENTITY == "money" and m.month == first}
@@ -123,18 +133,26 @@ def test_without_the_exact_part_a_run_starts_from_the_planners_part(
 @pytest.mark.parametrize("sets", [SHORT, SHORT + OVERTAKE], ids=["max-plus", "events"])
 def test_vehicles_a_planner_places_are_the_ones_completed(sets: list[str]) -> None:
     sc, _ = load_scenario("beijing-etown", [*sets, "venture=null"])
-    plant = Plant(sc.plant, sc.variants, (sc.horizon.start, sc.horizon.end), child_seed(
-        np.random.SeedSequence(0), 0))
+    plant = Plant(
+        sc.plant,
+        sc.variants,
+        (sc.horizon.start, sc.horizon.end),
+        child_seed(np.random.SeedSequence(0), 0),
+    )
     t = 6  # 2024-07
     run = plant.phases[0]
     names = run.engine.line.names
     main = [names[i] for i in plant_state.line_state.main_line(run.engine)]
-    part = {"phases": {"phase1": {
-        "built": 50_000,
-        "stations": {main[-1]: 1, main[-3]: {sc.variants[0]: 1}},
-        "stores": {main[-3]: 1},
-        "entrance": 4,
-    }}}
+    part = {
+        "phases": {
+            "phase1": {
+                "built": 50_000,
+                "stations": {main[-1]: 1, main[-3]: {sc.variants[0]: 1}},
+                "stores": {main[-3]: 1},
+                "entrance": 4,
+            }
+        }
+    }
     plant_state.apply_planner(plant, part, t)
     assert plant.in_work(run) == 7
     month = plant.step(t, np.zeros(len(sc.variants)), None)
@@ -151,8 +169,9 @@ def _cli(*args: str) -> Any:
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "a"
-    done = _cli("run", "--out", str(out), "--set", "horizon.end=2024-06", "-q",
-                "--state-at", "2024-03")
+    done = _cli(
+        "run", "--out", str(out), "--set", "horizon.end=2024-06", "-q", "--state-at", "2024-03"
+    )
     assert done.exit_code == 0, done.output
     return out
 
@@ -162,8 +181,18 @@ def test_the_cli_writes_the_state_and_continues_from_it(written: Path, tmp_path:
     doc = json.loads((written / "state.json").read_text())
     assert doc["month"] == "2024-06" and doc["version"] == run_state.VERSION
     out = tmp_path / "b"
-    done = _cli("run", "--out", str(out), "--set", "horizon.end=2024-06", "-q",
-                "--start", "2024-04", "--state", str(written / "state-2024-03.json"))
+    done = _cli(
+        "run",
+        "--out",
+        str(out),
+        "--set",
+        "horizon.end=2024-06",
+        "-q",
+        "--start",
+        "2024-04",
+        "--state",
+        str(written / "state-2024-03.json"),
+    )
     assert done.exit_code == 0, done.output
     a = _csv(written / "monthly.csv")
     b = _csv(out / "monthly.csv")
@@ -206,14 +235,24 @@ def test_bad_state_files_are_refused_with_one_line(written: Path, tmp_path: Path
     _refused(tmp_path, [*short, "--state", str(bad)], str(bad), "not valid JSON")
     _refused(tmp_path, [*short, "--state", str(tmp_path / "none.json")], "no such state file")
     # exact part, another scenario
-    _refused(tmp_path, [*short, "--set", "plant.partner.enabled=false", "--state", str(state)],
-             str(state), "scenario_digest", "exact")
+    _refused(
+        tmp_path,
+        [*short, "--set", "plant.partner.enabled=false", "--state", str(state)],
+        str(state),
+        "scenario_digest",
+        "exact",
+    )
     _refused(tmp_path, [*short, "--seed", "4", "--state", str(state)], "seed", "--seed 0")
-    _refused(tmp_path, [*short, "--start", "2024-06", "--state", str(state)],
-             "month", "--start 2024-04")
+    _refused(
+        tmp_path, [*short, "--start", "2024-06", "--state", str(state)], "month", "--start 2024-04"
+    )
     # the month after the state outside the horizon
-    _refused(tmp_path, ["--set", "horizon.end=2024-03", "--state", str(state)],
-             "month", "outside the horizon")
+    _refused(
+        tmp_path,
+        ["--set", "horizon.end=2024-03", "--state", str(state)],
+        "month",
+        "outside the horizon",
+    )
     _refused(tmp_path, [*short, "--start", "2024-04"], "--start", "--state")
     _refused(tmp_path, [*short, "--state-at", "2025-01"], "--state-at", "2024-01..2024-06")
 
@@ -242,8 +281,11 @@ def test_a_start_of_production_before_the_horizon_needs_a_state(
     later = ["--set", "horizon.start=2024-05", "--set", "horizon.end=2024-07"]
     _refused(tmp_path, later, "sop", "--state")
     # a planner's state of the plant in April 2024 gives phase 1's ramp
-    mine = _edit(written / "state-2024-03.json", tmp_path / "today.json",
-                 lambda d: (d.pop("exact"), d.update(month="2024-04")))
+    mine = _edit(
+        written / "state-2024-03.json",
+        tmp_path / "today.json",
+        lambda d: (d.pop("exact"), d.update(month="2024-04")),
+    )
     out = tmp_path / "from-today"
     done = _cli("run", "--out", str(out), "-q", *later, "--state", str(mine))
     assert done.exit_code == 0, done.output

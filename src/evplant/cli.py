@@ -194,7 +194,7 @@ def run(
     from .run import simulate
     from .scenario import prepare
 
-    begun = run_state.read(state_file) if state_file is not None else None
+    begun = run_state.read_state(state_file) if state_file is not None else None
     if begun is None and start is not None:
         raise EvplantError("needs --state FILE, the state to continue from", field="--start")
     prepared = prepare(scenario, overrides or [], started=begun.phases if begun else ())

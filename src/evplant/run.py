@@ -134,7 +134,7 @@ def simulate(
 ) -> RunResult:
     """Run the whole horizon; ``progress(done, total)`` is called after each month.
 
-    ``start``: continue from a state (:func:`evplant.state.read`) from the month after
+    ``start``: continue from a state (:func:`evplant.read_state`) from the month after
     it; the records then cover the months from there. ``state_at``: months at whose
     end the run's state is taken (``RunResult.states``).
 

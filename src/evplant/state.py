@@ -17,7 +17,7 @@ One JSON file, two layers:
   a float's shortest repr, which reads back exactly).  It holds ``planner_digest``, the
   SHA-256 of the planner's part it was written with.
 
-Reading (:func:`read`, :func:`check`, :func:`apply`):
+Reading (:func:`read_state`, :func:`check`, :func:`apply`):
 
 - with the exact part, and the planner's part as it was written: an **exact
   continuation**. It needs the same scenario (and ``--set`` values: the
@@ -148,7 +148,10 @@ def dumps(doc: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class RunState:
-    """A state file read back (:func:`read`)."""
+    """A state file read back (:func:`read_state`): the month it is the state at (a run
+    from it starts the month after, ``next_month``), the planner's parts (``plant``,
+    ``venture``) as written, and the exact part, decoded, or None where it is missing
+    or the planner's part was edited since (``edited``)."""
 
     source: str  # the file, for errors
     month: str  # the state is at the end of this month
@@ -162,6 +165,7 @@ class RunState:
 
     @property
     def next_month(self) -> str:
+        """The month a run from this state starts at."""
         return month_label(month_number(self.month) + 1)
 
     @property
@@ -172,11 +176,24 @@ class RunState:
         return sorted(phases) if isinstance(phases, Mapping) else []
 
     def error(self, field: str, message: str) -> EvplantError:
+        """A problem with this file's ``field``, as the CLI reports it."""
         return EvplantError(message, file=self.source, field=field)
 
 
-def read(path: str | Path) -> RunState:
+def read_state(path: str | Path) -> RunState:
     """Read a state file and check its form (not yet against a scenario: :func:`check`).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A ``state.json`` written by ``evplant run`` (or by a planner: its readable
+        part alone).
+
+    Returns
+    -------
+    RunState
+        The planner's part, and the exact part when it is there and matches; pass it to
+        :func:`evplant.simulate` as ``start``.
 
     Raises
     ------
@@ -204,7 +221,7 @@ def read(path: str | Path) -> RunState:
 
 
 def read_doc(doc: Any, source: str) -> RunState:
-    """:func:`read` of a document already parsed (``source`` names it in errors)."""
+    """:func:`read_state` of a document already parsed (``source`` names it in errors)."""
     import re
 
     def bad(field: str, message: str) -> EvplantError:
@@ -221,7 +238,7 @@ def read_doc(doc: Any, source: str) -> RunState:
         raise bad("month", f"{month!r}; allowed: a month written YYYY-MM")
     plant = doc.get("plant")
     if not isinstance(plant, dict):
-        raise bad("plant", "missing or not an object; allowed: {\"phases\": {...}}")
+        raise bad("plant", 'missing or not an object; allowed: {"phases": {...}}')
     venture = doc.get("venture")
     if venture is not None and not isinstance(venture, dict):
         raise bad("venture", "not an object; allowed: the venture's state or null")
@@ -238,8 +255,10 @@ def read_doc(doc: Any, source: str) -> RunState:
             try:
                 exact = decode(raw)
             except (ValueError, TypeError, KeyError, zlib.error) as exc:
-                raise bad("exact", f"cannot be decoded ({exc}); remove it to start from "
-                          "the planner's part") from None
+                raise bad(
+                    "exact",
+                    f"cannot be decoded ({exc}); remove it to start from the planner's part",
+                ) from None
         else:
             edited = True
     name = doc.get("scenario")
@@ -269,15 +288,17 @@ def check(state: RunState, scenario: Scenario, seed: int | None, start: str | No
     nxt = state.next_month
     if start is not None and start != nxt:
         raise state.error(
-            "month", f"the state is at the end of {state.month}, so a run from it starts "
-            f"{nxt}, not --start {start}; allowed: --start {nxt}"
+            "month",
+            f"the state is at the end of {state.month}, so a run from it starts "
+            f"{nxt}, not --start {start}; allowed: --start {nxt}",
         )
     first, last = scenario.horizon.start, scenario.horizon.end
     if not first <= nxt <= last:
         raise state.error(
-            "month", f"{state.month}: the run would start {nxt}, outside the horizon "
-            f"{first}..{last}; allowed: a state at the end of {month_label(month_number(first) - 1)}"
-            f"..{month_label(month_number(last) - 1)}"
+            "month",
+            f"{state.month}: the run would start {nxt}, outside the horizon "
+            f"{first}..{last}; allowed: a state at the end of "
+            f"{month_label(month_number(first) - 1)}..{month_label(month_number(last) - 1)}",
         )
     if state.exact is not None:
         if state.scenario_digest != scenario_digest(scenario):
@@ -289,8 +310,9 @@ def check(state: RunState, scenario: Scenario, seed: int | None, start: str | No
             )
         if seed is not None and state.seed is not None and seed != state.seed:
             raise state.error(
-                "seed", f"the exact part was made with seed {state.seed}, not {seed}; "
-                f"allowed: --seed {state.seed}, or a state without its 'exact' part"
+                "seed",
+                f"the exact part was made with seed {state.seed}, not {seed}; "
+                f"allowed: --seed {state.seed}, or a state without its 'exact' part",
             )
         if (state.venture is None) != (scenario.venture is None):
             raise state.error("venture", "the scenario and the state disagree on a venture")
@@ -313,8 +335,9 @@ def apply(state: RunState, plant: Plant, venture: Venture | None, t: int) -> Non
             problems=[Problem(p.message, state.source, None, p.field) for p in exc.problems]
         ) from None
     except (KeyError, TypeError, ValueError) as exc:
-        raise state.error("exact", f"does not fit this run ({exc!r}); remove it to start "
-                          "from the planner's part") from None
+        raise state.error(
+            "exact", f"does not fit this run ({exc!r}); remove it to start from the planner's part"
+        ) from None
 
 
 def note(state: RunState) -> str | None:
@@ -346,7 +369,8 @@ def months_asked(scenario: Scenario, asked: list[str], first: int) -> list[str]:
     for month in asked:
         if not re.fullmatch(_MONTH, month) or not lo <= month_number(month) <= hi:
             raise EvplantError(
-                f"{month!r}; allowed: a month written YYYY-MM in {month_label(lo)}..{scenario.horizon.end}",
+                f"{month!r}; allowed: a month written YYYY-MM in "
+                f"{month_label(lo)}..{scenario.horizon.end}",
                 field="--state-at",
             )
         out.add(month)

@@ -49,9 +49,7 @@ def planner_part(plant: Plant, t: int) -> dict[str, Any]:
                 for i in main
                 if int(line.down[i]) >= 0 and int(line.buffers[i]) > 0
             }
-            entry["entrance"] = plant.in_work(run) - sum(stations.values()) - sum(
-                stores.values()
-            )
+            entry["entrance"] = plant.in_work(run) - sum(stations.values()) - sum(stores.values())
             entry["stations"] = stations
             entry["stores"] = stores
             entry["feeders"] = {
@@ -122,9 +120,7 @@ def _count(value: Any, field: str) -> int:
     return int(value)
 
 
-def _by_variant(
-    value: Any, field: str, names: list[str], mix: np.ndarray
-) -> list[int]:
+def _by_variant(value: Any, field: str, names: list[str], mix: np.ndarray) -> list[int]:
     """Local variant index per vehicle: ``value`` a count (the phase's mix) or a mapping
     of variant to count."""
     if isinstance(value, Mapping):
@@ -132,7 +128,8 @@ def _by_variant(
         for name, n in value.items():
             if name not in names:
                 raise EvplantError(
-                    f"{name!r} is not built by this phase; allowed: {names}", field=f"{field}.{name}"
+                    f"{name!r} is not built by this phase; allowed: {names}",
+                    field=f"{field}.{name}",
                 )
             out += [names.index(name)] * _count(n, f"{field}.{name}")
         return out
@@ -228,9 +225,7 @@ def _place(plant: Plant, run: PhaseRun, got: Mapping[str, Any], t: int, field: s
     state = plant.ramp(run)
     engine.line = line.with_repair_scale(state.repair_time_factor)
     at = max(float(plant.edges[t]), run.sop_s)
-    line_state.place(
-        engine, np.array(first), np.array(kinds), at, scale=state.cycle_time_factor
-    )
+    line_state.place(engine, np.array(first), np.array(kinds), at, scale=state.cycle_time_factor)
     run.released = int(run.built) + len(first)
     pv = plant.phase_variants(run)
     np.add.at(plant.released_by_variant, np.array(pv)[np.array(kinds)], 1.0)

@@ -195,8 +195,10 @@ def _number(value: Any, field: str, *, whole: bool = False, signed: bool = False
     if ok and not signed and value < 0:
         ok = False
     if not ok:
-        allowed = "a whole number, 0 or more" if whole else (
-            "a finite number" if signed else "a number, 0 or more"
+        allowed = (
+            "a whole number, 0 or more"
+            if whole
+            else ("a finite number" if signed else "a number, 0 or more")
         )
         raise EvplantError(f"{value!r}; allowed: {allowed}", field=field)
     return float(value)
@@ -204,7 +206,9 @@ def _number(value: Any, field: str, *, whole: bool = False, signed: bool = False
 
 def _variants(v: Venture, given: Any, field: str, whole: bool) -> dict[int, float]:
     if not isinstance(given, Mapping):
-        raise EvplantError(f"must be a mapping of variant to value; variants: {v.variants}", field=field)
+        raise EvplantError(
+            f"must be a mapping of variant to value; variants: {v.variants}", field=field
+        )
     out = {}
     for name, value in given.items():
         if name not in v.variants:
@@ -235,9 +239,19 @@ def apply_planner(v: Venture, part: Mapping[str, Any], t: int) -> None:
         raise EvplantError("must be a mapping", field="venture")
     ch, fin, sup = v.channel, v.finance, v.supply
     known = {
-        "cash_cny", "lowest_cash_cny", "orders_open", "stock", "stock_value_cny", "built",
-        "capex_in_service_cny", "quoted_wait_weeks", "deliveries_recent", "kits",
-        "components", "best_capacity_per_month", "stores_open",
+        "cash_cny",
+        "lowest_cash_cny",
+        "orders_open",
+        "stock",
+        "stock_value_cny",
+        "built",
+        "capex_in_service_cny",
+        "quoted_wait_weeks",
+        "deliveries_recent",
+        "kits",
+        "components",
+        "best_capacity_per_month",
+        "stores_open",
     }
     for key in part:
         if key not in known:
@@ -256,7 +270,9 @@ def apply_planner(v: Venture, part: Mapping[str, Any], t: int) -> None:
     markets = _markets(v)
     orders = part.get("orders_open", {})
     if not isinstance(orders, Mapping):
-        raise EvplantError(f"must be a mapping of market; markets: {markets}", field="venture.orders_open")
+        raise EvplantError(
+            f"must be a mapping of market; markets: {markets}", field="venture.orders_open"
+        )
     for market, per in orders.items():
         if market not in markets:
             raise EvplantError(
@@ -265,7 +281,9 @@ def apply_planner(v: Venture, part: Mapping[str, Any], t: int) -> None:
             )
         c = markets.index(market)
         if not isinstance(per, Mapping):
-            raise EvplantError("must be a mapping of variant", field=f"venture.orders_open.{market}")
+            raise EvplantError(
+                "must be a mapping of variant", field=f"venture.orders_open.{market}"
+            )
         for name, value in per.items():
             where = f"venture.orders_open.{market}.{name}"
             if name not in v.variants:
@@ -279,11 +297,15 @@ def apply_planner(v: Venture, part: Mapping[str, Any], t: int) -> None:
     # finished cars' cost: as stated, else at what the next car costs to build today
     unit = fin.build_cost_cny(fin.built, fin.built) + sup.parts_cost_per_vehicle(t)
     fin.stock_value = fin.stock_units * unit
-    for i, x in _variants(v, part.get("stock_value_cny", {}), "venture.stock_value_cny", False).items():
+    for i, x in _variants(
+        v, part.get("stock_value_cny", {}), "venture.stock_value_cny", False
+    ).items():
         fin.stock_value[i] = x
     if "capex_in_service_cny" in part:
         fin.in_service_cny = _number(part["capex_in_service_cny"], "venture.capex_in_service_cny")
-    for i, x in _variants(v, part.get("quoted_wait_weeks", {}), "venture.quoted_wait_weeks", False).items():
+    for i, x in _variants(
+        v, part.get("quoted_wait_weeks", {}), "venture.quoted_wait_weeks", False
+    ).items():
         ch.wait_weeks[i] = min(x, ch.cfg.max_wait_weeks)
     recent = part.get("deliveries_recent", {})
     if not isinstance(recent, Mapping):
@@ -314,11 +336,15 @@ def _components(v: Venture, given: Any) -> None:
     sup = v.supply
     comps = {c.name: k for k, c in enumerate(sup.cfg.components)}
     if not isinstance(given, Mapping):
-        raise EvplantError(f"must be a mapping; components: {sorted(comps)}", field="venture.components")
+        raise EvplantError(
+            f"must be a mapping; components: {sorted(comps)}", field="venture.components"
+        )
     for name, suppliers in given.items():
         where = f"venture.components.{name}"
         if name not in comps:
-            raise EvplantError(f"{name!r} is not a component; allowed: {sorted(comps)}", field=where)
+            raise EvplantError(
+                f"{name!r} is not a component; allowed: {sorted(comps)}", field=where
+            )
         c = comps[name]
         names = [s.name for s in sup.cfg.components[c].suppliers]
         if not isinstance(suppliers, Mapping):
