@@ -7,7 +7,9 @@ One JSON file, two layers:
   ``scenario_digest``, ``seed``; ``plant.phases.<phase>``: ``built`` (cars completed so
   far: where the learning curves stand), ``in_work`` and where the vehicles are
   (``stations``, ``stores`` after a station, ``entrance``), feeder lines' parts and the
-  ramp's factors (written for the reader, not read back); ``venture``: open orders by
+  ramp's factors (written for the reader, not read back, as is ``in_work``: the
+  vehicles placed are those at stations, in stores and at the entrance; a run without
+  station statistics, ``stats=False``, writes no places); ``venture``: open orders by
   market, variant and age, stock, cash, cars built per variant, kits, the supply
   pipeline (:mod:`evplant.venture.state`). Readable and editable.
 - **the exact part** (``exact``): every array, counter and random stream's
