@@ -26,7 +26,9 @@ def base_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_writes_tables_summary_and_report(base_run: Path) -> None:
     names = sorted(p.name for p in base_run.iterdir())
-    assert names == ["monthly.csv", "monthly.parquet", "report.html", "summary.json", "tables"]
+    assert names == [
+        "monthly.csv", "monthly.parquet", "report.html", "state.json", "summary.json", "tables"
+    ]
     long = sorted(p.name for p in (base_run / "tables").iterdir())
     assert "station.parquet" in long and "station.csv" in long and "money.parquet" in long
     table = pq.read_table(base_run / "monthly.parquet")

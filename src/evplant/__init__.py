@@ -39,6 +39,8 @@ _EXPORTS = {
     "Summary": "evplant.run",
     "write_run": "evplant.results",
     "read_run": "evplant.results",
+    "read_state": "evplant.state",
+    "RunState": "evplant.state",
     "run_mc": "evplant.experiments.run",
     "McResult": "evplant.experiments.run",
     "calibrate": "evplant.calibration.api",
@@ -80,6 +82,8 @@ __all__ = [
     "Summary",
     "write_run",
     "read_run",
+    "read_state",
+    "RunState",
     "run_mc",
     "McResult",
     "calibrate",
@@ -117,6 +121,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .run import RunResult, Summary, simulate
     from .scenario.load import Prepared, builtin_names, load_scenario, prepare
     from .scenario.schema import Scenario
+    from .state import RunState, read_state
 
 
 def __getattr__(name: str) -> Any:

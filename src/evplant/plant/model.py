@@ -113,8 +113,8 @@ class Plant:
             self.phases.append(PhaseRun(phase.name, layout, engine, sop))
         self._phase_spec = {p.name: p for p in spec.phases}
         # per variant over all phases: started and completed so far (conservation)
-        self._released_v = np.zeros(len(variants))
-        self._built_v = np.zeros(len(variants))
+        self.released_by_variant = np.zeros(len(variants))
+        self.built_by_variant = np.zeros(len(variants))
 
     # -- planning helpers -------------------------------------------------------------
     def phase_variants(self, run: PhaseRun) -> list[int]:
@@ -215,15 +215,15 @@ class Plant:
             contract_released=contract_released,
             contract_produced=contract_produced,
         )
-        self._released_v += released
-        self._built_v += produced
+        self.released_by_variant += released
+        self.built_by_variant += produced
         built = [
             VariantBuilt(
                 month,
                 name,
                 float(produced[v]),
                 released=float(released[v]),
-                in_work=float(self._released_v[v] - self._built_v[v]),
+                in_work=float(self.released_by_variant[v] - self.built_by_variant[v]),
             )
             for v, name in enumerate(self.variants)
         ]

@@ -142,7 +142,12 @@ class Prepared:
         return validate_scenario(data, source, self.lines, self.overridden)
 
 
-def prepare(name_or_path: str | Path = DEFAULT, overrides: Sequence[str] = ()) -> Prepared:
+def prepare(
+    name_or_path: str | Path = DEFAULT,
+    overrides: Sequence[str] = (),
+    *,
+    started: Sequence[str] = (),
+) -> Prepared:
     """The one input pipeline: text -> data and line map -> overrides -> validate.
 
     Parameters
@@ -152,6 +157,9 @@ def prepare(name_or_path: str | Path = DEFAULT, overrides: Sequence[str] = ()) -
     overrides : sequence of str
         ``path=value`` items, as ``--set`` takes them: a dotted path (list items by
         index or by ``name``) and a value read as YAML.
+    started : sequence of str
+        Phases whose ramp a run's state gives (``evplant run --state``): they may start
+        production before the horizon.
 
     Returns
     -------
@@ -172,7 +180,7 @@ def prepare(name_or_path: str | Path = DEFAULT, overrides: Sequence[str] = ()) -
     for item in overrides:
         keys, value = parse_set(item)
         overridden[set_path(data, keys, value, item)] = item
-    scenario = validate_scenario(data, source, lines, overridden)
+    scenario = validate_scenario(data, source, lines, overridden, started)
     return Prepared(scenario, data, source, lines, overridden, tuple(overrides))
 
 
@@ -217,11 +225,12 @@ def validate_scenario(
     source: str,
     lines: Mapping[Loc, int] | None = None,
     overridden: Mapping[Loc, str] | None = None,
+    started: Sequence[str] = (),
 ) -> Scenario:
     """Validate scenario data; every problem names its file and line, or the ``--set``
     item that caused it."""
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, context={"started_phases": tuple(started)})
     except ValidationError as exc:
         problems = problems_from_validation(exc, source, lines or {})
         fixed = []

@@ -319,6 +319,21 @@ class Supply:
         )
         self.price_factor = np.ones(len(self.parts))
 
+    @property
+    def rng_common(self) -> list[np.random.Generator]:
+        """Each component's common shortage stream (a run's state carries them)."""
+        return self._rng_common
+
+    @property
+    def rng_own(self) -> list[list[np.random.Generator]]:
+        """Each supplier's own shortage stream, per component."""
+        return self._rng_own
+
+    @property
+    def rng_timing(self) -> np.random.Generator:
+        """The deliveries' timing stream."""
+        return self._rng_timing
+
     def parts_cost_per_vehicle(self, t: int) -> np.ndarray:
         """Tracked parts per vehicle of each variant in month ``t`` (latest shortage), CNY."""
         cost = np.zeros(len(self.variants))
