@@ -110,8 +110,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .experiments.run import McResult, run_mc
     from .line.calendar import WorkCalendar
     from .line.engine import LineEngine, simulate_line
-    from .line.result import BinStats, LineResult, StationStats
     from .line.reference import simulate_reference
+    from .line.result import BinStats, LineResult, StationStats
     from .line.spec import CompiledLine, LineSpec
     from .line.visits import Visits
     from .optimise.buffers import BufferAllocation, allocate_buffers

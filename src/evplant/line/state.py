@@ -16,22 +16,23 @@ engine's internals, and a change of those internals is adapted here alone.
 Attributes read and written (rename them here when the engine's change):
 
 ``LineEngine``: ``line.ttr_code`` (repair times scaled by the ramp), ``line.calendar``
-(grown with ``_grow_calendar`` when a run needed more), ``_ring``, ``_free_at``,
-``_fst``, ``_scal``, ``_last_in``, ``_hint``, ``_hint_stats``, ``_hint_bins``,
-``_fst_stats``, ``_act``, ``_acc``, ``_bins``, ``_done``, ``_line``, ``stats``,
-``draws`` and ``_events``; not ``_buf`` (scratch rows, rewritten every chunk) nor
-``chunk``/``prefetch``/``bin_edges`` (settings the plant gives again).
+(grown with ``_grow_calendar`` when a run needed more), ``_rec`` (the max-plus
+kernel's ``_named.Recursion``: every field), ``_books`` (the statistics'
+``_named.Books``: every field but ``edges`` and ``mode``, settings the engine is built
+with), ``stats``, ``draws`` and ``_events``; not ``_buf`` (scratch rows, rewritten
+every chunk) nor ``chunk``/``prefetch``/``bin_edges`` (settings the plant gives again).
 
 ``LineDraws`` (``engine.draws``): ``next_job``, ``_counts`` (each (station, variant)
 stream's counter: the draws are counter-based), ``_mix`` and ``_release_rng``
 (Generators), ``_last_release``, ``fail_keys``.
 
-``_EventState`` (``engine._events``, the event-driven path only): the 15 arrays of
+``EventState`` (``engine._events``, the event-driven path only): the 15 arrays of
 ``state`` (``sc``, ``ist`` and ``dirty`` among them, shared with the kernel, so they
 are written in place), ``log``, ``p``, ``release``, ``variant``, ``row0``, ``fed``,
 ``promise``.
 
-Bins used by :func:`wip` and :func:`place`: ``_stats.B_IN`` and ``_stats.B_OUT``.
+Bins used by :func:`wip` and :func:`place`: ``Books.bins``, columns ``_named.B_IN``
+and ``_named.B_OUT``.
 """
 
 from __future__ import annotations
@@ -43,24 +44,12 @@ from typing import Any
 
 import numpy as np
 
-from . import _stats
+from ._named import B_IN, B_OUT, Books, Recursion
 from .engine import LineEngine
 
-_ENGINE_ARRAYS = (
-    "_ring",
-    "_free_at",
-    "_fst",
-    "_scal",
-    "_last_in",
-    "_hint",
-    "_hint_stats",
-    "_hint_bins",
-    "_fst_stats",
-    "_act",
-    "_acc",
-    "_bins",
-    "_done",
-    "_line",
+# the engine's arrays: (key in the state, named tuple on the engine, its field)
+_ENGINE_ARRAYS = tuple(("rec." + f, "_rec", f) for f in Recursion._fields) + tuple(
+    ("books." + f, "_books", f) for f in Books._fields if f not in ("edges", "mode")
 )
 _EVENT_ARRAYS = ("log", "p", "release", "variant")
 _EVENT_SCALARS = ("row0", "fed")
@@ -86,8 +75,8 @@ def capture(engine: LineEngine) -> dict[str, Any]:
         "draws.last_release": np.array([d._last_release]),
         "draws.fail_keys": d.fail_keys.copy(),
     }
-    for name in _ENGINE_ARRAYS:
-        out[f"engine.{name[1:]}"] = np.array(getattr(engine, name), copy=True)
+    for key, holder, name in _ENGINE_ARRAYS:
+        out[key] = np.array(getattr(getattr(engine, holder), name), copy=True)
     ev = engine._events
     if ev is not None:
         for k, arr in enumerate(ev.state):
@@ -138,8 +127,8 @@ def restore(engine: LineEngine, state: Mapping[str, Any]) -> None:
     d._release_rng.bit_generator.state = state["draws.release_rng"]
     d._last_release = float(np.asarray(state["draws.last_release"])[0])
     _put(d.fail_keys, state["draws.fail_keys"], "draws.fail_keys")
-    for name in _ENGINE_ARRAYS:
-        _put(getattr(engine, name), state[f"engine.{name[1:]}"], f"engine.{name[1:]}")
+    for key, holder, name in _ENGINE_ARRAYS:
+        _put(getattr(getattr(engine, holder), name), state[key], key)
     ev = engine._events
     if ev is not None:
         # the kernel holds these very arrays (sc, ist, dirty): write them in place
@@ -182,9 +171,9 @@ def wip(engine: LineEngine, k: int) -> Wip | None:
     departures booked in bins ``0..k``); None without station statistics."""
     if not engine.stats:
         return None
-    upto = engine._bins[: k + 1]
-    entered = np.rint(upto[:, :, _stats.B_IN].sum(axis=0)).astype(np.int64)
-    left = np.rint(upto[:, :, _stats.B_OUT].sum(axis=0)).astype(np.int64)
+    upto = engine._books.bins[: k + 1]
+    entered = np.rint(upto[:, :, B_IN].sum(axis=0)).astype(np.int64)
+    left = np.rint(upto[:, :, B_OUT].sum(axis=0)).astype(np.int64)
     down = engine.line.down
     after = np.zeros(engine.line.m, dtype=np.int64)
     for i in range(engine.line.m):
@@ -240,16 +229,17 @@ def place(
         rows = first == station
         p[np.ix_(rows, mask)] = 0.0
         zero += mask * int(rows.sum())
-    before = engine._bins[:, :, [_stats.B_IN, _stats.B_OUT]].copy()
+    bins = engine._books.bins
+    before = bins[:, :, [B_IN, B_OUT]].copy()
     engine.feed(n, release=np.full(n, float(at)), variants=variants, p=p)
-    booked = engine._bins[:, :, [_stats.B_IN, _stats.B_OUT]] - before
+    booked = bins[:, :, [B_IN, B_OUT]] - before
     for i in np.flatnonzero(zero):
-        for col, slot in enumerate((_stats.B_IN, _stats.B_OUT)):
+        for col, slot in enumerate((B_IN, B_OUT)):
             left = float(zero[i])
             for b in range(booked.shape[0]):
                 take = min(left, float(booked[b, i, col]))
                 if take > 0:
-                    engine._bins[b, i, slot] -= take
+                    bins[b, i, slot] -= take
                     left -= take
                 if left <= 0:
                     break
