@@ -175,6 +175,12 @@ def simulate(
         phase = terms.phase or scenario.plant.phases[0].name
         line = (phase, f"contract:{terms.client}", terms.cycle_time_scale)
         priority = terms.priority
+    # tracked parts fitted at a station rather than in the kit a car is started with
+    parts_at = (
+        {c.name: c.station for c in scenario.venture.supply.components if c.station}
+        if scenario.venture is not None
+        else {}
+    )
     plant = Plant(
         scenario.plant,
         scenario.variants,
@@ -183,6 +189,7 @@ def simulate(
         threads=threads,
         stats=stats,
         contract=line,
+        parts_at=parts_at,
     )
     months = month_range(scenario.horizon.start, scenario.horizon.end)
     venture = None
@@ -215,7 +222,7 @@ def simulate(
                 own = float(plant.split_plan(t, count)[line[0]].sum())
                 room = next(_want(plant, run, t) for run in plant.phases if run.name == line[0])
                 contract = venture.contract_start(t, room, own)
-            outcome = plant.step(t, count, arrivals, contract)
+            outcome = plant.step(t, count, arrivals, contract, kits.at_station)
         else:
             outcome = plant.step(t, push, None)
         records.extend(outcome.records())

@@ -71,12 +71,14 @@ class EventState:
             fst,
             np.zeros(m, dtype=np.int64),  # calendar hints
             self.dirty,
+            np.zeros((n_tok, line.gates)),  # when each token's parts for the gates come
         )
         self.log = np.zeros((max(8192, 4 * n_tok), _events.N_LOG))
         # jobs fed and not yet taken by every source
         self.p = np.zeros((0, m))
         self.release = np.zeros(0)
         self.variant = np.zeros(0, dtype=np.int64)
+        self.ready = np.zeros((0, line.gates))
         self.row0 = 0
         self.fed = 0
         self.promise = -math.inf
@@ -85,13 +87,16 @@ class EventState:
     def in_line(self) -> int:
         return int(self.sc[_events.SC_IN_LINE])
 
-    def add(self, p: np.ndarray, release: np.ndarray, variant: np.ndarray) -> None:
+    def add(
+        self, p: np.ndarray, release: np.ndarray, variant: np.ndarray, ready: np.ndarray
+    ) -> None:
         # a job cannot be released before a time already promised (the kernel may have
         # walked the line up to it): the max-plus path's max(release, last entry) rule
         rel = np.maximum(np.asarray(release, dtype=np.float64), self.promise)
         self.p = np.concatenate([self.p, p])
         self.release = np.concatenate([self.release, rel])
         self.variant = np.concatenate([self.variant, np.asarray(variant, np.int64)])
+        self.ready = np.concatenate([self.ready, ready])
         self.fed += len(p)
         if len(rel):
             self.promise = max(self.promise, float(rel[-1]))
@@ -105,4 +110,5 @@ class EventState:
             self.p = self.p[cut:]
             self.release = self.release[cut:]
             self.variant = self.variant[cut:]
+            self.ready = self.ready[cut:]
             self.row0 = first

@@ -72,7 +72,7 @@ I_FIN_LEN = 5  # finished jobs still on a server (blocked)
 I_SEQ_IN = 6  # jobs that have entered i
 I_SEQ_OUT = 7  # jobs that have left i (keep_sequence: the entry number to leave next)
 I_HUNGRY = 8  # a source with a free server and no job fed to take
-I_RELEASE_SET = 9  # a source's release event is on the heap
+I_RELEASE_SET = 9  # a wake-up is on the heap: a source's release, or a gated part
 N_IST = 10
 
 # --- tokens (jobs in the line): integer columns tk[t, ...], float columns tf[t, ...] --
@@ -151,13 +151,16 @@ def run_events(
     p: np.ndarray,
     release: np.ndarray,
     variant: np.ndarray,
+    ready: np.ndarray,
     row0: int,
     until: float,
     line_i: np.ndarray,
     feeders: np.ndarray,
+    gate: np.ndarray,
     fail: Failures,
     cal: Calendar,
     state: tuple[
+        np.ndarray,
         np.ndarray,
         np.ndarray,
         np.ndarray,
@@ -181,15 +184,17 @@ def run_events(
 ) -> int:
     """Walk the line's instants until every job fed has left, or it must wait.
 
-    ``p``, ``release``, ``variant``: rows of the jobs fed and not yet taken by every
-    source, row 0 being job ``row0``. ``until``: no job fed later is released before
-    it. ``line_i[i]`` = (servers, buffer, up, down, basis, overtake, resequence).
+    ``p``, ``release``, ``variant``, ``ready``: rows of the jobs fed and not yet taken
+    by every source, row 0 being job ``row0`` (``ready[r, g]``: when the job's part for
+    the station with ``gate[i] == g`` comes; a token carries its row in ``tg``).
+    ``until``: no job fed later is released before it. ``line_i[i]`` = (servers,
+    buffer, up, down, basis, overtake, resequence).
     ``trace``: entry, end, departure, server, repair arrays ``[n, m]`` for jobs
     ``trace0 ..`` (empty arrays: none kept).
     """
     basis_col = 4
     starts, ends = cal.starts, cal.ends
-    (sc, ist, srv_tok, queue, fin, tk, tf, tp, free_tok, ht, hk, hs, fst, hint, dirty) = state
+    (sc, ist, srv_tok, queue, fin, tk, tf, tp, free_tok, ht, hk, hs, fst, hint, dirty, tg) = state
     (log, bins, edges, lacc, bhint, done) = books
     t_entry, t_end, t_dep, t_srv, t_rep = trace
     n_rows = p.shape[0]
@@ -257,13 +262,23 @@ def run_events(
                                     qpos = pos
                         else:
                             qpos = qh
+                    # a gated station: the job's own part must have come (the queue
+                    # waits behind it, first in, first out)
+                    g = gate[i]
+                    if g >= 0:
+                        due = ready[j - row0, g] if up < 0 else tg[queue[i, qpos], g]
+                        if due > t:
+                            if ist[i, I_RELEASE_SET] == 0:
+                                ist[i, I_RELEASE_SET] = 1
+                                _heap_push(ht, hk, hs, sc, due, -1 - i)
+                            break
                     # a join: a part from every feeder's store
-                    ready = True
+                    ready_parts = True
                     for f in range(feeders.shape[1]):
                         fi = feeders[i, f]
                         if fi >= 0 and ist[fi, I_STORE] == 0:
-                            ready = False
-                    if not ready:
+                            ready_parts = False
+                    if not ready_parts:
                         break
                     # work on server s: the end of work, or a calendar that ran out
                     if up < 0:
@@ -304,6 +319,8 @@ def run_events(
                         tk[tok, T_VAR] = variant[j - row0]
                         for q in range(m):
                             tp[tok, q] = p[j - row0, q]
+                        for q in range(tg.shape[1]):
+                            tg[tok, q] = ready[j - row0, q]
                     else:
                         qh = ist[i, I_Q_HEAD]
                         if qpos != qh:

@@ -106,19 +106,21 @@ def _advance(
 def run_rows(
     p: np.ndarray,
     release: np.ndarray,
+    ready: np.ndarray,
     topo: Topology,
     fail: Failures,
     cal: Calendar,
     rec: Recursion,
     out: Trace,
 ) -> tuple[int, int]:
-    """Advance the line by the jobs in ``p`` (and their ``release`` times); write
-    their visits to ``out``; return (status, jobs done).
+    """Advance the line by the jobs in ``p`` (with their ``release`` times, and
+    ``ready[r, g]`` when job r's part for the station of gate g comes); write their
+    visits to ``out``; return (status, jobs done).
 
     Stations are numbered so that ``topo.up`` and ``topo.feeders`` come first; station
     ``m-1`` is the end. ``rec`` is updated in place.
     """
-    servers, buffers, up, down, feeders = topo
+    servers, buffers, up, down, feeders, gate = topo
     ring, free_at, fst, next_job, last_in, hint = rec
     entry, end, dep, srv, rep = out
     starts, ends = cal.starts, cal.ends
@@ -144,6 +146,10 @@ def run_rows(
                 fi = feeders[i, f]
                 if fi >= 0:
                     t_in = max(t_in, dep[r, fi])
+            g = gate[i]
+            if g >= 0:
+                # its own part has come, and the job before has entered (build order)
+                t_in = max(t_in, ready[r, g], last_in[i])
             if j - k >= 0:
                 t_in = max(t_in, ring[i, (j - k) & mask])
             # the lowest-index free server
@@ -208,7 +214,7 @@ def run_rows(
             return STATUS_CALENDAR, r
         for i in range(m):
             ring[i, j & mask] = dep[r, i]
-            if up[i] < 0:
+            if up[i] < 0 or gate[i] >= 0:
                 last_in[i] = entry[r, i]
     next_job[0] = job + n
     return STATUS_DONE, n

@@ -48,13 +48,15 @@ BOOK_ALL = 1  # every station's time statistics (``_stats.book_visit``)
 class Topology(NamedTuple):
     """Where jobs go: ``up[i]`` the station before (-1: a source), ``down[i]`` the one
     after (-1: the end), ``feeders[i]`` the last stations of the feeder lines station
-    i joins (-1: none); ``servers`` and ``buffers`` (places after station i)."""
+    i joins (-1: none); ``servers`` and ``buffers`` (places after station i);
+    ``gate[i]`` the column of station i's own part in the ready times (-1: none)."""
 
     servers: np.ndarray  # int64 [m]
     buffers: np.ndarray  # int64 [m]
     up: np.ndarray  # int64 [m]
     down: np.ndarray  # int64 [m]
     feeders: np.ndarray  # int64 [m, f]
+    gate: np.ndarray  # int64 [m]
 
 
 class Failures(NamedTuple):
@@ -82,8 +84,9 @@ class Recursion(NamedTuple):
 
     ``ring[i, j % L]``: departures of recent jobs; ``free_at[i, s]``: when server s's
     last job left; ``fst``: failure states (``FST_*``); ``next_job[0]``: the next job's
-    number; ``last_in[i]``: the previous job's entry to source station i; ``hint[i]``:
-    station i's calendar window.
+    number; ``last_in[i]``: the previous job's entry to station i (read at sources and
+    gated stations, where jobs enter in build order); ``hint[i]``: station i's calendar
+    window.
     """
 
     ring: np.ndarray

@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -103,6 +103,16 @@ def _initial_failures(line: CompiledLine, keys: np.ndarray) -> np.ndarray:
                 fst[i, s, FST_A] = lo
                 fst[i, s, FST_B] = lo + draw(keys[i, s, 1], 0, line.ttr_code[i], line.table)
     return fst
+
+
+class Inputs(NamedTuple):
+    """A chunk of jobs: processing times [n, m], release times, variants, and when
+    each job's parts for the line's gates come [n, gates]."""
+
+    p: np.ndarray
+    release: np.ndarray
+    variant: np.ndarray
+    ready: np.ndarray
 
 
 def _trace(vis: Visits) -> Trace:
@@ -179,7 +189,7 @@ class LineEngine:
 
     def _topology(self) -> Topology:
         line = self.line
-        return Topology(line.servers, line.buffers, line.up, line.down, line.feeders)
+        return Topology(line.servers, line.buffers, line.up, line.down, line.feeders, line.gate)
 
     def _failures(self) -> Failures:
         line = self.line
@@ -201,14 +211,17 @@ class LineEngine:
         p: np.ndarray | None = None,
         scale: float = 1.0,
         until: float | None = None,
+        ready: np.ndarray | None = None,
     ) -> Visits | None:
         """Run the next ``n`` jobs through the line.
 
         ``release``: release times (non-decreasing; default: the line's own release
         process, or unlimited supply). ``variants``: variant index per job (default:
         the line's sequence or mix). ``p``: processing times to use instead of drawing
-        them (tests). ``scale`` multiplies the drawn times (ramp-up learning). With
-        ``keep``, return the jobs' visits.
+        them (tests). ``scale`` multiplies the drawn times (ramp-up learning).
+        ``ready[j, g]``: when job j's part for the line's gate g comes (see
+        ``CompiledLine.with_gates``; default: every part is there). With ``keep``,
+        return the jobs' visits.
 
         On a line where jobs overtake, the event-driven kernel walks the line only as
         far as the jobs fed allow; ``until`` promises that no job fed later is released
@@ -221,13 +234,23 @@ class LineEngine:
             return Visits.empty(0, self.line.m) if keep else None
         chunks = [(lo, min(lo + self.chunk, n)) for lo in range(0, n, self.chunk)]
 
-        def inputs(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        gates = self.line.gates
+        if ready is not None and np.shape(ready) != (n, gates):
+            raise ValueError(f"ready must be [{n}, {gates}] (jobs, gates), got {np.shape(ready)}")
+
+        def inputs(lo: int, hi: int) -> Inputs:
             # drawn chunk by chunk, so memory does not grow with n
             v = self.draws.variants(hi - lo) if variants is None else variants[lo:hi]
             v = np.asarray(v, np.int64)
             pp = self.draws.processing(v, scale) if p is None else p[lo:hi]
             rel = self.draws.releases(hi - lo) if release is None else release[lo:hi]
-            return np.ascontiguousarray(pp), np.ascontiguousarray(rel, dtype=np.float64), v
+            rd = np.full((hi - lo, gates), -math.inf) if ready is None else ready[lo:hi]
+            return Inputs(
+                np.ascontiguousarray(pp),
+                np.ascontiguousarray(rel, dtype=np.float64),
+                v,
+                np.ascontiguousarray(rd, dtype=np.float64),
+            )
 
         kept = Visits.empty(n, self.line.m) if keep else None
         if self._events is not None:
@@ -237,17 +260,16 @@ class LineEngine:
         nxt = pool.submit(inputs, *chunks[0]) if pool is not None else None
         for c, (lo, hi) in enumerate(chunks):
             if nxt is not None and pool is not None:
-                pp, rel, v = nxt.result()
+                got = nxt.result()
                 # draw the next chunk on the other core while this one runs
                 nxt = pool.submit(inputs, *chunks[c + 1]) if c + 1 < len(chunks) else None
             else:
-                pp, rel, v = inputs(lo, hi)
+                got = inputs(lo, hi)
             if kept is not None:
-                self._run(pp, rel, v, kept[lo:hi])
+                self._run(got, kept[lo:hi])
             else:
                 k = hi - lo
-                buf = self._buf if k == self.chunk else Visits.empty(k, self.line.m)
-                self._run(pp, rel, v, buf)
+                self._run(got, self._buf if k == self.chunk else Visits.empty(k, self.line.m))
         return kept
 
     def advance(self, until: float) -> None:
@@ -269,7 +291,7 @@ class LineEngine:
         self,
         n: int,
         chunks: list[tuple[int, int]],
-        inputs: Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]],
+        inputs: Callable[[int, int], Inputs],
         kept: Visits | None,
         until: float | None,
     ) -> None:
@@ -277,8 +299,7 @@ class LineEngine:
         assert ev is not None
         first = ev.fed
         for lo, hi in chunks:
-            pp, rel, v = inputs(lo, hi)
-            ev.add(pp, rel, v)
+            ev.add(*inputs(lo, hi))
             # the promise holds after the last chunk only: the later chunks of this
             # call are released before it
             self._walk(ev, ev.promise, kept, first)
@@ -297,10 +318,12 @@ class LineEngine:
                 ev.p,
                 ev.release,
                 ev.variant,
+                ev.ready,
                 ev.row0,
                 until,
                 ev.line_i,
                 self.line.feeders,
+                self.line.gate,
                 self._failures(),
                 self._calendar(),
                 ev.state,
@@ -346,9 +369,10 @@ class LineEngine:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evplant-draws")
         return self._pool
 
-    def _run(self, p: np.ndarray, release: np.ndarray, variant: np.ndarray, out: Visits) -> int:
-        """The max-plus kernel over the jobs ``p``, extending the calendar as needed;
+    def _run(self, jobs: Inputs, out: Visits) -> int:
+        """The max-plus kernel over the ``jobs``, extending the calendar as needed;
         their visits are written to ``out`` and booked."""
+        p, release, variant, ready = jobs
         topo, fail = self._topology(), self._failures()
         total = 0
         while True:
@@ -356,6 +380,7 @@ class LineEngine:
             status, got = _kernel.run_rows(
                 np.ascontiguousarray(p[total:]),
                 release[total:],
+                ready[total:],
                 topo,
                 fail,
                 self._calendar(),
@@ -414,6 +439,7 @@ def simulate_visits(
     p: np.ndarray,
     release: np.ndarray | None = None,
     fail_keys: np.ndarray | None = None,
+    ready: np.ndarray | None = None,
 ) -> Visits:
     """Run given processing times through the compiled kernel (the reference's twin)."""
     p = np.ascontiguousarray(p, dtype=np.float64)
@@ -422,7 +448,8 @@ def simulate_visits(
         engine.draws.fail_keys = np.ascontiguousarray(fail_keys, dtype=np.uint64)
         engine._start_state()
     rel = np.zeros(len(p)) if release is None else release
-    out = engine.feed(len(p), release=rel, variants=np.zeros(len(p), np.int64), keep=True, p=p)
+    v = np.zeros(len(p), np.int64)
+    out = engine.feed(len(p), release=rel, variants=v, keep=True, p=p, ready=ready)
     assert out is not None
     return out
 

@@ -26,10 +26,10 @@ every chunk) nor ``chunk``/``prefetch``/``bin_edges`` (settings the plant gives 
 stream's counter: the draws are counter-based), ``_mix`` and ``_release_rng``
 (Generators), ``_last_release``, ``fail_keys``.
 
-``EventState`` (``engine._events``, the event-driven path only): the 15 arrays of
+``EventState`` (``engine._events``, the event-driven path only): the 16 arrays of
 ``state`` (``sc``, ``ist`` and ``dirty`` among them, shared with the kernel, so they
-are written in place), ``log``, ``p``, ``release``, ``variant``, ``row0``, ``fed``,
-``promise``.
+are written in place), ``log``, ``p``, ``release``, ``variant``, ``ready``, ``row0``,
+``fed``, ``promise``.
 
 Bins used by :func:`wip` and :func:`place`: ``Books.bins``, columns ``_named.B_IN``
 and ``_named.B_OUT``.
@@ -51,7 +51,7 @@ from .engine import LineEngine
 _ENGINE_ARRAYS = tuple(("rec." + f, "_rec", f) for f in Recursion._fields) + tuple(
     ("books." + f, "_books", f) for f in Books._fields if f not in ("edges", "mode")
 )
-_EVENT_ARRAYS = ("log", "p", "release", "variant")
+_EVENT_ARRAYS = ("log", "p", "release", "variant", "ready")
 _EVENT_SCALARS = ("row0", "fed")
 
 
@@ -138,6 +138,9 @@ def restore(engine: LineEngine, state: Mapping[str, Any]) -> None:
         ev.p = np.array(state["events.p"], dtype=np.float64).reshape(-1, engine.line.m)
         ev.release = np.array(state["events.release"], dtype=np.float64)
         ev.variant = np.array(state["events.variant"], dtype=np.int64)
+        ev.ready = np.array(state["events.ready"], dtype=np.float64).reshape(
+            -1, engine.line.gates
+        )
         ev.row0 = int(state["events.row0"])
         ev.fed = int(state["events.fed"])
         ev.promise = float(np.asarray(state["events.promise"])[0])
