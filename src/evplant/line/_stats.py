@@ -181,7 +181,8 @@ def _book_visits(
         d = dep[k]
         we = working_before(e, starts, ends, cum, hint, i)
         wc = working_before(c, starts, ends, cum, hint, i)
-        wd = working_before(d, starts, ends, cum, hint, i)
+        # not blocked (d == c): the same working time, without the lookup
+        wd = wc if d == c else working_before(d, starts, ends, cum, hint, i)
         down_work = 0.0
         down_block = 0.0
         if basis[i] == FAIL_CALENDAR:
