@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evplant.line.engine import LineEngine, simulate_visits  # noqa: E402
+from evplant.line.engine import Inputs, LineEngine, simulate_visits  # noqa: E402
 from evplant.line.reference import simulate_reference  # noqa: E402
 from evplant.line.sampling import LineDraws  # noqa: E402
 from evplant.line.spec import CompiledLine, LineSpec  # noqa: E402
@@ -82,11 +82,10 @@ def bench_line(quick: bool) -> None:
         # the recursion alone, on pre-drawn times (no sampling; counts only)
         engine = LineEngine(line, 2, chunk=4096, stats=False)
         vk = engine.draws.variants(4096)
-        pk = engine.draws.processing(vk)
-        rel = np.zeros(4096)
+        jobs = Inputs(engine.draws.processing(vk), np.zeros(4096), vk, np.zeros((4096, 0)))
         reps = n_fast // 4096
         kernel = (
-            best_of(lambda: [engine._run(pk, rel, vk, engine._buf) for _ in range(reps)], 3)
+            best_of(lambda: [engine._run(jobs, engine._buf) for _ in range(reps)], 3)
             * n_fast
             / (reps * 4096)
             if line.in_build_order

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..errors import EvplantError, Problem
+from ..errors import EvplantError, Problem, clip
 from ..inputs import LimitError, load_text, problems_from_validation, read_yaml
 from .paths import Loc, apply, set_path, split_path
 from .schema import Scenario
@@ -102,17 +102,19 @@ def beside(name_or_path: str, relative: str) -> Path:
 def parse_set(item: str) -> tuple[list[str], Any]:
     """``'a.b=1'`` -> (``['a', 'b']``, 1): the value read as YAML (text if it is not)."""
     if "=" not in item:
-        raise EvplantError(f"--set {item!r}: expected path=value, e.g. plant.partner.enabled=false")
+        raise EvplantError(
+            f"--set {clip(item)!r}: expected path=value, e.g. plant.partner.enabled=false"
+        )
     path, raw = item.split("=", 1)
     keys = split_path(path)
     if not keys:
-        raise EvplantError(f"--set {item!r}: empty path")
+        raise EvplantError(f"--set {clip(item)!r}: empty path")
     try:
         value = load_text(raw) if raw.strip() else ""
     except (yaml.constructor.ConstructorError, LimitError) as exc:
         # YAML that breaks a rule (a key twice, a 65-bit integer, an alias bomb) is
         # refused; anything else that is not YAML is taken as the text it is
-        raise EvplantError(f"--set {item}: {exc.problem}") from None
+        raise EvplantError(f"--set {clip(item)}: {exc.problem}") from None
     except yaml.YAMLError:
         value = raw
     return keys, value
@@ -179,7 +181,7 @@ def prepare(
     overridden: dict[Loc, str] = {}
     for item in overrides:
         keys, value = parse_set(item)
-        overridden[set_path(data, keys, value, item)] = item
+        overridden[set_path(data, keys, value, clip(item))] = clip(item)
     scenario = validate_scenario(data, source, lines, overridden, started)
     return Prepared(scenario, data, source, lines, overridden, tuple(overrides))
 
