@@ -519,3 +519,76 @@ def test_work_ending_as_a_calendar_breakdown_starts() -> None:
     keys = np.zeros((1, 1, 2), dtype=np.uint64)
     assert_allclose(simulate_reference(line, p, None, keys).visits.end[:, 0], [4.0, 8.2])
     assert_allclose(fast.simulate_visits(line, p, None, keys).end[:, 0], [4.0, 8.2])
+
+
+def test_finished_jobs_whose_ends_differ_by_rounding_leave_in_entry_order() -> None:
+    # found by the ties test: at an overtaking join with two servers, jobs 24 and 25
+    # end their work at 667.93 s, the kernel's sums 1 ulp apart (0x...fec, 0x...feb)
+    # where the reference's are equal. Ends within rounding of the clock are one
+    # instant, so the job that entered first leaves first, as in the reference
+    def cal(ttf: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "basis": "calendar",
+            "time_to_failure": ttf,
+            "time_to_repair": {"dist": "deterministic", "value": 29},
+        }
+
+    det = [{"dist": "deterministic", "value": v} for v in (1, 16, 2, 29, 1, 1, 1, 1)]
+    fails: list[dict[str, Any] | None] = [
+        None,
+        cal({"dist": "lognormal", "mean": 45.625, "cv": 1.5}),
+        {
+            "basis": "operating",
+            "time_to_failure": det[2] | {"value": 4},
+            "time_to_repair": det[2] | {"value": 4},
+        },
+        cal({"dist": "exponential", "mean": 156.0}),
+        {
+            "basis": "calendar",
+            "time_to_failure": {"dist": "exponential", "mean": 120.0},
+            "time_to_repair": det[0],
+        },
+        None,
+        None,
+        None,
+    ]
+    spec = LineSpec(
+        stations=[
+            {
+                "name": f"st{i}",
+                "cycle_time": det[i],
+                "servers": k,
+                "keep_sequence": keep,
+                **({"failures": f} if f else {}),
+            }
+            for i, (k, keep, f) in enumerate(
+                zip([1, 2, 2, 2, 1, 1, 1, 1], [False, True, True] + [False] * 5, fails, strict=True)
+            )
+        ],
+        buffers=[0] * 7,
+    )
+    k = np.arange(1755)
+    line = spec.compile(WorkCalendar(57.0 * k, 57.0 * k + 50.0))
+    line = with_topology(
+        line,
+        [-1, 0, 1, -1, 3, 4, 5, 6],
+        [1, 2, 3, 4, 5, 6, 7, -1],
+        [[], [], [], [2], [], [], [], []],
+    )
+    keys = np.array(
+        [[[10393643084634104751, 3749379507733127691], [0, 0]],
+         [[4745689413412258287, 7177331701481659290], [17006709224466341878, 18064173384132174015]],
+         [[11892008258620246405, 15450083867757352251],
+          [2850200652016246708, 16517436293136047428]],
+         [[1370364643307819452, 3427775637649754023], [3722253185511955795, 11776718922884622165]],
+         [[14539704971785914022, 8222374715521222595], [0, 0]],
+         [[8743997715119714399, 8077411207637494072], [0, 0]],
+         [[12674012735014582243, 2053419238363533129], [0, 0]],
+         [[11490032746749903864, 13885636650519856076], [0, 0]]],
+        dtype=np.uint64,
+    )  # fmt: skip
+    p = np.tile([1.0, 16.0, 2.0, 29.0, 1.0, 1.0, 1.0, 1.0], (26, 1))
+    ref = simulate_reference(line, p, np.zeros(26), keys)
+    assert ref.visits.end[24, 3] == ref.visits.end[25, 3]
+    assert ref.visits.departure[24, 3] < ref.visits.departure[25, 3]
+    assert_same_visits(fast.simulate_visits(line, p, np.zeros(26), keys), ref.visits)

@@ -385,14 +385,17 @@ def run_events(
                 nf = ist[i, I_FIN_LEN]
                 pick = -1
                 if line_i[i, 5] == 1:
-                    # overtaking: the job that finished first
+                    # overtaking: the job that finished first; ends within rounding of
+                    # the clock are one instant (as the events are), and the tie goes
+                    # to the job that entered first
                     pick = 0
                     for q in range(1, nf):
                         a = fin[i, q]
                         b = fin[i, pick]
-                        if tf[a, F_END] < tf[b, F_END] or (
-                            tf[a, F_END] == tf[b, F_END] and tk[a, T_SEQ] < tk[b, T_SEQ]
-                        ):
+                        ea = tf[a, F_END]
+                        eb = tf[b, F_END]
+                        tie = 8.0 * _EPS * max(abs(eb), 1.0)
+                        if ea < eb - tie or (abs(ea - eb) <= tie and tk[a, T_SEQ] < tk[b, T_SEQ]):
                             pick = q
                 else:
                     for q in range(nf):
