@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydantic import Field, NonNegativeFloat, PositiveFloat, model_validator
-from scipy.special import softmax
 
 from .common import (
     Month,
@@ -41,6 +40,15 @@ from .common import (
     stochastic_round,
 )
 from .episodes import Episodes, EpisodeState, step_episodes
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """exp(x) / sum(exp(x)), shifted by the maximum against overflow: the operations of
+    ``scipy.special.softmax`` in its order, so the shares are the same to the bit,
+    without importing scipy.special."""
+    x = np.asarray(x)
+    shifted = np.exp(x - np.max(x, keepdims=True))
+    return np.asarray(shifted / np.sum(shifted, keepdims=True))
 
 
 class Offer(VentureModel):

@@ -27,7 +27,7 @@ battery pack, ...).  Each month, for each component:
    problem: by Gale's theorem the kits ``x`` can be made iff, for every set ``W`` of
    variants, ``sum(usage * x over W) <= stock of the suppliers that fit some v in W``;
    with a handful of variants all sets are checked directly, and the actual units are
-   assigned with a maximum flow (scipy).
+   assigned with a maximum flow (:mod:`.flow`).
 5. **Release instants.** A kit is complete when its last part is there: per variant,
    the ``k``-th kit's instant is the latest of the instants of its ``k``-th set of
    parts, each component's units taken earliest first.  Kits (and parts) still unused
@@ -45,8 +45,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field, NonNegativeFloat, model_validator
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_flow
 
 from .common import (
     WEEKS_PER_MONTH,
@@ -59,6 +57,7 @@ from .common import (
     split_int,
 )
 from .episodes import Episodes, EpisodeState, step_episodes
+from .flow import Network, max_flow
 
 _LAST_INSTANT = float(np.nextafter(1.0, 0.0))
 
@@ -259,8 +258,9 @@ def _headroom(v: int, x: np.ndarray, rows: np.ndarray, bounds: np.ndarray) -> in
     return max(0, int(np.floor(np.min(slack / rows[uses, v]) + 1e-9)))
 
 
-def _assign(stock: np.ndarray, fits: np.ndarray, demand: np.ndarray) -> np.ndarray:
-    """Units each supplier gives each variant: a maximum flow from suppliers to variants."""
+def assign_units(stock: np.ndarray, fits: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """Units each supplier gives each variant: a maximum flow from suppliers to variants
+    (:mod:`.flow`, the flow scipy's solver finds)."""
     n_s, n_v = fits.shape
     if demand.sum() == 0:
         return np.zeros((n_s, n_v), dtype=np.int64)
@@ -273,13 +273,14 @@ def _assign(stock: np.ndarray, fits: np.ndarray, demand: np.ndarray) -> np.ndarr
         edges.append((src, 1 + s, int(stock[s])))
         edges += [(1 + s, 1 + n_s + v, big) for v in range(n_v) if fits[s, v] and demand[v] > 0]
     edges += [(1 + n_s + v, sink, int(demand[v])) for v in range(n_v)]
-    rows, cols, caps = (list(x) for x in zip(*edges, strict=True))
-    graph = csr_matrix((np.array(caps, dtype=np.int32), (rows, cols)), shape=(sink + 1, sink + 1))
-    result = maximum_flow(graph, src, sink)
-    if result.flow_value != int(demand.sum()):  # Gale's check said it fits: a bug if not
+    net = Network(sink + 1, edges)
+    if max_flow(net, src, sink) != int(demand.sum()):  # Gale's check said it fits: a bug if not
         raise AssertionError("kit allocation infeasible for the parts on hand")
-    flow = result.flow.toarray()
-    return np.asarray(np.maximum(flow[1 : 1 + n_s, 1 + n_s : 1 + n_s + n_v], 0).astype(np.int64))
+    given = np.zeros((n_s, n_v), dtype=np.int64)
+    for s in range(n_s):
+        for v in range(n_v):
+            given[s, v] = max(net.edge_flow(1 + s, 1 + n_s + v), 0)
+    return given
 
 
 class Supply:
@@ -377,7 +378,7 @@ class Supply:
 
         kit_instants = [np.zeros(int(n)) for n in new]
         for c, p in enumerate(self.parts):
-            given = _assign(available[c], p.fits, p.usage * new)
+            given = assign_units(available[c], p.fits, p.usage * new)
             st.on_hand[c] = available[c] - given.sum(axis=1)
             for v, instants in enumerate(self._instants_by_variant(times[c], given)):
                 if p.usage[v] > 0 and new[v] > 0:
