@@ -52,7 +52,7 @@ from .common import (
     Schedule,
     VentureModel,
     child_rng,
-    level_order,
+    level_positions,
     schedule_at,
     split_int,
 )
@@ -368,7 +368,8 @@ class Supply:
             spend += float(arrived.sum()) * p.price_cny[t] * self.price_factor[c]
             received[p.name], depth[p.name] = int(arrived.sum()), d_common
             available.append(st.on_hand[c] + arrived)
-            times.append(self._unit_instants(st.on_hand[c], arrived, p.deliveries))
+            phases = self._rng_timing.random(arrived.size)  # one per supplier, every month
+            times.append(unit_instants(st.on_hand[c], arrived, p.deliveries, phases))
 
         rows = np.concatenate([p.rows for p in self.parts])
         bounds = np.concatenate(
@@ -380,18 +381,15 @@ class Supply:
         for c, p in enumerate(self.parts):
             given = assign_units(available[c], p.fits, p.usage * new)
             st.on_hand[c] = available[c] - given.sum(axis=1)
-            for v, instants in enumerate(self._instants_by_variant(times[c], given)):
+            for v, units in enumerate(instants_by_variant(times[c], given)):
                 if p.usage[v] > 0 and new[v] > 0:
-                    kit_instants[v] = np.maximum(
-                        kit_instants[v], instants[p.usage[v] - 1 :: p.usage[v]]
-                    )
+                    kit_instants[v] = np.maximum(kit_instants[v], units.every(int(p.usage[v])))
 
         held = st.kit_stock.copy()
         st.kit_stock = held + new
+        # each kit_instants[v] is sorted: a maximum of sorted sequences
         frac = [
-            np.minimum(
-                np.concatenate([np.zeros(int(held[v])), np.sort(kit_instants[v])]), _LAST_INSTANT
-            )
+            np.minimum(np.concatenate([np.zeros(int(held[v])), kit_instants[v]]), _LAST_INSTANT)
             for v in range(len(self.variants))
         ]
         kits = KitSupply(
@@ -468,30 +466,80 @@ class Supply:
         pipe[:, -1] = 0
         return arrived
 
-    def _unit_instants(
-        self, on_hand: np.ndarray, arrived: np.ndarray, deliveries: np.ndarray
-    ) -> list[np.ndarray]:
-        """Per supplier, the sorted instants its units are there: held ones at 0."""
-        phases = self._rng_timing.random(arrived.size)  # one per supplier, every month
-        out = []
-        for s in range(arrived.size):
-            batches = (np.arange(deliveries[s]) + phases[s]) / deliveries[s]
-            units = split_int(int(arrived[s]), np.ones(int(deliveries[s])))
-            out.append(np.concatenate([np.zeros(int(on_hand[s])), np.repeat(batches, units)]))
-        return out
 
-    @staticmethod
-    def _instants_by_variant(times: list[np.ndarray], given: np.ndarray) -> list[np.ndarray]:
-        """The instants of the units each variant gets: each supplier's earliest units,
-        mixed evenly across the variants it serves, then merged and sorted per variant."""
-        n_s, n_v = given.shape
-        parts: list[list[np.ndarray]] = [[] for _ in range(n_v)]
-        for s in range(n_s):
-            used = int(given[s].sum())
-            if used == 0:
-                continue
-            who = level_order(given[s])
-            first = times[s][:used]
-            for v in range(n_v):
-                parts[v].append(first[who == v])
-        return [np.sort(np.concatenate(ps)) if ps else np.zeros(0) for ps in parts]
+@dataclass(frozen=True)
+class Instants:
+    """Sorted instants of units, run-length coded: ``counts[i]`` units at ``values[i]``
+    (increasing): a month's tens of thousands of parts are a few dozen deliveries."""
+
+    values: np.ndarray  # float, increasing
+    counts: np.ndarray  # int64, >= 0
+
+    def expand(self) -> np.ndarray:
+        """Every unit's instant, sorted."""
+        return np.repeat(self.values, self.counts)
+
+    def every(self, k: int) -> np.ndarray:
+        """The instants of units ``k - 1``, ``2k - 1``, ...: when each set of ``k`` units
+        (a kit's) is complete, units taken earliest first."""
+        ends = np.cumsum(self.counts)
+        return np.repeat(self.values, np.diff(ends // k, prepend=0))
+
+
+def unit_instants(
+    on_hand: np.ndarray, arrived: np.ndarray, deliveries: np.ndarray, phases: np.ndarray
+) -> list[Instants]:
+    """Per supplier, the instants its units are there: held ones at 0, the arrivals in
+    ``deliveries`` equal batches at evenly spaced instants offset by ``phases``."""
+    out = []
+    for s in range(arrived.size):
+        batches = (np.arange(deliveries[s]) + phases[s]) / deliveries[s]
+        units = split_int(int(arrived[s]), np.ones(int(deliveries[s])))
+        out.append(
+            Instants(
+                np.concatenate([[0.0], batches]),
+                np.concatenate([[int(on_hand[s])], units]).astype(np.int64),
+            )
+        )
+    return out
+
+
+def instants_by_variant(times: list[Instants], given: np.ndarray) -> list[Instants]:
+    """The instants of the units each variant gets: each supplier's earliest units,
+    mixed evenly across the variants it serves (:func:`level_order`), then merged per
+    variant.  Counted per delivery: which of a supplier's units go to a variant is its
+    places in the level order, and only how many fall in each delivery matters."""
+    n_s, n_v = given.shape
+    values: list[list[np.ndarray]] = [[] for _ in range(n_v)]
+    counts: list[list[np.ndarray]] = [[] for _ in range(n_v)]
+    for s in range(n_s):
+        row = given[s]
+        used = int(row.sum())
+        if used == 0:
+            continue
+        there = times[s]
+        share: list[np.ndarray | None]
+        if np.count_nonzero(row) == 1:  # one variant takes the first `used` units
+            ends = np.minimum(np.cumsum(there.counts), used)
+            share = [np.diff(ends, prepend=0) if g else None for g in row.tolist()]
+        elif used <= there.counts[0]:  # all from stock, at instant 0
+            share = [np.array([g]) if g else None for g in row.tolist()]
+        else:
+            bounds = np.concatenate([[0], np.cumsum(there.counts)])
+            share = [
+                np.diff(np.searchsorted(at, bounds)) if at.size else None
+                for at in level_positions(row)
+            ]
+        for v, c in enumerate(share):
+            if c is not None:
+                values[v].append(there.values[: c.size])
+                counts[v].append(c)
+    out = []
+    for v in range(n_v):
+        if not values[v]:
+            out.append(Instants(np.zeros(0), np.zeros(0, dtype=np.int64)))
+            continue
+        vals, cnts = np.concatenate(values[v]), np.concatenate(counts[v])
+        order = np.argsort(vals, kind="stable")
+        out.append(Instants(vals[order], cnts[order].astype(np.int64)))
+    return out
