@@ -307,3 +307,18 @@ def test_the_month_loop_order_is_enforced() -> None:
         venture.close_month(0, np.zeros(2), kits.count + 1, 1000.0)
     with pytest.raises(RuntimeError):
         venture.build_plan(1)
+
+
+def test_the_summary_adds_up_the_months_wide_columns(base_run: Any) -> None:
+    """The summary's totals, from each month's figures, are those of its wide columns."""
+    venture, months = base_run
+    rows = [m.to_dict() for m in months]
+    for m, row in zip(months, rows, strict=True):
+        assert m.figures() == {k: row[k] for k in m.figures()}
+    summary = venture.summary()
+    for key in ("produced", "delivered", "orders", "cancelled", "kits_short", "contract_units"):
+        assert summary[f"{key}_total"] == total(rows, key)
+    for key in ("revenue", "cost", "opex", "capex"):
+        assert summary[f"{key}_total_cny"] == total(rows, key)
+    assert summary["mean_wait_weeks"] == float(np.mean([r["wait_weeks"] for r in rows]))
+    assert summary["final_backlog"] == rows[-1]["backlog"]

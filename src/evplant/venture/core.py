@@ -73,6 +73,14 @@ class VentureMonth(DictView):
             out.update({k: float(v) for k, v in rec.wide().items()})
         return out
 
+    def figures(self) -> dict[str, float]:
+        """The totals' and the money lines' columns of :meth:`to_dict`, what a run's
+        summary adds up, without the columns per variant, rival or component (no
+        column of those has the name of a total or a money line)."""
+        out = {k: float(v) for k, v in self.totals.wide().items()}
+        out.update({m.line: float(m.value) for m in self.money})
+        return out
+
 
 class VentureConfig(VentureModel):
     """The venture section of a scenario: one sub-section per part."""
@@ -162,7 +170,9 @@ class Venture:
             child_seed(seed, 2),
         )
         self.finance = Finance(cfg.finance, self.variants, self.month_numbers)
-        self.rows: list[dict[str, float]] = []
+        self.booked: list[VentureMonth] = []  # every month closed so far
+        # per month, the totals and money lines the summary adds up (as in to_dict)
+        self._figures: list[dict[str, float]] = []
         self._next = 0  # the month close_month books next
         self._plan = np.zeros(len(self.variants), dtype=np.int64)
         self._kits: KitSupply | None = None
@@ -351,7 +361,8 @@ class Venture:
             ],
             money=money_lines(label, money),
         )
-        self.rows.append(booked.to_dict())
+        self.booked.append(booked)
+        self._figures.append(booked.figures())
         self._next += 1
         self._kits = self._supply_month = None
         return booked
@@ -365,8 +376,10 @@ class Venture:
         looks = {"own": market.brand, **market.rival_brands}
         out["brands"] = {k: {"name": b.name, "colour": b.colour} for k, b in looks.items()}
 
+        rows = self._figures
+
         def total(key: str) -> float:
-            return float(sum(r[key] for r in self.rows))
+            return float(sum(r[key] for r in rows))
 
         for key in (
             "produced",
@@ -381,11 +394,11 @@ class Venture:
             out[f"{key}_total"] = total(key)
         for key in ("revenue", "cost", "opex", "capex"):
             out[f"{key}_total_cny"] = total(key)
-        waits = [r["wait_weeks"] for r in self.rows]
+        waits = [r["wait_weeks"] for r in rows]
         out["mean_wait_weeks"] = float(np.mean(waits)) if waits else None
         out["max_wait_weeks"] = float(np.max(waits)) if waits else None
-        out["final_backlog"] = self.rows[-1]["backlog"] if self.rows else None
-        out["months"] = float(len(self.rows))
+        out["final_backlog"] = rows[-1]["backlog"] if rows else None
+        out["months"] = float(len(rows))
         return out
 
     def _check_month(self, t: int) -> None:
