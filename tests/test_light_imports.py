@@ -84,3 +84,18 @@ def test_run_modules_import_no_heavy_packages() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_command_line_loads_no_model() -> None:
+    """`evplant --help` loads typer and rich and little else: no numpy, no models, no
+    writers (each command imports what it needs)."""
+    code = (
+        "import sys\n"
+        "import evplant.cli\n"
+        "heavy = [m for m in ('numpy', 'pydantic', 'pyarrow', 'scipy', 'numba', 'yaml',\n"
+        "                     'json', 'plotly', 'evplant.run', 'evplant.scenario')\n"
+        "         if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
