@@ -177,18 +177,27 @@ class Venture:
         self._plan = np.zeros(len(self.variants), dtype=np.int64)
         self._kits: KitSupply | None = None
         self._supply_month: SupplyMonth | None = None
+        # this month's forecasts by month: the plan and the kits ask for next month's
+        # both; they hold until close_month moves the waits and the export closures
+        self._expected: dict[int, np.ndarray] = {}
 
     # --- forecasts -------------------------------------------------------------------
 
     def expected_orders(self, month: int) -> np.ndarray:
         """Orders per variant the venture expects in a month (a month number): buyers at
         today's quoted wait, up to the stores' capacity then, plus exports."""
+        known = self._expected.get(month)
+        if known is not None:
+            return known
         demand = self.market.expected_demand(month, self.channel.wait_weeks)
         stores = float(np.rint(np.interp(month, self.month_numbers, self.channel.stores)))
         capacity = stores * self.cfg.channel.orders_per_store_per_month
         if demand.sum() > capacity:
             demand = demand * capacity / demand.sum()
-        return np.asarray(demand + self.market.expected_exports(month))
+        out = np.asarray(demand + self.market.expected_exports(month))
+        out.setflags(write=False)
+        self._expected[month] = out
+        return out
 
     # --- the month ---------------------------------------------------------------------
 
@@ -258,6 +267,7 @@ class Venture:
         if (whole != np.asarray(produced)).any():
             raise ValueError(f"produced must be whole cars, got {produced}")
         produced = whole
+        self._expected.clear()
         kits, supplied = self._kits, self._supply_month
         self.supply.consume(kits_used)
         self.supply.note_capacity(float(capacity_per_month))
