@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from evplant.months import month_number
-from evplant.venture.channel import Channel, ChannelConfig
-from evplant.venture.common import WEEKS_PER_MONTH
+from evplant.venture.channel import Channel, ChannelConfig, deliver
+from evplant.venture.common import WEEKS_PER_MONTH, split_int
 
 MONTHS = np.arange(36) + month_number("2024-01")
 
@@ -149,3 +149,37 @@ def test_bad_channel_values_are_named(change: dict[str, Any], field: str) -> Non
     with pytest.raises(ValidationError) as err:
         channel(**change)
     assert any(field in str(e["loc"]) for e in err.value.errors()), err.value.errors()
+
+
+def _deliver_loop(book: np.ndarray, free: int) -> np.ndarray:
+    """Delivery as first written: age by age, oldest first (the reference)."""
+    delivered = np.zeros(book.shape[0], dtype=np.int64)
+    for age in range(book.shape[1] - 1, -1, -1):
+        if free == 0:
+            break
+        cohort = book[:, age]
+        take = cohort.copy() if cohort.sum() <= free else split_int(free, cohort)
+        book[:, age] -= take
+        delivered += take
+        free -= int(take.sum())
+    return delivered
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 4),
+    st.integers(1, 48),
+    st.integers(0, 5000),
+    st.sampled_from([0.0, 0.3, 0.8]),
+    st.integers(0, 2**32 - 1),
+)
+def test_delivery_is_the_age_by_age_loop(
+    markets: int, ages: int, free: int, empty: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    book = rng.integers(0, 300, (markets, ages)) * (rng.random((markets, ages)) >= empty)
+    expected_book = book.copy()
+    expected = _deliver_loop(expected_book, free)
+    got = deliver(book, free)
+    assert np.array_equal(got, expected)
+    assert np.array_equal(book, expected_book)

@@ -307,3 +307,42 @@ def test_the_month_loop_order_is_enforced() -> None:
         venture.close_month(0, np.zeros(2), kits.count + 1, 1000.0)
     with pytest.raises(RuntimeError):
         venture.build_plan(1)
+
+
+def test_the_summary_adds_up_the_months_wide_columns(base_run: Any) -> None:
+    """The summary's totals, from each month's figures, are those of its wide columns."""
+    venture, months = base_run
+    rows = [m.to_dict() for m in months]
+    for m, row in zip(months, rows, strict=True):
+        assert m.figures() == {k: row[k] for k in m.figures()}
+    summary = venture.summary()
+    for key in ("produced", "delivered", "orders", "cancelled", "kits_short", "contract_units"):
+        assert summary[f"{key}_total"] == total(rows, key)
+    for key in ("revenue", "cost", "opex", "capex"):
+        assert summary[f"{key}_total_cny"] == total(rows, key)
+    assert summary["mean_wait_weeks"] == float(np.mean([r["wait_weeks"] for r in rows]))
+    assert summary["final_backlog"] == rows[-1]["backlog"]
+
+
+def test_forecasts_are_worked_out_afresh_each_month() -> None:
+    """A month's forecasts, kept for the plan and the kits, are what the market and the
+    channel say now, month after month (the kept ones go when the month closes)."""
+    cfg = config()
+    labels = [month_label(month_number("2024-01") + i) for i in range(8)]
+    venture = Venture(cfg, VARIANTS, labels, np.random.SeedSequence(4))
+
+    def fresh(month: int) -> np.ndarray:
+        demand = venture.market.expected_demand(month, venture.channel.wait_weeks)
+        stores = float(np.rint(np.interp(month, venture.month_numbers, venture.channel.stores)))
+        capacity = stores * cfg.channel.orders_per_store_per_month
+        if demand.sum() > capacity:
+            demand = demand * capacity / demand.sum()
+        return np.asarray(demand + venture.market.expected_exports(month))
+
+    for t in range(len(labels)):
+        month = int(venture.month_numbers[t])
+        plan = venture.build_plan(t)
+        for k in range(1, 4):
+            assert np.array_equal(venture.expected_orders(month + k), fresh(month + k))
+        kits = venture.kits(t, plan)
+        venture.close_month(t, np.minimum(kits.count, 3000), np.minimum(kits.count, 3000), 9000.0)

@@ -49,8 +49,7 @@ class Record:
 
     @classmethod
     def measures(cls) -> list[str]:
-        skip = {"month", *cls.KEYS}
-        return [f.name for f in dataclasses.fields(cls) if f.name not in skip]
+        return list(_measures(cls))
 
     @classmethod
     def column(cls, measure: str, **keys: str) -> str:
@@ -69,14 +68,42 @@ class Record:
         return {k: str(getattr(self, k)) for k in self.KEYS}
 
     def values(self) -> dict[str, Value]:
-        return {m: getattr(self, m) for m in self.measures()}
+        return {m: getattr(self, m) for m in _measures(type(self))}
 
     def wide(self) -> dict[str, Value]:
         """This record's wide columns (none for an entity without them)."""
         if self.WIDE is None:
             return {}
-        keys = self.keys()
-        return {self.column(m, **keys): v for m, v in self.values().items()}
+        names = _wide_names(type(self), tuple(str(getattr(self, k)) for k in self.KEYS))
+        measures = _measures(type(self))
+        return {name: getattr(self, m) for name, m in zip(names, measures, strict=True)}
+
+
+# A run has some 14,000 records of a dozen kinds, each viewed wide and long: the field
+# names and column names are worked out once per kind (and key), not per record.
+_MEASURES: dict[type[Record], tuple[str, ...]] = {}
+_WIDE_NAMES: dict[tuple[type[Record], tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def _measures(cls: type[Record]) -> tuple[str, ...]:
+    """The measures of a kind of record, in field order: every field but ``month`` and
+    the key fields."""
+    found = _MEASURES.get(cls)
+    if found is None:
+        skip = {"month", *cls.KEYS}
+        found = _MEASURES[cls] = tuple(
+            f.name for f in dataclasses.fields(cls) if f.name not in skip
+        )
+    return found
+
+
+def _wide_names(cls: type[Record], key: tuple[str, ...]) -> tuple[str, ...]:
+    """The wide column of each measure of ``cls`` for the entity at ``key``."""
+    found = _WIDE_NAMES.get((cls, key))
+    if found is None:
+        keys = dict(zip(cls.KEYS, key, strict=True))
+        found = _WIDE_NAMES[(cls, key)] = tuple(cls.column(m, **keys) for m in _measures(cls))
+    return found
 
 
 # -- the plant --------------------------------------------------------------------------
@@ -325,6 +352,9 @@ def _same(a: Value, b: Value) -> bool:
     return a == b
 
 
+_MISSING = object()
+
+
 def wide(records: Iterable[Record]) -> WideRows:
     """One row per month: ``month`` then every wide column, in record order.
 
@@ -334,16 +364,26 @@ def wide(records: Iterable[Record]) -> WideRows:
     rows: dict[str, dict[str, Value]] = {}
     keys: dict[str, dict[str, None]] = {}
     for rec in records:
-        row = rows.setdefault(rec.month, {"month": rec.month})
-        if rec.KEYS:
-            keys.setdefault(rec.ENTITY, {}).setdefault(rec.key, None)
-        for name, value in rec.wide().items():
-            if name in row and not _same(row[name], value):
+        cls = type(rec)
+        row = rows.get(rec.month)
+        if row is None:
+            row = rows[rec.month] = {"month": rec.month}
+        key: tuple[str, ...] = ()
+        if cls.KEYS:
+            key = tuple(str(getattr(rec, k)) for k in cls.KEYS)
+            keys.setdefault(cls.ENTITY, {}).setdefault("/".join(key), None)
+        if cls.WIDE is None:
+            continue
+        for name, measure in zip(_wide_names(cls, key), _measures(cls), strict=True):
+            value = getattr(rec, measure)
+            there = row.get(name, _MISSING)
+            if there is _MISSING:
+                row[name] = value
+            elif not _same(there, value):  # type: ignore[arg-type]
                 raise ValueError(
-                    f"{rec.month}: column {name!r} is {row[name]!r} and, from a "
+                    f"{rec.month}: column {name!r} is {there!r} and, from a "
                     f"{rec.ENTITY} record, {value!r}"
                 )
-            row.setdefault(name, value)
     return WideRows(rows.values(), {e: list(k) for e, k in keys.items()})
 
 
@@ -353,6 +393,30 @@ def tables(records: Iterable[Record]) -> dict[str, list[dict[str, Value]]]:
     for rec in records:
         row: dict[str, Value] = {"month": rec.month, **rec.keys(), **rec.values()}
         out.setdefault(rec.ENTITY, []).append(row)
+    return out
+
+
+def columns(records: Iterable[Record]) -> dict[str, dict[str, list[Any]]]:
+    """The long tables of :func:`tables` column by column: entity -> field -> values
+    (``month``, the key fields as text, the measures), entities in first-seen order;
+    a field some rows lack (two kinds of record under one entity name) holds None."""
+    by_entity: dict[str, list[Record]] = {}
+    for rec in records:
+        by_entity.setdefault(rec.ENTITY, []).append(rec)
+    out: dict[str, dict[str, list[Any]]] = {}
+    for entity, recs in by_entity.items():
+        cls = type(recs[0])
+        if any(type(r) is not cls for r in recs):
+            rows = [{"month": r.month, **r.keys(), **r.values()} for r in recs]
+            names = dict.fromkeys(n for row in rows for n in row)
+            out[entity] = {n: [row.get(n) for row in rows] for n in names}
+            continue
+        cols: dict[str, list[Any]] = {"month": [r.month for r in recs]}
+        for k in cls.KEYS:
+            cols[k] = [str(getattr(r, k)) for r in recs]
+        for m in _measures(cls):
+            cols[m] = [getattr(r, m) for r in recs]
+        out[entity] = cols
     return out
 
 

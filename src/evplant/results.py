@@ -16,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import NoneType
 from typing import Any
 
 import numpy as np
@@ -51,25 +52,47 @@ def to_table(rows: list[dict[str, Any]], name: str = "table") -> pa.Table:
     null there: an empty cell in CSV, a null in Parquet, never NaN. A NaN or an infinity
     in a row raises :class:`NonFiniteOutput`.
     """
-    columns: dict[str, list[Any]] = {}
+    names: dict[str, None] = {}
     for row in rows:
-        for key in row:
-            columns.setdefault(key, [])
-    for row in rows:
-        for key, values in columns.items():
-            values.append(_plain(row.get(key)))
+        names.update(dict.fromkeys(row))
+    columns = {key: [row.get(key) for row in rows] for key in names}
+    return columns_table(columns, name, lambda k: rows[k].get("month", f"row {k}"))
+
+
+def columns_table(
+    columns: dict[str, list[Any]], name: str = "table", where: Callable[[int], Any] | None = None
+) -> pa.Table:
+    """Columns of equal length as a table, as :func:`to_table` makes rows one (None is
+    null); ``where(k)`` names row ``k`` in an error (default: its ``month``)."""
+    if where is None:
+        months = columns.get("month")
+        where = (lambda k: months[k]) if months is not None else (lambda k: f"row {k}")
     arrays = {}
     for key, values in columns.items():
-        if all(v is None or isinstance(v, int | float) for v in values):
-            numbers = [None if v is None else float(v) for v in values]
-            for k, v in enumerate(numbers):
-                if v is not None and not math.isfinite(v):
-                    month = rows[k].get("month", f"row {k}")
-                    raise NonFiniteOutput(f"{name}: {key} is {v} in {month}")
-            arrays[key] = pa.array(numbers, pa.float64())
+        kinds = set(map(type, values))
+        if any(issubclass(k, np.generic) for k in kinds):
+            values = [_plain(v) for v in values]
+            kinds = set(map(type, values))
+        if all(k is NoneType or issubclass(k, int | float) for k in kinds):
+            arrays[key] = _numbers(values, NoneType in kinds, f"{name}: {key}", where)
         else:
             arrays[key] = pa.array(["" if v is None else str(v) for v in values], pa.string())
     return pa.table(arrays)
+
+
+def _numbers(values: list[Any], gaps: bool, what: str, where: Callable[[int], Any]) -> pa.Array:
+    """A column of numbers as float64, None as null; raises at a NaN or an infinity."""
+    if gaps:
+        missing = np.array([v is None for v in values])
+        numbers = np.array([0.0 if v is None else float(v) for v in values], dtype=np.float64)
+    else:
+        missing = None
+        numbers = np.array([float(v) for v in values], dtype=np.float64)
+    bad = ~np.isfinite(numbers)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise NonFiniteOutput(f"{what} is {numbers[k]} in {where(k)}")
+    return pa.array(numbers, pa.float64(), mask=missing)
 
 
 def finite_json(obj: Any, where: str = "summary") -> Any:
@@ -134,8 +157,8 @@ def write_run(
     out = Path(out)
     wide = to_table(list(result.monthly), MONTHLY_CSV)
     long = {
-        entity: to_table(rows, f"{TABLES}/{entity}")
-        for entity, rows in records.tables(result.records).items()
+        entity: columns_table(columns, f"{TABLES}/{entity}")
+        for entity, columns in records.columns(result.records).items()
     }
     summary = json.dumps(finite_json(result.summary.to_dict()), indent=2) + "\n"
     made = [p for p in (out, out / TABLES) if not p.exists()]

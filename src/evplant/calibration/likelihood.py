@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
-from scipy.special import log_ndtr
 
 from ..errors import EvplantError
 from ..months import month_number
@@ -158,6 +157,10 @@ def model_values(compiled: Compiled, monthly: Mapping[str, np.ndarray]) -> np.nd
 
 def log_likelihoods(compiled: Compiled, values: np.ndarray) -> np.ndarray:
     """Each statement's log-likelihood given the model figures ``values``."""
+    # here, not at the top: the scenario's schema imports this module (the observation
+    # model's settings), and a run need not pay a quarter of a second for scipy.special
+    from scipy.special import log_ndtr
+
     z = (values - compiled.value) / compiled.sd
     out = np.empty_like(z)
     for i, rel in enumerate(compiled.relation):

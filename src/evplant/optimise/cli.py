@@ -7,7 +7,6 @@ checked here or by the API and every bad one is one ``EvplantError`` line, exit 
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +37,13 @@ def user_errors(fn: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _json(data: Any) -> str:
+    # json is imported here, not at the top: `evplant --help` loads this module
+    import json
+
+    return json.dumps(data, indent=2) + "\n"
 
 app = typer.Typer(
     name="optimize",
@@ -111,7 +117,7 @@ def buffers(
                            seed=seed, workers=workers, trials=trials,
                            replications=replications)
     if as_json:
-        sys.stdout.write(json.dumps(res.to_dict(), indent=2) + "\n")
+        sys.stdout.write(_json(res.to_dict()))
         return
     from rich.table import Table
 
@@ -165,7 +171,7 @@ def marginal(
     res = marginal_values(spec, jobs=jobs, seed=seed, replications=replications,
                           workers=workers, step=step, **prices)
     if as_json:
-        sys.stdout.write(json.dumps(res.to_dict(), indent=2) + "\n")
+        sys.stdout.write(_json(res.to_dict()))
         return
     from rich.table import Table
 
@@ -228,7 +234,7 @@ def scenario(
                             scheduler=scheduler, seed=seed, overrides=set_ or [],
                             cash_floor=cash_floor, out_dir=out_dir)
     if as_json:
-        sys.stdout.write(json.dumps(res.to_dict(), indent=2) + "\n")
+        sys.stdout.write(_json(res.to_dict()))
         return
     from rich.table import Table
 
@@ -280,7 +286,7 @@ def plant(
     if as_json:
         data = res.to_dict()
         data["cars_a_year"] = res.throughput_per_hour * 8760.0
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        sys.stdout.write(_json(data))
         return
     from rich.table import Table
 

@@ -95,6 +95,7 @@ class Plant:
         self.stats = stats
         self._executor: ThreadPoolExecutor | None = None
         self._rates: dict[tuple[str, float, float], float] = {}
+        self._names: dict[str, tuple[list[str], list[str]]] = {}  # per phase, see _station_names
         self._working: dict[str, np.ndarray] = {}
         self.variants = variants
         self.months = month_starts(*horizon)
@@ -427,6 +428,16 @@ class Plant:
             started=float(stats.jobs_in[0]),
         )
 
+    def _station_names(self, run: PhaseRun) -> tuple[list[str], list[str]]:
+        """Each station's shop and its name within the shop (the same every month)."""
+        found = self._names.get(run.name)
+        if found is None:
+            layout = run.layout
+            shop = [layout.shops[int(k)] for k in layout.shop_of]
+            short = [name.split("/", 1)[-1] for name in layout.line.names]
+            found = self._names[run.name] = (shop, short)
+        return found
+
     def _shop_records(
         self, t: int
     ) -> tuple[list[ShopMonth], list[StationMonth], tuple[str, str]]:
@@ -445,9 +456,26 @@ class Plant:
             state = run.ramp or self.ramp(run)
             fpy = 1.0 - (1.0 - line.fpy) * state.defect_factor
             fpy = np.clip(fpy, 0.0, 1.0)
-            act = b.active_mean_s
-            for i, name in enumerate(line.names):
-                shop = run.layout.shops[int(run.layout.shop_of[i])]
+            # the month's figures of every station at once, element for element what
+            # a station's own arithmetic gives; then one record per station
+            servers = np.asarray(line.servers, dtype=np.float64)
+            open_s = servers * on  # server-seconds of the month
+            busy, blocked, failed = b.busy_s / open_s, b.blocked_s / open_s, b.failed_s / open_s
+            idle = 1.0 - (b.busy_s + b.blocked_s + b.failed_s) / open_s
+            act = np.asarray(b.active_mean_s, dtype=np.float64).tolist()
+            shop_names, short = self._station_names(run)
+            columns = zip(
+                shop_names,
+                line.names,
+                open_s.tolist(),
+                np.asarray(b.busy_s).tolist(),
+                np.asarray(b.blocked_s).tolist(),
+                np.asarray(b.failed_s).tolist(),
+                fpy.tolist(),
+                act,
+                strict=True,
+            )
+            for shop, name, k_on, busy_s, blocked_s, failed_s, q, a in columns:
                 agg = shops.setdefault(
                     shop,
                     {
@@ -460,40 +488,33 @@ class Plant:
                         "on": 0.0,
                     },
                 )
-                k = float(line.servers[i])
-                agg["cap"] += k * on
-                agg["busy"] += b.busy_s[i]
-                agg["blocked"] += b.blocked_s[i]
-                agg["failed"] += b.failed_s[i]
-                agg["q"] = min(agg["q"], float(fpy[i]))
-                if act[i] > best[0]:
-                    best = (float(act[i]), shop, name)
-                cap = k * on
-                stations.append(
-                    StationMonth(
-                        month,
-                        run.name,
-                        shop,
-                        name.split("/", 1)[-1],
-                        servers=k,
-                        jobs_in=float(b.jobs_in[i]),
-                        jobs_out=float(b.jobs_out[i]),
-                        busy=float(b.busy_s[i] / cap),
-                        blocked=float(b.blocked_s[i] / cap),
-                        failed=float(b.failed_s[i] / cap),
-                        starved=max(
-                            0.0, float(1.0 - (b.busy_s[i] + b.blocked_s[i] + b.failed_s[i]) / cap)
-                        ),
-                        active_period_mean_s=float(act[i]),
-                    )
+                agg["cap"] += k_on
+                agg["busy"] += busy_s
+                agg["blocked"] += blocked_s
+                agg["failed"] += failed_s
+                agg["q"] = min(agg["q"], q)
+                if a > best[0]:
+                    best = (a, shop, name)
+            stations.extend(
+                StationMonth(month, run.name, *fields)
+                for fields in zip(
+                    shop_names,
+                    short,
+                    servers.tolist(),
+                    np.asarray(b.jobs_in, dtype=np.float64).tolist(),
+                    np.asarray(b.jobs_out, dtype=np.float64).tolist(),
+                    busy.tolist(),
+                    blocked.tolist(),
+                    failed.tolist(),
+                    [max(0.0, x) for x in idle.tolist()],
+                    act,
+                    strict=True,
                 )
+            )
             for shop in run.layout.shops:
                 i = run.layout.shop_last[shop]
-                slow = max(
-                    float(line.ideal_ct[j] / line.servers[j])
-                    for j in range(line.m)
-                    if run.layout.shops[int(run.layout.shop_of[j])] == shop
-                )
+                in_shop = np.asarray(shop_names) == shop
+                slow = float(np.max(line.ideal_ct[in_shop] / line.servers[in_shop]))
                 shops[shop]["out_time"] += b.jobs_out[i] * slow
                 shops[shop]["on"] += on
         records = []

@@ -23,6 +23,8 @@ VENTURE_MARKERS = ("delivered", "backlog", "orders", "revenue", "cash", "cum_inv
 
 def num(value: Any) -> float | None:
     """A finite float, or None for anything missing, non-numeric or not finite."""
+    if type(value) is float:  # nearly every cell: the rest of the checks can wait
+        return value if math.isfinite(value) else None
     if value is None or isinstance(value, str | bytes | bool):
         return None
     try:

@@ -146,15 +146,7 @@ class Channel:
         self.stock = self.stock + np.asarray(produced, dtype=np.int64)
         delivered = np.zeros((book.shape[0], n_v), dtype=np.int64)
         for v in range(n_v):
-            free = int(self.stock[v])
-            for age in range(_AGES - 1, -1, -1):
-                if free == 0:
-                    break
-                cohort = book[:, v, age]
-                take = cohort.copy() if cohort.sum() <= free else split_int(free, cohort)
-                book[:, v, age] -= take
-                delivered[:, v] += take
-                free -= int(take.sum())
+            delivered[:, v] = deliver(book[:, v, :], int(self.stock[v]))
         self.stock = self.stock - delivered.sum(axis=0)
         self.backlog = book
 
@@ -189,3 +181,22 @@ class Channel:
             weeks = np.where(rate > 0, backlog / np.where(rate > 0, rate, 1.0), np.inf)
         weeks = np.where(backlog > 0, weeks * WEEKS_PER_MONTH, 0.0)
         return np.minimum(weeks, cap)
+
+
+def deliver(book: np.ndarray, free: int) -> np.ndarray:
+    """Deliver ``free`` cars of one variant to its orders, oldest age first: whole
+    cohorts (all markets of an age) while the cars last, then the one they run out in
+    shared across its markets (:func:`split_int`).  ``book`` [markets, ages] is reduced
+    in place; returns the cars delivered per market."""
+    if free <= 0:
+        return np.zeros(book.shape[0], dtype=np.int64)
+    oldest_first = book[:, ::-1]
+    upto = np.cumsum(oldest_first.sum(axis=0))
+    whole = int(np.searchsorted(upto, free, side="right"))  # cohorts taken in full
+    take = np.zeros_like(oldest_first)
+    take[:, :whole] = oldest_first[:, :whole]
+    if whole < upto.size:
+        left = free - (int(upto[whole - 1]) if whole else 0)
+        take[:, whole] = split_int(left, oldest_first[:, whole])
+    book -= take[:, ::-1]
+    return np.asarray(take.sum(axis=1))

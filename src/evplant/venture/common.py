@@ -29,6 +29,7 @@ __all__ = [
     "child_rng",
     "invalid",
     "level_order",
+    "level_positions",
     "month_label",
     "month_number",
     "schedule_at",
@@ -116,11 +117,54 @@ def level_order(counts: np.ndarray) -> np.ndarray:
     in proportion to its count, as a heijunka board would mix variants or kits.
     """
     counts = np.asarray(counts, dtype=np.int64)
+    out = np.zeros(int(counts.sum()), dtype=np.int64)
+    for i, at in enumerate(level_positions(counts)):
+        out[at] = i
+    return out
+
+
+#: counts up to this are placed by integer arithmetic (see level_positions)
+_EXACT_COUNTS = 2**24
+
+
+def level_positions(counts: np.ndarray) -> list[np.ndarray]:
+    """Where each index's units stand in :func:`level_order`: one increasing array of
+    positions per index, ``counts[i]`` long.
+
+    The ``j``-th unit of index ``v`` has the key ``(j + 1/2) / counts[v]``; the order is
+    by key, ties to the lower index.  So it stands after its own ``j`` units and, of
+    index ``w``, the ``i`` with ``(2i + 1) counts[v] <= (2j + 1) counts[w]`` (``<`` for
+    ``w > v``): a floor division per unit, no sort.  Keys as floats order the same way
+    while two different keys are more than an ulp apart, which holds for counts below
+    ``2**24``; beyond that the keys are sorted as floats.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.size and counts.max() >= _EXACT_COUNTS:
+        return _sorted_positions(counts)
+    out = []
+    for v, c_v in enumerate(counts.tolist()):
+        odd = 2 * np.arange(c_v, dtype=np.int64) + 1  # 2j + 1
+        at = np.arange(c_v, dtype=np.int64)
+        for w, c_w in enumerate(counts.tolist()):
+            if w == v or c_w == 0:
+                continue
+            # how many i of w have 2i + 1 <= bound: (bound + 1) // 2
+            bound = (odd * c_w) // c_v if w < v else (odd * c_w - 1) // c_v
+            at += (bound + 1) // 2
+        out.append(at)
+    return out
+
+
+def _sorted_positions(counts: np.ndarray) -> list[np.ndarray]:
+    """:func:`level_positions` by sorting the keys (a stable sort: ties to the lower
+    index), for counts too large for the integer rule."""
     if counts.sum() == 0:
-        return np.zeros(0, dtype=np.int64)
-    ids = np.repeat(np.arange(counts.size), counts)
-    pos = np.concatenate([(np.arange(c) + 0.5) / c for c in counts if c > 0])
-    return ids[np.argsort(pos, kind="stable")]
+        return [np.zeros(0, dtype=np.int64) for _ in counts]
+    keys = np.concatenate([(np.arange(c) + 0.5) / c for c in counts if c > 0])
+    rank = np.empty(keys.size, dtype=np.int64)
+    rank[np.argsort(keys, kind="stable")] = np.arange(keys.size)
+    ends = np.cumsum(counts)
+    return [rank[e - c : e] for c, e in zip(counts.tolist(), ends.tolist(), strict=True)]
 
 
 def stochastic_round(x: np.ndarray, u: np.ndarray) -> np.ndarray:

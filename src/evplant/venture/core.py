@@ -73,6 +73,14 @@ class VentureMonth(DictView):
             out.update({k: float(v) for k, v in rec.wide().items()})
         return out
 
+    def figures(self) -> dict[str, float]:
+        """The totals' and the money lines' columns of :meth:`to_dict`, what a run's
+        summary adds up, without the columns per variant, rival or component (no
+        column of those has the name of a total or a money line)."""
+        out = {k: float(v) for k, v in self.totals.wide().items()}
+        out.update({m.line: float(m.value) for m in self.money})
+        return out
+
 
 class VentureConfig(VentureModel):
     """The venture section of a scenario: one sub-section per part."""
@@ -162,23 +170,34 @@ class Venture:
             child_seed(seed, 2),
         )
         self.finance = Finance(cfg.finance, self.variants, self.month_numbers)
-        self.rows: list[dict[str, float]] = []
+        self.booked: list[VentureMonth] = []  # every month closed so far
+        # per month, the totals and money lines the summary adds up (as in to_dict)
+        self._figures: list[dict[str, float]] = []
         self._next = 0  # the month close_month books next
         self._plan = np.zeros(len(self.variants), dtype=np.int64)
         self._kits: KitSupply | None = None
         self._supply_month: SupplyMonth | None = None
+        # this month's forecasts by month: the plan and the kits ask for next month's
+        # both; they hold until close_month moves the waits and the export closures
+        self._expected: dict[int, np.ndarray] = {}
 
     # --- forecasts -------------------------------------------------------------------
 
     def expected_orders(self, month: int) -> np.ndarray:
         """Orders per variant the venture expects in a month (a month number): buyers at
         today's quoted wait, up to the stores' capacity then, plus exports."""
+        known = self._expected.get(month)
+        if known is not None:
+            return known
         demand = self.market.expected_demand(month, self.channel.wait_weeks)
         stores = float(np.rint(np.interp(month, self.month_numbers, self.channel.stores)))
         capacity = stores * self.cfg.channel.orders_per_store_per_month
         if demand.sum() > capacity:
             demand = demand * capacity / demand.sum()
-        return np.asarray(demand + self.market.expected_exports(month))
+        out = np.asarray(demand + self.market.expected_exports(month))
+        out.setflags(write=False)
+        self._expected[month] = out
+        return out
 
     # --- the month ---------------------------------------------------------------------
 
@@ -248,6 +267,7 @@ class Venture:
         if (whole != np.asarray(produced)).any():
             raise ValueError(f"produced must be whole cars, got {produced}")
         produced = whole
+        self._expected.clear()
         kits, supplied = self._kits, self._supply_month
         self.supply.consume(kits_used)
         self.supply.note_capacity(float(capacity_per_month))
@@ -351,7 +371,8 @@ class Venture:
             ],
             money=money_lines(label, money),
         )
-        self.rows.append(booked.to_dict())
+        self.booked.append(booked)
+        self._figures.append(booked.figures())
         self._next += 1
         self._kits = self._supply_month = None
         return booked
@@ -365,8 +386,10 @@ class Venture:
         looks = {"own": market.brand, **market.rival_brands}
         out["brands"] = {k: {"name": b.name, "colour": b.colour} for k, b in looks.items()}
 
+        rows = self._figures
+
         def total(key: str) -> float:
-            return float(sum(r[key] for r in self.rows))
+            return float(sum(r[key] for r in rows))
 
         for key in (
             "produced",
@@ -381,11 +404,11 @@ class Venture:
             out[f"{key}_total"] = total(key)
         for key in ("revenue", "cost", "opex", "capex"):
             out[f"{key}_total_cny"] = total(key)
-        waits = [r["wait_weeks"] for r in self.rows]
+        waits = [r["wait_weeks"] for r in rows]
         out["mean_wait_weeks"] = float(np.mean(waits)) if waits else None
         out["max_wait_weeks"] = float(np.max(waits)) if waits else None
-        out["final_backlog"] = self.rows[-1]["backlog"] if self.rows else None
-        out["months"] = float(len(self.rows))
+        out["final_backlog"] = rows[-1]["backlog"] if rows else None
+        out["months"] = float(len(rows))
         return out
 
     def skip_to(self, t: int) -> None:

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydantic import Field, NonNegativeFloat, PositiveFloat, model_validator
-from scipy.special import softmax
 
 from .common import (
     Month,
@@ -41,6 +40,15 @@ from .common import (
     stochastic_round,
 )
 from .episodes import Episodes, EpisodeState, step_episodes
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """exp(x) / sum(exp(x)), shifted by the maximum against overflow: the operations of
+    ``scipy.special.softmax`` in its order, so the shares are the same to the bit,
+    without importing scipy.special."""
+    x = np.asarray(x)
+    shifted = np.exp(x - np.max(x, keepdims=True))
+    return np.asarray(shifted / np.sum(shifted, keepdims=True))
 
 
 class Offer(VentureModel):
@@ -225,6 +233,7 @@ class Market:
         self._rng_risk = [child_rng(seed, 1, k) for k in range(len(cfg.exports))]
         self.risk = [EpisodeState() for _ in cfg.exports]
         self.closed = np.zeros(len(cfg.exports))
+        self._offers_at: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {}
 
     # --- deterministic parts (also used for the venture's forecasts) -----------------
 
@@ -256,17 +265,33 @@ class Market:
 
     def choice(self, month: int, wait_weeks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Logit shares: (share of its segment per variant [V], per rival [G, R])."""
-        beta = self.cfg.price_sensitivity_per_10k_cny / 1e4
         gamma = self.cfg.wait_sensitivity_per_week
-        price, on = self.price_cny(month), self.launched(month)
         share_v = np.zeros(len(self.variants))
         share_r = np.zeros((len(self.segment_names), len(self.rivals)))
+        for g, (mine, base, u_rival, at) in enumerate(self._offers(month)):
+            u_mine = base - gamma * wait_weeks[mine]
+            # the rest of the segment is the last alternative, utility 0
+            p = softmax(np.concatenate([u_mine, u_rival, [0.0]]))
+            share_v[mine] = p[: mine.size]
+            share_r[g, at] = p[mine.size : mine.size + at.size]
+        return share_v, share_r
+
+    def _offers(self, month: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per segment, what the choice needs besides the waits, the same all month
+        (it is asked for again and again by the forecasts): the variants on sale, their
+        utility before the wait, the rivals' utilities and the rivals' columns."""
+        found = self._offers_at.get(month)
+        if found is not None:
+            return found
+        beta = self.cfg.price_sensitivity_per_10k_cny / 1e4
+        price, on = self.price_cny(month), self.launched(month)
+        found = []
         for g, seg in enumerate(self.cfg.segments.values()):
             mine = np.flatnonzero((self.segment_of == g) & on)
             ref = seg.reference_price_cny * (1.0 + seg.price_change_per_year) ** (
                 (month - month_number(seg.base_month)) / 12.0
             )
-            u_mine = self.appeal[mine] - beta * (price[mine] - ref) - gamma * wait_weeks[mine]
+            base = self.appeal[mine] - beta * (price[mine] - ref)
             names = [r for r in self.rivals if r in seg.rivals]
             u_rival = np.array(
                 [
@@ -275,12 +300,10 @@ class Market:
                     for r in names
                 ]
             )
-            # the rest of the segment is the last alternative, utility 0
-            p = softmax(np.concatenate([u_mine, u_rival, [0.0]]))
-            share_v[mine] = p[: mine.size]
-            for i, r in enumerate(names):
-                share_r[g, self.rivals.index(r)] = p[mine.size + i]
-        return share_v, share_r
+            at = np.array([self.rivals.index(r) for r in names], dtype=np.int64)
+            found.append((mine, base, u_rival, at))
+        self._offers_at[month] = found
+        return found
 
     @staticmethod
     def _rival_price(offer: Offer, month: int, seg: Segment) -> float:

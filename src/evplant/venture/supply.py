@@ -27,7 +27,7 @@ battery pack, ...).  Each month, for each component:
    problem: by Gale's theorem the kits ``x`` can be made iff, for every set ``W`` of
    variants, ``sum(usage * x over W) <= stock of the suppliers that fit some v in W``;
    with a handful of variants all sets are checked directly, and the actual units are
-   assigned with a maximum flow (scipy).
+   assigned with a maximum flow (:mod:`.flow`).
 5. **Release instants.** A kit is complete when its last part is there: per variant,
    the ``k``-th kit's instant is the latest of the instants of its ``k``-th set of
    parts, each component's units taken earliest first.  Kits (and parts) still unused
@@ -45,8 +45,6 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field, NonNegativeFloat, model_validator
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_flow
 
 from .common import (
     WEEKS_PER_MONTH,
@@ -54,11 +52,12 @@ from .common import (
     Schedule,
     VentureModel,
     child_rng,
-    level_order,
+    level_positions,
     schedule_at,
     split_int,
 )
 from .episodes import Episodes, EpisodeState, step_episodes
+from .flow import Network, max_flow
 
 _LAST_INSTANT = float(np.nextafter(1.0, 0.0))
 
@@ -271,8 +270,9 @@ def _headroom(v: int, x: np.ndarray, rows: np.ndarray, bounds: np.ndarray) -> in
     return max(0, int(np.floor(np.min(slack / rows[uses, v]) + 1e-9)))
 
 
-def _assign(stock: np.ndarray, fits: np.ndarray, demand: np.ndarray) -> np.ndarray:
-    """Units each supplier gives each variant: a maximum flow from suppliers to variants."""
+def assign_units(stock: np.ndarray, fits: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """Units each supplier gives each variant: a maximum flow from suppliers to variants
+    (:mod:`.flow`, the flow scipy's solver finds)."""
     n_s, n_v = fits.shape
     if demand.sum() == 0:
         return np.zeros((n_s, n_v), dtype=np.int64)
@@ -285,13 +285,14 @@ def _assign(stock: np.ndarray, fits: np.ndarray, demand: np.ndarray) -> np.ndarr
         edges.append((src, 1 + s, int(stock[s])))
         edges += [(1 + s, 1 + n_s + v, big) for v in range(n_v) if fits[s, v] and demand[v] > 0]
     edges += [(1 + n_s + v, sink, int(demand[v])) for v in range(n_v)]
-    rows, cols, caps = (list(x) for x in zip(*edges, strict=True))
-    graph = csr_matrix((np.array(caps, dtype=np.int32), (rows, cols)), shape=(sink + 1, sink + 1))
-    result = maximum_flow(graph, src, sink)
-    if result.flow_value != int(demand.sum()):  # Gale's check said it fits: a bug if not
+    net = Network(sink + 1, edges)
+    if max_flow(net, src, sink) != int(demand.sum()):  # Gale's check said it fits: a bug if not
         raise AssertionError("kit allocation infeasible for the parts on hand")
-    flow = result.flow.toarray()
-    return np.asarray(np.maximum(flow[1 : 1 + n_s, 1 + n_s : 1 + n_s + n_v], 0).astype(np.int64))
+    given = np.zeros((n_s, n_v), dtype=np.int64)
+    for s in range(n_s):
+        for v in range(n_v):
+            given[s, v] = max(net.edge_flow(1 + s, 1 + n_s + v), 0)
+    return given
 
 
 class Supply:
@@ -394,7 +395,8 @@ class Supply:
             spend += float(arrived.sum()) * p.price_cny[t] * self.price_factor[c]
             received[p.name], depth[p.name] = int(arrived.sum()), d_common
             available.append(st.on_hand[c] + arrived)
-            times.append(self._unit_instants(st.on_hand[c], arrived, p.deliveries))
+            phases = self._rng_timing.random(arrived.size)  # one per supplier, every month
+            times.append(unit_instants(st.on_hand[c], arrived, p.deliveries, phases))
 
         rows = np.concatenate([p.rows for p in self.parts])
         bounds = np.concatenate(
@@ -407,20 +409,19 @@ class Supply:
             p.name: [np.zeros(int(n)) for n in new] for p in self.parts if p.station is not None
         }
         for c, p in enumerate(self.parts):
-            given = _assign(available[c], p.fits, p.usage * new)
+            given = assign_units(available[c], p.fits, p.usage * new)
             st.on_hand[c] = available[c] - given.sum(axis=1)
             # a car's set of this part is there when its last unit is
             into = set_instants[p.name] if p.station is not None else kit_instants
-            for v, instants in enumerate(self._instants_by_variant(times[c], given)):
+            for v, units in enumerate(instants_by_variant(times[c], given)):
                 if p.usage[v] > 0 and new[v] > 0:
-                    into[v] = np.maximum(into[v], instants[p.usage[v] - 1 :: p.usage[v]])
+                    into[v] = np.maximum(into[v], units.every(int(p.usage[v])))
 
         held = st.kit_stock.copy()
         st.kit_stock = held + new
+        # each kit_instants[v] is sorted: a maximum of sorted sequences
         frac = [
-            np.minimum(
-                np.concatenate([np.zeros(int(held[v])), np.sort(kit_instants[v])]), _LAST_INSTANT
-            )
+            np.minimum(np.concatenate([np.zeros(int(held[v])), kit_instants[v]]), _LAST_INSTANT)
             for v in range(len(self.variants))
         ]
         # sets held with last month's kits are there from the start
@@ -508,30 +509,80 @@ class Supply:
         pipe[:, -1] = 0
         return arrived
 
-    def _unit_instants(
-        self, on_hand: np.ndarray, arrived: np.ndarray, deliveries: np.ndarray
-    ) -> list[np.ndarray]:
-        """Per supplier, the sorted instants its units are there: held ones at 0."""
-        phases = self._rng_timing.random(arrived.size)  # one per supplier, every month
-        out = []
-        for s in range(arrived.size):
-            batches = (np.arange(deliveries[s]) + phases[s]) / deliveries[s]
-            units = split_int(int(arrived[s]), np.ones(int(deliveries[s])))
-            out.append(np.concatenate([np.zeros(int(on_hand[s])), np.repeat(batches, units)]))
-        return out
 
-    @staticmethod
-    def _instants_by_variant(times: list[np.ndarray], given: np.ndarray) -> list[np.ndarray]:
-        """The instants of the units each variant gets: each supplier's earliest units,
-        mixed evenly across the variants it serves, then merged and sorted per variant."""
-        n_s, n_v = given.shape
-        parts: list[list[np.ndarray]] = [[] for _ in range(n_v)]
-        for s in range(n_s):
-            used = int(given[s].sum())
-            if used == 0:
-                continue
-            who = level_order(given[s])
-            first = times[s][:used]
-            for v in range(n_v):
-                parts[v].append(first[who == v])
-        return [np.sort(np.concatenate(ps)) if ps else np.zeros(0) for ps in parts]
+@dataclass(frozen=True)
+class Instants:
+    """Sorted instants of units, run-length coded: ``counts[i]`` units at ``values[i]``
+    (increasing): a month's tens of thousands of parts are a few dozen deliveries."""
+
+    values: np.ndarray  # float, increasing
+    counts: np.ndarray  # int64, >= 0
+
+    def expand(self) -> np.ndarray:
+        """Every unit's instant, sorted."""
+        return np.repeat(self.values, self.counts)
+
+    def every(self, k: int) -> np.ndarray:
+        """The instants of units ``k - 1``, ``2k - 1``, ...: when each set of ``k`` units
+        (a kit's) is complete, units taken earliest first."""
+        ends = np.cumsum(self.counts)
+        return np.repeat(self.values, np.diff(ends // k, prepend=0))
+
+
+def unit_instants(
+    on_hand: np.ndarray, arrived: np.ndarray, deliveries: np.ndarray, phases: np.ndarray
+) -> list[Instants]:
+    """Per supplier, the instants its units are there: held ones at 0, the arrivals in
+    ``deliveries`` equal batches at evenly spaced instants offset by ``phases``."""
+    out = []
+    for s in range(arrived.size):
+        batches = (np.arange(deliveries[s]) + phases[s]) / deliveries[s]
+        units = split_int(int(arrived[s]), np.ones(int(deliveries[s])))
+        out.append(
+            Instants(
+                np.concatenate([[0.0], batches]),
+                np.concatenate([[int(on_hand[s])], units]).astype(np.int64),
+            )
+        )
+    return out
+
+
+def instants_by_variant(times: list[Instants], given: np.ndarray) -> list[Instants]:
+    """The instants of the units each variant gets: each supplier's earliest units,
+    mixed evenly across the variants it serves (:func:`level_order`), then merged per
+    variant.  Counted per delivery: which of a supplier's units go to a variant is its
+    places in the level order, and only how many fall in each delivery matters."""
+    n_s, n_v = given.shape
+    values: list[list[np.ndarray]] = [[] for _ in range(n_v)]
+    counts: list[list[np.ndarray]] = [[] for _ in range(n_v)]
+    for s in range(n_s):
+        row = given[s]
+        used = int(row.sum())
+        if used == 0:
+            continue
+        there = times[s]
+        share: list[np.ndarray | None]
+        if np.count_nonzero(row) == 1:  # one variant takes the first `used` units
+            ends = np.minimum(np.cumsum(there.counts), used)
+            share = [np.diff(ends, prepend=0) if g else None for g in row.tolist()]
+        elif used <= there.counts[0]:  # all from stock, at instant 0
+            share = [np.array([g]) if g else None for g in row.tolist()]
+        else:
+            bounds = np.concatenate([[0], np.cumsum(there.counts)])
+            share = [
+                np.diff(np.searchsorted(at, bounds)) if at.size else None
+                for at in level_positions(row)
+            ]
+        for v, c in enumerate(share):
+            if c is not None:
+                values[v].append(there.values[: c.size])
+                counts[v].append(c)
+    out = []
+    for v in range(n_v):
+        if not values[v]:
+            out.append(Instants(np.zeros(0), np.zeros(0, dtype=np.int64)))
+            continue
+        vals, cnts = np.concatenate(values[v]), np.concatenate(counts[v])
+        order = np.argsort(vals, kind="stable")
+        out.append(Instants(vals[order], cnts[order].astype(np.int64)))
+    return out
