@@ -97,19 +97,24 @@ def buffers(
     replications: Annotated[
         int, typer.Option(help="fresh streams re-evaluating the best few designs")
     ] = 5,
+    starts: Annotated[
+        int, typer.Option(help="TPE's best designs the local search also starts from "
+                          "(beside the file's own, an even split and an inverted bowl)")
+    ] = 2,
     as_json: AsJson = False,
 ) -> None:
     """Allocate buffer places across a line to maximise its throughput."""
     from .buffers import allocate_buffers
 
     for name, value, low in (("jobs", jobs, 100), ("seed", seed, 0), ("workers", workers, 1),
-                             ("trials", trials, 0), ("replications", replications, 1)):
+                             ("trials", trials, 0), ("replications", replications, 1),
+                             ("starts", starts, 0)):
         _check(name, value, low)
     costs = numbers(cost, "--cost")
     spec = _load(file)
     res = allocate_buffers(spec, total=total, budget=budget, cost=costs or 1.0, jobs=jobs,
                            seed=seed, workers=workers, trials=trials,
-                           replications=replications)
+                           replications=replications, starts=starts)
     if as_json:
         sys.stdout.write(json.dumps(res.to_dict(), indent=2) + "\n")
         return
@@ -122,6 +127,8 @@ def buffers(
     for i, (a, b) in enumerate(zip(res.start, res.buffers, strict=True)):
         table.add_row(f"{names[i]} -> {names[i + 1]}", str(a), str(b))
     out.print(table)
+    out.print("local searches: " + "; ".join(
+        f"{a.name} {a.start} -> {a.reached} ({a.throughput_per_hour:.3f})" for a in res.starts))
     out.print(
         f"throughput {res.throughput_per_hour:.3f} jobs/h (+/- {res.throughput_se:.3f}, "
         f"{replications} fresh streams); start {res.start_throughput_per_hour:.3f} jobs/h; "
