@@ -169,9 +169,30 @@ def run(
     seed: Annotated[int, typer.Option(help="random seed", min=0)] = 0,
     overrides: SetOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    marginal: Annotated[
+        bool,
+        typer.Option(
+            "--marginal",
+            help="also value one more server, store place and second saved at every "
+            "station that could matter (minutes: paired runs); the report ranks them",
+        ),
+    ] = False,
+    marginal_year: Annotated[
+        str | None,
+        typer.Option(help="the year --marginal counts (default: the first full year of "
+                     "every phase)"),
+    ] = None,
+    marginal_replications: Annotated[
+        int, typer.Option(help="seeds --marginal pairs its runs on (at least 2)")
+    ] = 3,
 ) -> None:
     """Simulate the plant (and its venture) month by month and write tables and a report."""
     scenario = _named(scenario)
+    if marginal_year is not None and not marginal:
+        raise EvplantError("needs --marginal", field="--marginal-year")
+    if marginal and marginal_replications < 2:
+        raise EvplantError(f"must be at least 2, got {marginal_replications}",
+                           field="--marginal-replications")
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .outdir import claim
@@ -181,19 +202,23 @@ def run(
     from .scenario import load_scenario
 
     sc, source = load_scenario(scenario, overrides or [])
+    if marginal:
+        from .optimise.plant import check_year
+
+        check_year(sc, marginal_year, "--marginal-year")
     target = out_dir or Path("runs") / sc.name
     # the folder is checked and locked before the simulation, so a bad --out or a run
     # already writing there fails in a second, not after the run
     with claim(target), Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} months"),
+        TextColumn("{task.completed}/{task.total} {task.fields[unit]}"),
         TimeRemainingColumn(),
         console=err,
         disable=quiet,
         transient=True,
     ) as bar:
-        task = bar.add_task(f"simulating {sc.name}", total=None)
+        task = bar.add_task(f"simulating {sc.name}", total=None, unit="months")
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -201,11 +226,27 @@ def run(
         result = simulate(sc, seed, progress=progress)
         summary = result.summary
         summary.source, summary.seed, summary.overrides = source, seed, list(overrides or [])
-        html = render_run(result.monthly, summary.to_dict(), title=f"evplant: {sc.name}")
-        write_run(target, result, html)
+        values, extra = None, {}
+        if marginal:
+            import json
+
+            from .optimise.plant import plant_marginal_values
+
+            bar.update(task, description="marginal values", completed=0, total=None,
+                       unit="runs")
+            values = plant_marginal_values(
+                scenario, year=marginal_year, replications=marginal_replications, seed=seed,
+                overrides=overrides or [],
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            ).to_dict()
+            extra["marginal.json"] = json.dumps(values, indent=2) + "\n"
+        html = render_run(result.monthly, summary.to_dict(), title=f"evplant: {sc.name}",
+                          marginal=values)
+        write_run(target, result, html, extra)
     _print_summary(summary.to_dict())
     out.print(
         f"wrote {target}/monthly.csv, monthly.parquet, tables/, summary.json, report.html"
+        + (", marginal.json" if marginal else "")
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,8 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def write_run(out: Path, result: RunResult, report_html: str) -> None:
+def write_run(out: Path, result: RunResult, report_html: str,
+              extra: Mapping[str, str] | None = None) -> None:
     """Write a run into ``out``: ``monthly.csv``/``.parquet`` (the wide view),
     ``tables/<entity>.parquet``/``.csv`` (the long tables, one per entity of
     :mod:`evplant.records`), ``summary.json`` and ``report.html``, all or nothing.
@@ -117,6 +119,9 @@ def write_run(out: Path, result: RunResult, report_html: str) -> None:
         What :func:`evplant.simulate` returned.
     report_html : str
         The report page, e.g. from ``evplant.report.render_run``.
+    extra : mapping of str to str, optional
+        More text files of the run (name -> content, e.g. ``marginal.json``), written
+        with the rest, all or nothing.
 
     Raises
     ------
@@ -146,6 +151,8 @@ def write_run(out: Path, result: RunResult, report_html: str) -> None:
                 pacsv.write_csv(table, tmp(Path(TABLES) / f"{entity}.csv"))
             tmp(SUMMARY_JSON).write_text(summary, encoding="utf-8")
             tmp(REPORT_HTML).write_text(report_html, encoding="utf-8")
+            for name, text in (extra or {}).items():
+                tmp(name).write_text(text, encoding="utf-8")
     except BaseException:
         # the temporary files are gone; so go the folders this write made
         for folder in reversed(made):

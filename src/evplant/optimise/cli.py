@@ -264,44 +264,124 @@ def plant(
         str | None, typer.Argument(help="a built-in scenario name or a YAML file")
     ] = None,
     year: Annotated[
-        str | None, typer.Option(help="the year whose output counts (default: mean a year)")
+        str | None,
+        typer.Option(help="the year whose output counts (default: the first full year of "
+                     "every phase)"),
     ] = None,
     replications: Annotated[int, typer.Option(help="independent seeds, each paired")] = 3,
     seed: Seed = 0,
-    per_shop: Annotated[int, typer.Option(help="stations tried per shop (least able)")] = 2,
-    server_cost: Annotated[float | None, typer.Option(help="price of a server")] = None,
-    place_cost: Annotated[float | None, typer.Option(help="price of a store place")] = None,
+    server_cost: Annotated[
+        float | None, typer.Option(help="price of a server everywhere (default: plant.costs)")
+    ] = None,
+    place_cost: Annotated[
+        float | None,
+        typer.Option(help="price of a store place everywhere (default: plant.costs)"),
+    ] = None,
+    place_step: Annotated[int, typer.Option(help="store places added at once")] = 10,
+    screen: Annotated[
+        float,
+        typer.Option(help="skip levers worth under this share of the best of their kind on "
+                     "the phase's mature line (0: run all)"),
+    ] = 0.05,
+    budget: Annotated[
+        float | None,
+        typer.Option(help="spend at most this much money on servers and store places "
+                     "(greedy by cars per unit of money), instead of ranking"),
+    ] = None,
+    fresh: Annotated[
+        int, typer.Option(help="fresh seeds re-running the design a --budget buys")
+    ] = 5,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="override a value, path=value")
     ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="write marginal.json (or allocation.json) into this folder"),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Cars a year one more store place or server buys: where the next yuan buys most."""
+    """Cars a year one more server, store place or second saved buys at every station
+    and store that could matter, ranked per unit of money; or spend a --budget on them."""
     from ..scenario.load import DEFAULT
-    from .plant import plant_marginal_values
 
     scenario = DEFAULT if scenario is None else scenario
+    if out_dir is not None:
+        from ..outdir import usable
+
+        usable(out_dir)
+    if budget is not None:
+        from .plant_budget import allocate_plant
+
+        alloc = allocate_plant(scenario, budget, year=year, replications=replications,
+                               fresh=fresh, seed=seed, overrides=set_ or [],
+                               server_cost=server_cost, place_cost=place_cost,
+                               place_step=place_step, screen_share=screen,
+                               progress=None if as_json else lambda line: err.print(line))
+        data = alloc.to_dict()
+        _write(out_dir, "allocation.json", data)
+        if as_json:
+            sys.stdout.write(json.dumps(data, indent=2) + "\n")
+            return
+        _print_allocation(alloc, scenario)
+        return
+    from .plant import plant_marginal_values
+
     res = plant_marginal_values(scenario, year=year, replications=replications, seed=seed,
-                                per_shop=per_shop, overrides=set_ or [],
-                                server_cost=server_cost, place_cost=place_cost)
+                                overrides=set_ or [], server_cost=server_cost,
+                                place_cost=place_cost, place_step=place_step,
+                                screen_share=screen)
+    data = res.to_dict()
+    data["cars_a_year"] = res.throughput_per_hour * 8760.0
+    _write(out_dir, "marginal.json", data)
     if as_json:
-        data = res.to_dict()
-        data["cars_a_year"] = res.throughput_per_hour * 8760.0
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     from rich.table import Table
 
     priced = any(v.cost is not None for v in res.values)
-    table = Table(title=f"where the next unit buys the most cars ({scenario})")
-    cols = ["what", "where", "cars a year", "+/-"] + (["cost", "cars a year per money"]
+    table = Table(title=f"where the next unit buys the most cars ({scenario}, {res.year})")
+    cols = ["what", "where", "cars a year", "+/-"] + (["cost", "cars a year per million"]
                                                      if priced else [])
     for col in cols:
         table.add_column(col, justify="left" if col in ("what", "where") else "right")
-    for v in res.ranking:
-        row = [v.unit, v.name, f"{v.per_year:,.0f}", f"{v.per_hour_se * 8760:,.0f}"]
+    for v in [*res.ranking, *(v for v in res.values if v not in res.ranking)]:
+        row = [v.unit, v.name, f"{v.per_year:,.1f}", f"{v.per_hour_se * 8760:,.1f}"]
         if priced:
-            row += [f"{v.cost:g}", f"{v.per_year_per_cost:.4g}"]
+            row += ([f"{v.cost:,.0f}", f"{(v.per_year_per_cost or 0) * 1e6:,.2f}"]
+                    if v.cost is not None else ["", ""])
         table.add_row(*row)
     out.print(table)
-    out.print(f"base {res.throughput_per_hour * 8760:,.0f} cars a year; "
-              f"{res.evaluations} runs, paired on common random numbers")
+    out.print(f"base {res.throughput_per_hour * 8760:,.0f} cars in {res.year}; "
+              f"{res.evaluations} runs, paired on common random numbers; "
+              f"{len(res.screened_out)} levers screened out on the mature lines")
+
+
+def _write(folder: Path | None, name: str, data: dict[str, Any]) -> None:
+    if folder is None:
+        return
+    from ..atomic import write_text
+    from ..outdir import writing
+
+    with writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(folder / name, json.dumps(data, indent=2) + "\n")
+
+
+def _print_allocation(alloc: Any, scenario: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"what {alloc.budget:,.0f} buys ({scenario}, {alloc.year})")
+    for col in ("step", "buy", "where", "price", "cars gained", "+/-", "spent"):
+        table.add_column(col, justify="left" if col in ("buy", "where") else "right")
+    for i, p in enumerate(alloc.purchases):
+        what = "server" if p.kind == "server" else f"{p.units} store places"
+        table.add_row(str(i + 1), what, p.name, f"{p.cost:,.0f}", f"{p.gain:,.0f}",
+                      f"{p.gain_se:,.0f}", f"{p.spent:,.0f}")
+    out.print(table)
+    if not alloc.purchases:
+        out.print("nothing affordable gains cars clear of the noise")
+    out.print(f"on {alloc.fresh} fresh seeds: {alloc.base_cars:,.0f} -> {alloc.cars:,.0f} cars "
+              f"(+{alloc.gain:,.0f} +/- {alloc.gain_se:,.0f}); {alloc.runs} runs, "
+              f"{alloc.wall_s:.0f} s")
+    for item in alloc.changes:
+        out.print(f"--set {item}")
