@@ -217,11 +217,17 @@ def scenario(
     cash_floor: Annotated[
         float | None, typer.Option(help="no replication's cash below this (CNY)")
     ] = None,
+    max_investment: Annotated[
+        str | None,
+        typer.Option(help="no replication's investment above this (US$), or 'budget': "
+                     "the venture's budget_usd"),
+    ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="override a value, path=value")
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="write best-scenario.yaml, decisions.json")
+        Path | None,
+        typer.Option("--out", help="write best-scenario.yaml, decisions.json, report.html"),
     ] = None,
     as_json: AsJson = False,
 ) -> None:
@@ -233,7 +239,8 @@ def scenario(
     res = optimise_scenario(scenario, decide or [], objective=objective,
                             replications=replications, budget=budget, workers=workers,
                             scheduler=scheduler, seed=seed, overrides=set_ or [],
-                            cash_floor=cash_floor, out_dir=out_dir)
+                            cash_floor=cash_floor, max_investment=max_investment,
+                            out_dir=out_dir)
     if as_json:
         sys.stdout.write(json.dumps(res.to_dict(), indent=2) + "\n")
         return
@@ -244,12 +251,16 @@ def scenario(
     for col in ("trial", *paths, objective, "best so far"):
         table.add_column(col, justify="right")
     for k, (t, best) in enumerate(zip(res.trials, res.convergence, strict=True)):
-        mark = "" if t.feasible else " (cash below floor)"
+        mark = "" if t.feasible else " (" + ", ".join(
+            w for w, bad in (("cash below floor", res.cash_floor is not None
+                              and t.lowest_cash < res.cash_floor),
+                             ("investment over cap", res.max_investment is not None
+                              and t.investment > res.max_investment)) if bad) + ")"
         table.add_row(str(k + 1), *t.values.values(), f"{t.objective:,.4g}{mark}",
                       f"{best:,.4g}")
     out.print(table)
     if res.best is None:
-        out.print("no proposal met the cash floor")
+        out.print("no proposal met the constraints")
     else:
         out.print("best: " + ", ".join(f"{p}={v}" for p, v in res.best.values.items())
                   + f" -> {objective} {res.best.objective:,.6g}")

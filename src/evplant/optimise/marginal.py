@@ -91,6 +91,7 @@ class MarginalValues:
     evaluations_per_second: float
     year: str | None = None
     screened_out: list[str] = field(default_factory=list)
+    screen_share: float | None = None
 
     @property
     def ranking(self) -> list[MarginalValue]:
@@ -116,6 +117,7 @@ class MarginalValues:
             "ranking": [f"{v.kind}:{v.name}" for v in self.ranking],
             **({"year": self.year} if self.year is not None else {}),
             **({"screened_out": self.screened_out} if self.screened_out else {}),
+            **({"screen_share": self.screen_share} if self.screen_share is not None else {}),
         }
 
 

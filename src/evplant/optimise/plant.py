@@ -340,6 +340,7 @@ def plant_marginal_values(
         evaluations_per_second=study.runs / max(time.perf_counter() - t0, 1e-9),
         year=study.year,
         screened_out=[f"{x.kind}:{x.name}" for k, x in enumerate(lv) if k not in kept],
+        screen_share=screen_share,
     )
 
 

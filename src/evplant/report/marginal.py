@@ -88,8 +88,9 @@ def marginal_section(data: Mapping[str, Any] | None) -> Section | None:
         "without the change on the same random numbers, with one standard error. Divided "
         "by the scenario's prices (plant.costs), they rank where the next yuan of "
         "engineering buys the most cars."
-        + (f" {len(dropped)} levers worth under a twentieth of the best of their kind on "
-           "their phase's mature line were not run." if dropped else "")
+        + (f" {len(dropped)} levers worth under {fmt.pct(num(data.get('screen_share')), 0)} "
+           "of the best of their kind on their phase's mature line were not run."
+           if dropped else "")
     )
     s = Section("marginal", "Where the next yuan buys the most cars", caption)
     parts = []
