@@ -84,8 +84,9 @@ def render_decisions(res: DecisionResult) -> str:
     cards = [Card("Proposals", fmt.count(len(res.trials)),
                   f"{fmt.count(feasible)} feasible, {res.replications} replications each")]
     if res.best is not None:
+        at = next(i for i, t in enumerate(res.trials) if t is res.best) + 1
         cards.append(Card(f"Best {res.objective}", _value(res.objective, res.best.objective),
-                          ", ".join(f"{p}={v}" for p, v in res.best.values.items())))
+                          f"proposal {at} of {len(res.trials)}; its decisions below"))
     else:
         cards.append(Card("Best", "none", "no proposal met the constraints"))
     if res.cash_floor is not None:
@@ -126,22 +127,25 @@ def render_decisions(res: DecisionResult) -> str:
             "The green line joins the proposals no other beats on both: moving along it "
             "trades expected value for protection against bad luck.", [figure(fig)]))
     body = []
+    mean = res.objective != "npv"  # else the objective is the mean NPV: not twice
     for i, t in enumerate(res.trials):
         cash, invest = _status(res, t)
         body.append([str(i + 1), *t.values.values(), _value(res.objective, t.objective),
-                     _value("npv", t.npv_mean), _value("npv", t.npv_p10),
+                     *([_value("npv", t.npv_mean)] if mean else []), _value("npv", t.npv_p10),
                      _value("npv", t.lowest_cash),
                      fmt.money(t.investment, "USD") if math.isfinite(t.investment) else "\u2013",
                      cash, invest])
-    heads = ["Proposal", *paths, res.objective, "NPV mean", "NPV P10", "Lowest cash",
-             "Investment", "Cash floor", "Investment cap"]
+    # a zero-width space after each dot lets a long path wrap in its column's head
+    heads = ["Proposal", *(p.replace(".", ".\u200b") for p in paths), res.objective,
+             *(["NPV mean"] if mean else []), "NPV P10", "Lowest cash", "Investment",
+             "Cash floor", "Investment cap"]
     n = len(paths)
     sections.append(Section(
         "constraints", "Proposals and constraints",
         "Every proposal with its figures and whether it met the cash floor (no "
         "replication's cash below it) and the investment cap (no replication's "
         "investment, the spend before the run plus the deepest the cash fell, above it).",
-        [tables(table(heads, body, numeric=tuple(range(n + 1, n + 7))))]))
+        [tables(table(heads, body, numeric=tuple(range(n + 1, n + 5 + mean))))]))
     return document(
         f"evplant: decisions, {res.objective}",
         f"{len(paths)} decisions, {len(res.trials)} proposals, {res.seconds:.0f} s",
