@@ -148,3 +148,15 @@ def test_bad_arguments_exit_2_with_one_line(args: list[str], message: str) -> No
     bad = runner.invoke(app, ["optimize", "plant", TINY, *args])
     lines = bad.output.strip().splitlines()
     assert bad.exit_code == 2 and len(lines) == 1 and message in lines[0], bad.output
+
+
+def test_a_year_s_output_does_not_depend_on_the_months_after_it() -> None:
+    # why the study may cut the horizon at the year's December: the plant and the
+    # venture (orders, build plan, cash) run month by month and never look ahead
+    def months(end: str) -> list[tuple[str, float]]:
+        sc = prepare("beijing-etown", [f"horizon.end={end}"]).scenario
+        rows = simulate(sc, 4, stats=False).monthly
+        return [(str(r["month"]), float(r["produced"])) for r in rows]
+
+    short, long = months("2024-05"), months("2024-09")
+    assert short == long[:len(short)] and len(short) == 5
