@@ -160,3 +160,28 @@ def test_a_year_s_output_does_not_depend_on_the_months_after_it() -> None:
 
     short, long = months("2024-05"), months("2024-09")
     assert short == long[:len(short)] and len(short) == 5
+
+
+def test_the_values_do_not_depend_on_the_number_of_workers() -> None:
+    one = plant_marginal_values(TWO, replications=2, seed=7).to_dict()
+    two = plant_marginal_values(TWO, replications=2, seed=7, workers=2).to_dict()
+    one.pop("evaluations_per_second"), two.pop("evaluations_per_second")
+    assert one == two
+
+
+def test_cli_budget_prints_the_design_as_set_items(tmp_path: Path) -> None:
+    args = ["optimize", "plant", TINY, "--budget", "2", "--server-cost", "1",
+            "--replications", "2", "--fresh", "2"]
+    data = runner.invoke(app, [*args, "--json", "--out", str(tmp_path)])
+    assert data.exit_code == 0, data.output
+    saved = json.loads(data.stdout)
+    assert json.loads((tmp_path / "allocation.json").read_text()) == saved
+    assert [p["name"] for p in saved["purchases"]] == ["line/assembly/s1", "line/assembly/s2"]
+    assert saved["spent"] == 2.0 and saved["gain"] > 4 * saved["gain_se"]
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    for item in saved["changes"]:
+        assert f"--set {item}" in table.output
+    # the design as --set items, list items by name, runnable with `evplant run`
+    sets = [x for item in saved["changes"] for x in ("--set", item)]
+    assert sets == ["--set", f"{S1}=2", "--set", f"{S2}=2"]

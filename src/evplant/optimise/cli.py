@@ -302,6 +302,12 @@ def plant(
     fresh: Annotated[
         int, typer.Option(help="fresh seeds re-running the design a --budget buys")
     ] = 5,
+    workers: Annotated[
+        int, typer.Option(help="processes running the full runs (results do not change)")
+    ] = 1,
+    scheduler: Annotated[
+        str | None, typer.Option(help="address of a running Dask scheduler")
+    ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="override a value, path=value")
     ] = None,
@@ -327,6 +333,7 @@ def plant(
                                fresh=fresh, seed=seed, overrides=set_ or [],
                                server_cost=server_cost, place_cost=place_cost,
                                place_step=place_step, screen_share=screen,
+                               workers=workers, scheduler=scheduler,
                                progress=None if as_json else lambda line: err.print(line))
         data = alloc.to_dict()
         _write(out_dir, "allocation.json", data)
@@ -340,7 +347,7 @@ def plant(
     res = plant_marginal_values(scenario, year=year, replications=replications, seed=seed,
                                 overrides=set_ or [], server_cost=server_cost,
                                 place_cost=place_cost, place_step=place_step,
-                                screen_share=screen)
+                                screen_share=screen, workers=workers, scheduler=scheduler)
     data = res.to_dict()
     data["cars_a_year"] = res.throughput_per_hour * 8760.0
     _write(out_dir, "marginal.json", data)

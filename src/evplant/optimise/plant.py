@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 Loc = tuple[str | int, ...]
 #: a plant design: (lever index, units added), sorted, no zeros
 Design = tuple[tuple[int, int], ...]
+#: one full run: the design, the replication, cycle-time factors (lever index, factor)
+Key = tuple[Design, int, tuple[tuple[int, float], ...]]
 
 
 @dataclass(frozen=True)
@@ -126,10 +128,10 @@ class PlantStudy:
     prepared: Prepared
     year: str
     seed: int = 0
+    executor: Any = None
     runs: int = 0
     seconds: float = 0.0
-    _cache: dict[tuple[Design, int, tuple[tuple[int, float], ...]], float] = field(
-        default_factory=dict, repr=False)
+    _cache: dict[Key, float] = field(default_factory=dict, repr=False)
 
     def scenario(self, lv: Sequence[Lever], design: Design,
                  scale: tuple[tuple[int, float], ...] = ()) -> Scenario:
@@ -138,20 +140,49 @@ class PlantStudy:
         label = ", ".join(f"{lv[k].name} +{u}" for k, u in design)
         return self.prepared.with_values([p[0] for p in pairs], [p[1] for p in pairs], label)
 
+    def run(self, lv: Sequence[Lever], keys: Sequence[Key],
+            progress: Callable[[int, int], None] | None = None) -> None:
+        """Run every (design, replication, scale) not yet run, on the executor (each
+        run is a pure function of its scenario and seed, so where it runs changes
+        nothing); ``progress`` gets (done, in all)."""
+        from ..experiments import make_executor
+
+        todo = [k for k in dict.fromkeys(keys) if k not in self._cache]
+        if not todo:
+            return
+        tasks = [(self.scenario(lv, d, sc), child_seed(self.seed, r), self.year)
+                 for d, r, sc in todo]
+        ex = self.executor if self.executor is not None else make_executor(1)
+        t = time.perf_counter()
+        done = 0
+        for pairs in ex.run(_cars, tasks, [[i] for i in range(len(tasks))]):
+            for i, v in pairs:
+                self._cache[todo[i]] = v
+                done += 1
+            if progress is not None:
+                progress(done, len(todo))
+        self.seconds += time.perf_counter() - t
+        self.runs += len(todo)
+
     def cars(self, lv: Sequence[Lever], design: Design, replication: int,
              scale: tuple[tuple[int, float], ...] = ()) -> float:
         """Cars produced in the year by the design on replication ``replication``."""
-        from ..run import simulate
-
         key = (design, replication, scale)
-        if key not in self._cache:
-            t = time.perf_counter()
-            res = simulate(self.scenario(lv, design, scale), child_seed(self.seed, replication),
-                           stats=False)
-            self._cache[key] = float(res.summary.plant["produced_by_year"].get(self.year, 0.0))
-            self.seconds += time.perf_counter() - t
-            self.runs += 1
+        self.run(lv, [key])
         return self._cache[key]
+
+
+def _cars(tasks: Sequence[tuple[Scenario, np.random.SeedSequence, str]],
+          batch: Sequence[int]) -> list[tuple[int, float]]:
+    """Cars in the year of each task of ``batch``: (index, cars); runs on a worker."""
+    from ..run import simulate
+
+    out = []
+    for i in batch:
+        sc, seed, year = tasks[i]
+        res = simulate(sc, seed, stats=False)
+        out.append((i, float(res.summary.plant["produced_by_year"].get(year, 0.0))))
+    return out
 
 
 def add(design: Design, k: int, units: int = 1) -> Design:
@@ -258,6 +289,8 @@ def plant_marginal_values(
     place_step: int = 10,
     screen_share: float = 0.05,
     step: float = 0.05,
+    workers: int = 1,
+    scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> MarginalValues:
     """Cars a year one more server, ``place_step`` store places, or a second of cycle
@@ -286,6 +319,8 @@ def plant_marginal_values(
         mature line are not run (0: run every lever).
     step : float
         Relative change of a cycle time in the central difference.
+    workers, scheduler
+        Where the full runs go, as for ``run_mc``; the values do not depend on it.
     progress : callable, optional
         Called with (runs done, runs in all).
 
@@ -305,30 +340,36 @@ def plant_marginal_values(
            (("--server-cost", server_cost), ("--place-cost", place_cost)))
     if not 0 < step < 0.5:
         raise EvplantError(f"must be between 0 and 0.5, got {step}", field="--step")
+    from ..experiments import make_executor
+
     t0 = time.perf_counter()
     base, study = study_for(scenario, year, seed, overrides)
     lv = levers(study.prepared, place_step, server_cost, place_cost)
     kept = screen(study.prepared, lv, (), seed=seed, share=screen_share)
     chosen = sorted(kept)
-    per = 1 + sum(2 if lv[k].kind == "cycle_time" else 1 for k in chosen)
-    total, done = per * replications, 0
+    reps = range(1, replications + 1)
+
+    def keys(k: int, r: int) -> list[Key]:
+        if lv[k].kind == "cycle_time":
+            return [((), r, ((k, 1 - step),)), ((), r, ((k, 1 + step),))]
+        return [(((k, 1),), r, ())]
+
+    study.executor = make_executor(workers, scheduler)
+    try:
+        study.run(lv, [((), r, ()) for r in reps]
+                  + [x for r in reps for k in chosen for x in keys(k, r)], progress)
+    finally:
+        study.executor.close()
     rows = np.empty((replications, len(chosen)))
-    base_cars = np.empty(replications)
-    for r in range(replications):
-        base_cars[r] = study.cars(lv, (), r + 1)
-        done += 1
+    base_cars = np.array([study.cars(lv, (), r) for r in reps])
+    for r in reps:
         for j, k in enumerate(chosen):
             x = lv[k]
             if x.kind == "cycle_time":
-                fast = study.cars(lv, (), r + 1, ((k, 1 - step),))
-                slow = study.cars(lv, (), r + 1, ((k, 1 + step),))
-                rows[r, j] = (fast - slow) / (2 * step * x.mean_s)
-                done += 2
+                fast, slow = (study.cars(lv, (), r, sc) for _, _, sc in keys(k, r))
+                rows[r - 1, j] = (fast - slow) / (2 * step * x.mean_s)
             else:
-                rows[r, j] = (study.cars(lv, ((k, 1),), r + 1) - base_cars[r]) / x.unit
-                done += 1
-            if progress is not None:
-                progress(done, total)
+                rows[r - 1, j] = (study.cars(lv, ((k, 1),), r) - base_cars[r - 1]) / x.unit
     values = [MarginalValue(lv[k].kind, lv[k].name, float(rows[:, j].mean()) / 8760.0,
                             _se(rows[:, j]) / 8760.0, lv[k].cost)
               for j, k in enumerate(chosen)]

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EvplantError
-from .plant import Design, _check, add, change, levers, screen, study_for
+from .plant import Design, Lever, PlantStudy, _check, add, change, levers, screen, study_for
 
 #: replication numbers of the fresh seeds start here (the search's are 1..R)
 FRESH = 1_000
@@ -100,6 +100,8 @@ def allocate_plant(
     place_step: int = 10,
     screen_share: float = 0.05,
     max_steps: int = 50,
+    workers: int = 1,
+    scheduler: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> PlantAllocation:
     """Spend at most ``budget`` on servers and store places, greedily by cars a year
@@ -129,6 +131,8 @@ def allocate_plant(
         As for ``plant_marginal_values``.
     max_steps : int
         Purchases at most.
+    workers, scheduler
+        Where the full runs go, as for ``run_mc``; the result does not depend on it.
     progress : callable, optional
         Called with a line after each purchase.
 
@@ -158,6 +162,33 @@ def allocate_plant(
         raise EvplantError(
             "a budget needs prices: add a plant.costs section to the scenario (server, "
             "store_place) or give --server-cost and --place-cost", field="--budget")
+    from ..experiments import make_executor
+
+    study.executor = make_executor(workers, scheduler)
+    try:
+        design, spent, bought, sizes = _greedy(study, lv, priced, budget, replications,
+                                               seed, screen_share, max_steps, progress)
+        fresh_reps = range(FRESH + 1, FRESH + 1 + fresh)
+        study.run(lv, [(d, r, ()) for r in fresh_reps for d in ((), design)])
+    finally:
+        study.executor.close()
+    before = np.array([study.cars(lv, (), r) for r in fresh_reps])
+    after = np.array([study.cars(lv, design, r) for r in fresh_reps])
+    changes = [f"{named(study.prepared.data, loc)}={value}"
+               for k, u in design for loc, value in change(lv[k], u)]
+    return PlantAllocation(
+        year=study.year, budget=float(budget), spent=spent, purchases=bought,
+        changes=changes, base_cars=float(before.mean()), cars=float(after.mean()),
+        gain=float((after - before).mean()), gain_se=_se(after - before), runs=study.runs,
+        wall_s=time.perf_counter() - t0, fresh=fresh, candidates=sizes,
+    )
+
+
+def _greedy(study: PlantStudy, lv: Sequence[Lever], priced: set[int], budget: float,
+            replications: int, seed: int, screen_share: float, max_steps: int,
+            progress: Callable[[str], None] | None,
+            ) -> tuple[Design, float, list[Purchase], list[int]]:
+    """The purchases, step by step: (design, money spent, purchases, levers run a step)."""
     reps = range(1, replications + 1)
     design: Design = ()
     spent = 0.0
@@ -170,6 +201,8 @@ def allocate_plant(
         sizes.append(len(ks))
         if not ks:
             break
+        study.run(lv, [(d, r, ()) for r in reps
+                       for d in (design, *(add(design, k) for k in ks))])
         base = np.array([study.cars(lv, design, r) for r in reps])
         best: tuple[float, int, np.ndarray] | None = None
         for k in ks:
@@ -188,17 +221,7 @@ def allocate_plant(
         if progress is not None:
             progress(f"bought {x.name} {'+' + str(x.unit)} for {x.unit_cost:,.0f}: "
                      f"+{gain.mean():,.0f} cars ({spent:,.0f} of {budget:,.0f} spent)")
-    fresh_reps = range(FRESH + 1, FRESH + 1 + fresh)
-    before = np.array([study.cars(lv, (), r) for r in fresh_reps])
-    after = np.array([study.cars(lv, design, r) for r in fresh_reps])
-    changes = [f"{named(study.prepared.data, loc)}={value}"
-               for k, u in design for loc, value in change(lv[k], u)]
-    return PlantAllocation(
-        year=study.year, budget=float(budget), spent=spent, purchases=bought,
-        changes=changes, base_cars=float(before.mean()), cars=float(after.mean()),
-        gain=float((after - before).mean()), gain_se=_se(after - before), runs=study.runs,
-        wall_s=time.perf_counter() - t0, fresh=fresh, candidates=sizes,
-    )
+    return design, spent, bought, sizes
 
 
 def named(data: Any, loc: Sequence[str | int]) -> str:
