@@ -41,7 +41,7 @@ def user_errors(fn: F) -> F:
 
 app = typer.Typer(
     name="optimize",
-    help="Search designs: buffer allocation, and the marginal value of every station.",
+    help="Search designs: buffer allocation, marginal values, a plant's budget, decisions.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
