@@ -19,8 +19,9 @@ simulation. The search has three stages, all on common random numbers
    the search at its local optimum. An ascent that reaches a design another ascent
    has already left follows that one's path (the same common random numbers), so it
    stops there.
-3. **Re-evaluation**: the best few designs are run again on fresh streams, and the
-   winner is the one with the best mean there, so it is not a lucky draw.
+3. **Re-evaluation**: the best few designs, every ascent's end and the file's own
+   design are run again on fresh streams, and the winner is the one with the best
+   mean there, so it is not a lucky draw.
 """
 
 from __future__ import annotations
@@ -163,10 +164,10 @@ class BufferAllocation:
     ``throughput_per_hour`` its mean over the re-evaluation's fresh streams, with the
     standard error ``throughput_se``; ``start`` the file's own design (cut to fit the
     constraints) and ``start_throughput_per_hour`` its mean on the same fresh streams;
-    ``finalists`` the designs re-evaluated (the best few and the start), as (buffers,
-    mean, standard error), best first; ``history`` the best throughput on the
-    search's streams after each evaluation (the convergence); ``starts`` the local
-    ascents, one per start.
+    ``finalists`` the designs re-evaluated (the best few, the ascents' ends and the
+    start), as (buffers, mean, standard error), best first; ``history`` the best
+    throughput on the search's streams after each evaluation (the convergence);
+    ``starts`` the local ascents, one per start.
     """
 
     buffers: list[int]
@@ -347,8 +348,11 @@ def allocate_buffers(
 
     # 3. the best few, again on fresh streams
     ranked = sorted(seen, key=lambda d: (-seen[d], d))[:finalists]
-    if start not in ranked:  # the file's own design must be beaten on fresh streams too
-        ranked.append(start)
+    # every ascent's end (the local optima, which may differ by less than the search
+    # streams' noise) and the file's own design must be beaten on fresh streams too
+    for d in [*(tuple(a.reached) for a in ascents), start]:
+        if d not in ranked:
+            ranked.append(d)
     means: list[tuple[Design, float, float]] = []
     reps = [[] for _ in ranked]  # type: list[list[float]]
     for r in range(1, replications + 1):
