@@ -325,7 +325,7 @@ def allocate_buffers(
     named = [*shapes.items(), *((f"tpe-{k + 1}", d) for k, d in enumerate(tpe_best))]
     evaluate([d for _, d in named])
     end_of: dict[Design, Design] = {}  # a design on an ascent's path -> where it ended
-    done: dict[int, StartResult] = {}
+    climbed: dict[int, StartResult] = {}
     # the best starts climb first, so the optimum is usually reached early and the
     # worse starts' ascents stop where they meet the paths already climbed
     for at in sorted(range(len(named)), key=lambda i: (-seen[named[i][1]], i)):
@@ -342,9 +342,9 @@ def allocate_buffers(
             current = nbrs[i]
         final = end_of[current]
         end_of.update(dict.fromkeys(path, final))
-        done[at] = StartResult(name, list(path[0] if path else current), list(final),
+        climbed[at] = StartResult(name, list(path[0] if path else current), list(final),
                                seen[final])
-    ascents = [done[i] for i in range(len(named))]
+    ascents = [climbed[i] for i in range(len(named))]
 
     # 3. the best few, again on fresh streams
     ranked = sorted(seen, key=lambda d: (-seen[d], d))[:finalists]

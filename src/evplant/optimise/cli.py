@@ -302,6 +302,11 @@ def plant(
     fresh: Annotated[
         int, typer.Option(help="fresh seeds re-running the design a --budget buys")
     ] = 5,
+    shortlist: Annotated[
+        int, typer.Option(help="levers a --budget step runs in full (the screen's best "
+                          "per unit of money)")
+    ] = 8,
+    max_steps: Annotated[int, typer.Option(help="purchases a --budget makes at most")] = 50,
     workers: Annotated[
         int, typer.Option(help="processes running the full runs (results do not change)")
     ] = 1,
@@ -333,6 +338,7 @@ def plant(
                                fresh=fresh, seed=seed, overrides=set_ or [],
                                server_cost=server_cost, place_cost=place_cost,
                                place_step=place_step, screen_share=screen,
+                               shortlist=shortlist, max_steps=max_steps,
                                workers=workers, scheduler=scheduler,
                                progress=None if as_json else lambda line: err.print(line))
         data = alloc.to_dict()

@@ -193,9 +193,11 @@ def add(design: Design, k: int, units: int = 1) -> Design:
 
 
 def screen(prepared: Prepared, lv: Sequence[Lever], design: Design, *, jobs: int = 20_000,
-           seed: int = 0, share: float = 0.05, step: float = 0.02) -> dict[int, float]:
+           seed: int = 0, share: float = 0.05, step: float = 0.02,
+           kinds: Sequence[Kind] = ("server", "cycle_time", "buffer")) -> dict[int, float]:
     """The levers worth a full run: value on the phase's mature line (jobs an hour per
     unit, paired on one seed) at least ``share`` of the largest of its kind there.
+    Only levers of ``kinds`` are screened (and can be kept).
 
     Returns lever index -> its mature-line value, for the levers kept.
     """
@@ -215,7 +217,7 @@ def screen(prepared: Prepared, lv: Sequence[Lever], design: Design, *, jobs: int
     for p in sorted({x.phase for x in lv}):
         base = rate((), (), p)
         for k, x in enumerate(lv):
-            if x.phase != p:
+            if x.phase != p or x.kind not in kinds:
                 continue
             if x.kind == "cycle_time":
                 fast, slow = rate((), ((k, 1 - step),), p), rate((), ((k, 1 + step),), p)
@@ -224,7 +226,7 @@ def screen(prepared: Prepared, lv: Sequence[Lever], design: Design, *, jobs: int
                 values[k] = rate(((k, dict(design).get(k, 0) + 1),), (), p) - base
     kept: dict[int, float] = {}
     for p in sorted({x.phase for x in lv}):
-        for kind in ("server", "cycle_time", "buffer"):
+        for kind in kinds:
             ks = [k for k, x in enumerate(lv) if x.phase == p and x.kind == kind]
             top = max((values[k] for k in ks), default=0.0)
             kept.update({k: values[k] for k in ks if top > 0 and values[k] >= share * top})

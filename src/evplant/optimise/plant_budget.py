@@ -1,8 +1,9 @@
 """Spend a budget on a plant: greedy by cars a year per unit of money.
 
-Each step screens the current design's levers on the mature lines (``plant.screen``:
-relieving one bottleneck makes another station matter, so the screen is redone every
-step), runs every priced lever that still fits the money left, paired with the
+Each step screens the current design's servers and stores on the mature lines
+(``plant.screen``: relieving one bottleneck makes another station matter, so the
+screen is redone every step), runs the ``shortlist`` priced levers that still fit the
+money left and that the screen values most per unit of money, each paired with the
 current design on the same seeds (common random numbers), and buys the one with the
 most cars per unit of money, if its gain is clear of its noise (mean above twice its
 standard error). It stops when nothing affordable gains. Greedy is the method of
@@ -100,6 +101,7 @@ def allocate_plant(
     place_step: int = 10,
     screen_share: float = 0.05,
     max_steps: int = 50,
+    shortlist: int = 8,
     workers: int = 1,
     scheduler: str | None = None,
     progress: Callable[[str], None] | None = None,
@@ -131,6 +133,8 @@ def allocate_plant(
         As for ``plant_marginal_values``.
     max_steps : int
         Purchases at most.
+    shortlist : int
+        Levers a step runs in full: those the screen values most per unit of money.
     workers, scheduler
         Where the full runs go, as for ``run_mc``; the result does not depend on it.
     progress : callable, optional
@@ -151,7 +155,8 @@ def allocate_plant(
            (("--server-cost", server_cost), ("--place-cost", place_cost)))
     if not (budget > 0 and math.isfinite(budget)):
         raise EvplantError(f"must be a finite number > 0, got {budget}", field="--budget")
-    for name, value, low in (("fresh", fresh, 2), ("max-steps", max_steps, 1)):
+    for name, value, low in (("fresh", fresh, 2), ("max-steps", max_steps, 1),
+                             ("shortlist", shortlist, 1)):
         if value < low:
             raise EvplantError(f"must be at least {low}, got {value}", field=f"--{name}")
     t0 = time.perf_counter()
@@ -167,7 +172,8 @@ def allocate_plant(
     study.executor = make_executor(workers, scheduler)
     try:
         design, spent, bought, sizes = _greedy(study, lv, priced, budget, replications,
-                                               seed, screen_share, max_steps, progress)
+                                               seed, screen_share, max_steps, shortlist,
+                                               progress)
         fresh_reps = range(FRESH + 1, FRESH + 1 + fresh)
         study.run(lv, [(d, r, ()) for r in fresh_reps for d in ((), design)])
     finally:
@@ -186,7 +192,7 @@ def allocate_plant(
 
 def _greedy(study: PlantStudy, lv: Sequence[Lever], priced: set[int], budget: float,
             replications: int, seed: int, screen_share: float, max_steps: int,
-            progress: Callable[[str], None] | None,
+            shortlist: int, progress: Callable[[str], None] | None,
             ) -> tuple[Design, float, list[Purchase], list[int]]:
     """The purchases, step by step: (design, money spent, purchases, levers run a step)."""
     reps = range(1, replications + 1)
@@ -196,8 +202,12 @@ def _greedy(study: PlantStudy, lv: Sequence[Lever], priced: set[int], budget: fl
     sizes: list[int] = []
     while len(bought) < max_steps:
         left = budget - spent
-        kept = screen(study.prepared, lv, design, seed=seed, share=screen_share)
-        ks = sorted(k for k in kept if k in priced and (lv[k].unit_cost or 0) <= left + 1e-9)
+        kept = screen(study.prepared, lv, design, seed=seed, share=screen_share,
+                      kinds=("server", "buffer"))
+        fits = [k for k in kept if k in priced and (lv[k].unit_cost or 0) <= left + 1e-9]
+        # the shortlist: the best per unit of money on the mature lines get full runs
+        fits.sort(key=lambda k: (-kept[k] / (lv[k].unit_cost or 1.0), k))
+        ks = sorted(fits[:shortlist])
         sizes.append(len(ks))
         if not ks:
             break
