@@ -345,7 +345,7 @@ def plant_marginal_values(
     from ..experiments import make_executor
 
     t0 = time.perf_counter()
-    base, study = study_for(scenario, year, seed, overrides)
+    _, study = study_for(scenario, year, seed, overrides)
     lv = levers(study.prepared, place_step, server_cost, place_cost)
     kept = screen(study.prepared, lv, (), seed=seed, share=screen_share)
     chosen = sorted(kept)
@@ -362,6 +362,7 @@ def plant_marginal_values(
                   + [x for r in reps for k in chosen for x in keys(k, r)], progress)
     finally:
         study.executor.close()
+        study.executor = None  # a run missing from the cache would run here
     rows = np.empty((replications, len(chosen)))
     base_cars = np.array([study.cars(lv, (), r) for r in reps])
     for r in reps:

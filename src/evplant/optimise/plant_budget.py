@@ -178,6 +178,7 @@ def allocate_plant(
         study.run(lv, [(d, r, ()) for r in fresh_reps for d in ((), design)])
     finally:
         study.executor.close()
+        study.executor = None  # a run missing from the cache would run here
     before = np.array([study.cars(lv, (), r) for r in fresh_reps])
     after = np.array([study.cars(lv, design, r) for r in fresh_reps])
     changes = [f"{named(study.prepared.data, loc)}={value}"
