@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from evplant.cli import app
-from evplant.optimise.plant import plant_marginal_values
-from evplant.optimise.plant_budget import allocate_plant
+from evplant.optimise.plant import Lever, plant_marginal_values
+from evplant.optimise.plant_budget import allocate_plant, lump
 from evplant.run import simulate
 from evplant.scenario.load import prepare
 from evplant.seeds import child_seed
@@ -142,6 +143,7 @@ def test_bad_costs_in_a_scenario_name_the_line(tmp_path: Path) -> None:
         (["--screen", "1.5"], "--screen: must be in [0, 1)"),
         (["--budget", "-5", "--server-cost", "1"], "--budget: must be a finite number > 0"),
         (["--budget", "5", "--server-cost", "1", "--fresh", "1"], "--fresh: must be at least 2"),
+        (["--budget", "5", "--server-cost", "1", "--lump", "2"], "--lump: must be in [0, 1]"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args: list[str], message: str) -> None:
@@ -185,3 +187,13 @@ def test_cli_budget_prints_the_design_as_set_items(tmp_path: Path) -> None:
     # the design as --set items, list items by name, runnable with `evplant run`
     sets = [x for item in saved["changes"] for x in ("--set", item)]
     assert sets == ["--set", f"{S1}=2", "--set", f"{S2}=2"]
+
+
+def test_store_places_are_bought_in_lumps_of_whole_steps() -> None:
+    store = Lever("buffer", "p/s store", 0, ("plant",), 60, unit=10, cost=50_000.0)
+    assert lump(store, 2e6).unit == 40 and lump(store, 2e6).unit_cost == 2e6
+    assert lump(store, 2.1e6).unit == 50  # whole steps of ten, at least the least
+    assert lump(replace(store, cost=300_000.0), 2e6).unit == 10
+    assert lump(replace(store, cost=None), 2e6) == replace(store, cost=None)
+    server = Lever("server", "p/s/a", 0, ("plant",), 1, cost=50_000.0)
+    assert lump(server, 2e6) is server

@@ -307,6 +307,10 @@ def plant(
                           "per unit of money)")
     ] = 8,
     max_steps: Annotated[int, typer.Option(help="purchases a --budget makes at most")] = 50,
+    lump: Annotated[
+        float, typer.Option(help="a --budget buys store places in lumps costing at least "
+                            "this share of it (0: --place-step at a time)")
+    ] = 0.05,
     workers: Annotated[
         int, typer.Option(help="processes running the full runs (results do not change)")
     ] = 1,
@@ -338,7 +342,7 @@ def plant(
                                fresh=fresh, seed=seed, overrides=set_ or [],
                                server_cost=server_cost, place_cost=place_cost,
                                place_step=place_step, screen_share=screen,
-                               shortlist=shortlist, max_steps=max_steps,
+                               shortlist=shortlist, max_steps=max_steps, lump_share=lump,
                                workers=workers, scheduler=scheduler,
                                progress=None if as_json else lambda line: err.print(line))
         data = alloc.to_dict()

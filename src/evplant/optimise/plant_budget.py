@@ -11,6 +11,8 @@ choice here, not an exact one: each evaluation is a scenario run of seconds, and
 servers and stores of a plant are few and lumpy, so the step that buys most per yuan
 is what a planner would buy first anyway; the result reports each step.
 
+Store places are bought in lumps costing at least ``lump_share`` of the budget
+(whole ``place_step``s), so that a budget is spent in tens of steps, not hundreds.
 The design bought is then run again against the plant as it is on fresh seeds,
 never seen by the search, so that its gain is not a lucky draw of the search's seeds.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +104,7 @@ def allocate_plant(
     screen_share: float = 0.05,
     max_steps: int = 50,
     shortlist: int = 8,
+    lump_share: float = 0.05,
     workers: int = 1,
     scheduler: str | None = None,
     progress: Callable[[str], None] | None = None,
@@ -135,6 +138,9 @@ def allocate_plant(
         Purchases at most.
     shortlist : int
         Levers a step runs in full: those the screen values most per unit of money.
+    lump_share : float
+        Store places are bought in whole ``place_step``s costing at least this share
+        of the budget (0: one ``place_step`` at a time).
     workers, scheduler
         Where the full runs go, as for ``run_mc``; the result does not depend on it.
     progress : callable, optional
@@ -155,13 +161,16 @@ def allocate_plant(
            (("--server-cost", server_cost), ("--place-cost", place_cost)))
     if not (budget > 0 and math.isfinite(budget)):
         raise EvplantError(f"must be a finite number > 0, got {budget}", field="--budget")
+    if not 0 <= lump_share <= 1:
+        raise EvplantError(f"must be in [0, 1], got {lump_share}", field="--lump")
     for name, value, low in (("fresh", fresh, 2), ("max-steps", max_steps, 1),
                              ("shortlist", shortlist, 1)):
         if value < low:
             raise EvplantError(f"must be at least {low}, got {value}", field=f"--{name}")
     t0 = time.perf_counter()
     _, study = study_for(scenario, year, seed, overrides)
-    lv = levers(study.prepared, place_step, server_cost, place_cost)
+    lv = [lump(x, budget * lump_share) for x in
+          levers(study.prepared, place_step, server_cost, place_cost)]
     priced = {k for k, x in enumerate(lv) if x.kind != "cycle_time" and x.unit_cost}
     if not priced:
         raise EvplantError(
@@ -189,6 +198,16 @@ def allocate_plant(
         gain=float((after - before).mean()), gain_se=_se(after - before), runs=study.runs,
         wall_s=time.perf_counter() - t0, fresh=fresh, candidates=sizes,
     )
+
+
+def lump(lever: Lever, least: float) -> Lever:
+    """A store lever bought in lumps of whole ``place_step``s costing at least
+    ``least``: places are cheap next to a budget, and one step of ten places at a time
+    would take hundreds of steps of full runs to spend it."""
+    if lever.kind != "buffer" or lever.cost is None:
+        return lever
+    steps = max(1, math.ceil(least / (lever.cost * lever.unit) - 1e-9))
+    return replace(lever, unit=lever.unit * steps)
 
 
 def _greedy(study: PlantStudy, lv: Sequence[Lever], priced: set[int], budget: float,
