@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evplant.line.engine import LineEngine, simulate_visits  # noqa: E402
+from evplant.line.engine import Inputs, LineEngine, simulate_visits  # noqa: E402
 from evplant.line.reference import simulate_reference  # noqa: E402
 from evplant.line.sampling import LineDraws  # noqa: E402
 from evplant.line.spec import CompiledLine, LineSpec  # noqa: E402
@@ -79,13 +79,13 @@ def bench_line(quick: bool) -> None:
         draws = LineDraws(line, 1)
         p = draws.processing(draws.variants(n_ref))
         ref = best_of(lambda: simulate_reference(line, p, None, draws.fail_keys), 1)
-        # the recursion alone, on pre-drawn times (no sampling, no statistics)
-        engine = LineEngine(line, 2, chunk=4096)
-        pk = engine.draws.processing(engine.draws.variants(4096))
-        rel = np.zeros(4096)
+        # the recursion alone, on pre-drawn times (no sampling; counts only)
+        engine = LineEngine(line, 2, chunk=4096, stats=False)
+        vk = engine.draws.variants(4096)
+        jobs = Inputs(engine.draws.processing(vk), np.zeros(4096), vk, np.zeros((4096, 0)))
         reps = n_fast // 4096
         kernel = (
-            best_of(lambda: [engine._run(pk, rel, engine._buf) for _ in range(reps)], 3)
+            best_of(lambda: [engine._run(jobs, engine._buf) for _ in range(reps)], 3)
             * n_fast
             / (reps * 4096)
             if line.in_build_order
@@ -105,8 +105,8 @@ def bench_line(quick: bool) -> None:
             f"{n_fast * 20 / kernel / 1e6:>13.1f}M"
         )
     print(
-        "kernel only: the compiled recursion on pre-drawn times (no sampling, no "
-        "statistics; nan where jobs overtake and the event-driven kernel runs)"
+        "kernel only: the compiled recursion on pre-drawn times (no sampling, counts "
+        "only; nan where jobs overtake and the event-driven kernel runs)"
     )
     print("lean SimPy: benchmarks/lean_simpy.py, one process per station, no statistics")
 

@@ -26,7 +26,9 @@ def base_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_writes_tables_summary_and_report(base_run: Path) -> None:
     names = sorted(p.name for p in base_run.iterdir())
-    assert names == ["monthly.csv", "monthly.parquet", "report.html", "summary.json", "tables"]
+    assert names == [
+        "monthly.csv", "monthly.parquet", "report.html", "state.json", "summary.json", "tables"
+    ]
     long = sorted(p.name for p in (base_run / "tables").iterdir())
     assert "station.parquet" in long and "station.csv" in long and "money.parquet" in long
     table = pq.read_table(base_run / "monthly.parquet")
@@ -147,6 +149,15 @@ def test_scenarios_show_and_schema() -> None:
         ),
         (["no-such-scenario"], ["no built-in scenario or file"]),
         (["--set", "horizon"], ["expected path=value"]),
+        (
+            ["--set", "venture.supply.components.chip.station=paint/nowhere"],
+            ["venture.supply.components.chip.station", "does not have"],
+        ),
+        (
+            ["--set", "venture.supply.components.chip.station=general-assembly/trim-1"],
+            ["venture.supply.components.chip.station", "assembly join"],
+        ),
+        (["--set", "venture.supply.components.chip.station=trim-2"], ["station", "pattern"]),
     ],
 )
 def test_bad_overrides_get_clear_errors_and_no_output(
@@ -219,3 +230,23 @@ def test_mc_runs_resumes_and_reports(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 2  # resuming a different run is refused
     assert bad.stderr.startswith("error: ")
+
+
+def test_a_part_fitted_at_a_station_runs_and_conserves_cars(tmp_path: Path) -> None:
+    out = tmp_path / "fitted"
+    where = "venture.supply.components.battery_pack.station=battery-pack/cell-to-pack"
+    result = runner.invoke(app, ["run", "--out", str(out), *SHORT, "--set", where])
+    assert result.exit_code == 0, result.output
+    rows = list(csv_rows(out / "monthly.csv"))
+    released = sum(float(r["released"]) for r in rows)
+    produced = sum(float(r["produced"]) for r in rows)
+    # vehicles in work at the end, counted per variant (the phase columns count them too)
+    in_work = sum(float(rows[-1][f"in_work_{v}"]) for v in ("SU7", "YU7"))
+    assert produced > 0 and released == pytest.approx(produced + in_work)
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with path.open() as f:
+        return list(csv.DictReader(f))

@@ -176,3 +176,19 @@ def test_outputs_hold_no_nan_and_months_without_a_record_are_empty(tmp_path: Pat
         to_table([{"month": "2024-01", "cash": 1.0}, {"month": "2024-02", "cash": math.nan}])
     with pytest.raises(NonFiniteOutput, match=r"summary.npv is -inf"):
         finite_json({"npv": -math.inf})
+
+
+def test_a_long_value_is_echoed_clipped_in_its_one_line_message(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from evplant.cli import app
+
+    out = tmp_path / "out"
+    long = "x" * 5000
+    for item in (f"horizon.end={long}", long):
+        result = CliRunner().invoke(app, ["run", "--out", str(out), "--set", item])
+        assert result.exit_code == 2
+        lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and len(lines[0]) < 300, lines
+        assert "..." in lines[0]
+        assert not out.exists()

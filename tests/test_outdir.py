@@ -133,7 +133,9 @@ def test_a_run_killed_midway_leaves_nothing_partial_and_its_lock_is_taken_over(
     proc.wait()
     if out.exists():  # the whole set or nothing (a dot-named temporary is never read)
         names = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-        full = ["monthly.csv", "monthly.parquet", "report.html", "summary.json", "tables"]
+        full = [
+            "monthly.csv", "monthly.parquet", "report.html", "state.json", "summary.json", "tables"
+        ]
         assert names in ([], ["tables"], full), names
     code, stderr = run(out)
     assert code == 0, stderr

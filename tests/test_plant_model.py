@@ -224,3 +224,64 @@ def test_a_shop_over_two_phases_sums_their_time() -> None:
         assert shop.util + shop.blocked + shop.failed + shop.starved == pytest.approx(1.0)
     for s in m.stations:
         assert s.starved == pytest.approx(max(0.0, 1.0 - s.busy - s.blocked - s.failed))
+
+
+def test_a_part_fitted_at_a_station_holds_the_car_there_not_at_the_start() -> None:
+    # 300 cars with their kits at the start of April; their battery packs come in the
+    # month's last 45 minutes. Checked in the kit (the default), the cars start then
+    # and are built in May; fitted at the pack line's first station, the cars start
+    # at once, pass stamping, body and paint in April and wait before cell-to-pack
+    def run(parts_at: dict[str, str] | None) -> tuple[list, Plant]:
+        sc, _ = load_scenario("beijing-etown-2023", ["venture=null"])
+        p = Plant(
+            sc.plant,
+            sc.variants,
+            HORIZON,
+            np.random.SeedSequence(0),
+            threads=False,
+            parts_at=parts_at,
+        )
+        plan = np.array([300, 0])
+        months = [p.step(t, plan) for t in range(3)]
+        packs = {"battery_pack": [np.full(300, 0.999), np.zeros(0)]}
+        kits = [np.zeros(300), np.zeros(0)]
+        if parts_at:
+            months.append(p.step(3, plan, kits, parts=packs))
+        else:
+            months.append(p.step(3, plan, [np.full(300, 0.999), np.zeros(0)]))
+        months.append(p.step(4, np.zeros(2, dtype=np.int64)))
+        return months, p
+
+    kit, _ = run(None)
+    station, p = run({"battery_pack": "battery-pack/cell-to-pack"})
+    april = 3
+    assert kit[april].produced.sum() == station[april].produced.sum() == 0
+    assert kit[april + 1].produced.sum() == station[april + 1].produced.sum() == 300
+    by_name = {f"{s.shop}/{s.station}": s for s in station[april].stations if s.phase == "phase1"}
+    kit_names = {f"{s.shop}/{s.station}": s for s in kit[april].stations if s.phase == "phase1"}
+    # the main line worked on them in April while the pack line waited for its packs
+    assert by_name["paint/oven-inspect"].jobs_out > 100
+    assert kit_names["paint/oven-inspect"].jobs_out == 0
+    for names in (by_name, kit_names):
+        assert names["battery-pack/cell-to-pack"].jobs_in < 20  # the last 45 minutes
+    assert by_name["battery-pack/cell-to-pack"].starved > 0.95
+    # conservation: every car released is built or in work, and April's 300 are built
+    released = p.released_by_variant.sum()
+    assert released == sum(m.released.sum() for m in station) >= 300
+    assert p.built_by_variant.sum() + sum(p.in_work(r) for r in p.phases) == released
+    assert sum(m.produced.sum() for m in station) == sum(m.produced.sum() for m in kit)
+
+
+def test_a_station_that_no_phase_has_or_a_join_is_refused_with_its_component() -> None:
+    from evplant.errors import EvplantError
+
+    sc, _ = load_scenario("beijing-etown-2023", ["venture=null"])
+    for where, says in (
+        ("paint/nowhere", "does not have"),
+        ("general-assembly/trim-1", "assembly join"),
+    ):
+        with pytest.raises(EvplantError, match=says) as err:
+            Plant(
+                sc.plant, sc.variants, HORIZON, np.random.SeedSequence(0), parts_at={"chip": where}
+            )
+        assert err.value.problems[0].field == "venture.supply.components.chip.station"

@@ -31,6 +31,8 @@ EXPECTED = {
     "Summary",
     "write_run",
     "read_run",
+    "read_state",
+    "RunState",
     "run_mc",
     "McResult",
     "calibrate",

@@ -256,3 +256,40 @@ def test_bad_component_values_are_named(
     with pytest.raises(ValidationError) as err:
         SupplyConfig.model_validate(data)
     assert any(field in str(e["loc"]) for e in err.value.errors()), err.value.errors()
+
+
+def test_a_part_fitted_at_a_station_leaves_the_kit_and_keeps_its_instants() -> None:
+    # the same seed, chips in the kit or fitted at a station: the same kits, and a kit's
+    # instant (its last part) is the later of its other parts and its chip set, rank by
+    # rank; fitted at a station, the chips' instants come apart from the kit's
+    plan = np.array([8000, 4000])
+    # chips without safety stock, in two deliveries a month: often a kit's last part
+    data = supply_cfg().model_dump()
+    data["components"][0]["safety_stock_weeks"] = 0
+    data["components"][0]["suppliers"][0]["deliveries_per_month"] = 2
+    in_kit = Supply(SupplyConfig.model_validate(data), VARIANTS, MONTHS, np.random.SeedSequence(9))
+    data["components"][0]["station"] = "general-assembly/trim-2"
+    cfg = SupplyConfig.model_validate(data)
+    fitted = Supply(cfg, VARIANTS, MONTHS, np.random.SeedSequence(9))
+    earlier = False
+    for t in range(4):
+        a, _ = in_kit.receive(t, plan, np.tile(plan, (1, 1)), np.ones(2))
+        b, _ = fitted.receive(t, plan, np.tile(plan, (1, 1)), np.ones(2))
+        earlier |= bool((np.concatenate(b.arrival_frac) < np.concatenate(a.arrival_frac)).any())
+        assert np.array_equal(a.count, b.count)
+        assert set(b.at_station) == {"chip"} and a.at_station == {}
+        for v in range(2):
+            chips = b.at_station["chip"][v]
+            assert chips.size == b.count[v] and np.all(np.diff(chips) >= 0)
+            assert np.array_equal(a.arrival_frac[v], np.maximum(b.arrival_frac[v], chips))
+        # some kits are held over: their chips are there at the month's start
+        in_kit.consume(a.count // 2)
+        fitted.consume(b.count // 2)
+    assert earlier  # cars start before their chips come
+
+
+def test_a_station_is_given_as_shop_and_station() -> None:
+    data = supply_cfg().model_dump()
+    data["components"][0]["station"] = "trim-2"
+    with pytest.raises(ValueError, match="station"):
+        SupplyConfig.model_validate(data)

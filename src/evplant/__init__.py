@@ -23,10 +23,10 @@ _EXPORTS = {
     "CompiledLine": "evplant.line.spec",
     "WorkCalendar": "evplant.line.calendar",
     "LineEngine": "evplant.line.engine",
-    "LineResult": "evplant.line.engine",
-    "StationStats": "evplant.line.engine",
+    "LineResult": "evplant.line.result",
+    "StationStats": "evplant.line.result",
     "simulate_line": "evplant.line.engine",
-    "BinStats": "evplant.line.engine",
+    "BinStats": "evplant.line.result",
     "simulate_reference": "evplant.line.reference",
     "Visits": "evplant.line.visits",
     "Scenario": "evplant.scenario.schema",
@@ -39,6 +39,8 @@ _EXPORTS = {
     "Summary": "evplant.run",
     "write_run": "evplant.results",
     "read_run": "evplant.results",
+    "read_state": "evplant.state",
+    "RunState": "evplant.state",
     "run_mc": "evplant.experiments.run",
     "McResult": "evplant.experiments.run",
     "calibrate": "evplant.calibration.api",
@@ -80,6 +82,8 @@ __all__ = [
     "Summary",
     "write_run",
     "read_run",
+    "read_state",
+    "RunState",
     "run_mc",
     "McResult",
     "calibrate",
@@ -105,8 +109,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .errors import EvplantError, Problem
     from .experiments.run import McResult, run_mc
     from .line.calendar import WorkCalendar
-    from .line.engine import BinStats, LineEngine, LineResult, StationStats, simulate_line
+    from .line.engine import LineEngine, simulate_line
     from .line.reference import simulate_reference
+    from .line.result import BinStats, LineResult, StationStats
     from .line.spec import CompiledLine, LineSpec
     from .line.visits import Visits
     from .optimise.buffers import BufferAllocation, allocate_buffers
@@ -116,6 +121,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .run import RunResult, Summary, simulate
     from .scenario.load import Prepared, builtin_names, load_scenario, prepare
     from .scenario.schema import Scenario
+    from .state import RunState, read_state
 
 
 def __getattr__(name: str) -> Any:

@@ -166,9 +166,21 @@ def run(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="output folder (default: runs/<scenario>)")
     ] = None,
-    seed: Annotated[int, typer.Option(help="random seed", min=0)] = 0,
+    seed: Annotated[
+        int | None, typer.Option(help="random seed (default 0, or the --state's)", min=0)
+    ] = None,
     overrides: SetOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    start: Annotated[
+        str | None, typer.Option("--start", help="YYYY-MM: continue from --state at this month")
+    ] = None,
+    state_file: Annotated[
+        Path | None, typer.Option("--state", help="a state.json to continue from")
+    ] = None,
+    state_at: Annotated[
+        list[str] | None,
+        typer.Option("--state-at", help="YYYY-MM: also write the state at this month's end"),
+    ] = None,
     marginal: Annotated[
         bool,
         typer.Option(
@@ -186,22 +198,37 @@ def run(
         int, typer.Option(help="seeds --marginal pairs its runs on (at least 2)")
     ] = 3,
 ) -> None:
-    """Simulate the plant (and its venture) month by month and write tables and a report."""
+    """Simulate the plant (and its venture) month by month and write tables, a report
+    and the plant's state at the end (state.json)."""
     scenario = _named(scenario)
     if marginal_year is not None and not marginal:
         raise EvplantError("needs --marginal", field="--marginal-year")
     if marginal and marginal_replications < 2:
         raise EvplantError(f"must be at least 2, got {marginal_replications}",
                            field="--marginal-replications")
+    if marginal and state_file is not None:
+        # the values come from runs of the scenario from its start, not from a state
+        raise EvplantError("not with --state: the marginal values are runs of the "
+                           "scenario from its start", field="--marginal")
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from . import state as run_state
     from .outdir import claim
     from .report import render_run
     from .results import write_run
     from .run import simulate
-    from .scenario import load_scenario
+    from .scenario import prepare
 
-    sc, source = load_scenario(scenario, overrides or [])
+    begun = run_state.read_state(state_file) if state_file is not None else None
+    if begun is None and start is not None:
+        raise EvplantError("needs --state FILE, the state to continue from", field="--start")
+    prepared = prepare(scenario, overrides or [], started=begun.phases if begun else ())
+    sc, source = prepared.scenario, prepared.source
+    if begun is not None and seed is None and begun.exact is not None:
+        seed = begun.seed
+    seed = 0 if seed is None else seed
+    first = run_state.check(begun, sc, seed, start) if begun is not None else 0
+    at = run_state.months_asked(sc, state_at or [], first)
     if marginal:
         from .optimise.plant import check_year
 
@@ -223,7 +250,7 @@ def run(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = simulate(sc, seed, progress=progress)
+        result = simulate(sc, seed, progress=progress, start=begun, state_at=at)
         summary = result.summary
         summary.source, summary.seed, summary.overrides = source, seed, list(overrides or [])
         values, extra = None, {}
@@ -242,11 +269,12 @@ def run(
             extra["marginal.json"] = json.dumps(values, indent=2) + "\n"
         html = render_run(result.monthly, summary.to_dict(), title=f"evplant: {sc.name}",
                           marginal=values)
-        write_run(target, result, html, extra)
+        states = run_state.files(result, at[-1])
+        write_run(target, result, html, states, extra)
     _print_summary(summary.to_dict())
     out.print(
-        f"wrote {target}/monthly.csv, monthly.parquet, tables/, summary.json, report.html"
-        + (", marginal.json" if marginal else "")
+        f"wrote {target}/monthly.csv, monthly.parquet, tables/, summary.json, report.html, "
+        + ", ".join([*states, *extra])
     )
 
 

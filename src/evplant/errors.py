@@ -17,6 +17,12 @@ from dataclasses import dataclass
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
+def clip(text: str, limit: int = 80) -> str:
+    """``text``, cut to ``limit`` characters with an ellipsis: a value a user typed is
+    echoed in a message to say which one, not to print all of it again."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def one_line(text: str) -> str:
     """``text`` with control characters escaped (``\\n``), so it prints as one line."""
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)

@@ -14,6 +14,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from .errors import clip
+
 EPOCH = "2024-01"
 EPOCH_YEAR, EPOCH_MONTH = 2024, 1
 #: the years a scenario's months and days may lie in: wide enough for any plan, narrow
@@ -34,7 +36,8 @@ def as_text(value: object) -> object:
 def _month(value: str) -> str:
     if not re.fullmatch(_PATTERN, value):
         raise ValueError(
-            f"must be a month written YYYY-MM in {FIRST_YEAR}-01..{LAST_YEAR}-12, got {value!r}"
+            f"must be a month written YYYY-MM in {FIRST_YEAR}-01..{LAST_YEAR}-12, "
+            f"got {clip(repr(value))}"
         )
     return value
 
@@ -50,7 +53,8 @@ def check_day(value: str) -> str:
             ok = False
     if not ok:
         raise ValueError(
-            f"must be a date written YYYY-MM-DD in {FIRST_YEAR}..{LAST_YEAR}, got {value!r}"
+            f"must be a date written YYYY-MM-DD in {FIRST_YEAR}..{LAST_YEAR}, "
+            f"got {clip(repr(value))}"
         )
     return value
 

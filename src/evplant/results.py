@@ -105,11 +105,17 @@ def jsonable(obj: Any) -> Any:
     return obj
 
 
-def write_run(out: Path, result: RunResult, report_html: str,
-              extra: Mapping[str, str] | None = None) -> None:
+def write_run(
+    out: Path,
+    result: RunResult,
+    report_html: str,
+    states: Mapping[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> None:
     """Write a run into ``out``: ``monthly.csv``/``.parquet`` (the wide view),
     ``tables/<entity>.parquet``/``.csv`` (the long tables, one per entity of
-    :mod:`evplant.records`), ``summary.json`` and ``report.html``, all or nothing.
+    :mod:`evplant.records`), ``summary.json``, ``report.html`` and the ``states`` given
+    (file name to text: ``state.json``, :mod:`evplant.state`), all or nothing.
 
     Parameters
     ----------
@@ -119,6 +125,8 @@ def write_run(out: Path, result: RunResult, report_html: str,
         What :func:`evplant.simulate` returned.
     report_html : str
         The report page, e.g. from ``evplant.report.render_run``.
+    states : mapping of str to str, optional
+        State files to write beside them, by file name.
     extra : mapping of str to str, optional
         More text files of the run (name -> content, e.g. ``marginal.json``), written
         with the rest, all or nothing.
@@ -151,7 +159,7 @@ def write_run(out: Path, result: RunResult, report_html: str,
                 pacsv.write_csv(table, tmp(Path(TABLES) / f"{entity}.csv"))
             tmp(SUMMARY_JSON).write_text(summary, encoding="utf-8")
             tmp(REPORT_HTML).write_text(report_html, encoding="utf-8")
-            for name, text in (extra or {}).items():
+            for name, text in {**(states or {}), **(extra or {})}.items():
                 tmp(name).write_text(text, encoding="utf-8")
     except BaseException:
         # the temporary files are gone; so go the folders this write made

@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TypedDict
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from .scenario import timeline
 from .scenario.schema import Scenario
 from .seeds import as_seed_sequence, child_seed
 from .venture import Venture
+
+if TYPE_CHECKING:
+    from .state import RunState
 
 
 class Summary(DictView):
@@ -90,6 +93,9 @@ class RunResult:
     seed: int
     records: list[Record]
     summary: Summary
+    #: the run's state at the end of each month asked for (``state_at``), by month:
+    #: the documents of :mod:`evplant.state`
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @functools.cached_property
     def monthly(self) -> WideRows:
@@ -123,8 +129,14 @@ def simulate(
     progress: Callable[[int, int], None] | None = None,
     threads: bool = True,
     stats: bool = True,
+    start: RunState | None = None,
+    state_at: Collection[str] = (),
 ) -> RunResult:
     """Run the whole horizon; ``progress(done, total)`` is called after each month.
+
+    ``start``: continue from a state (:func:`evplant.read_state`) from the month after
+    it; the records then cover the months from there. ``state_at``: months at whose
+    end the run's state is taken (``RunResult.states``).
 
     ``threads``: run the plant's phases side by side in threads (same results either
     way; off for a one-core baseline or inside an already parallel experiment).
@@ -145,6 +157,10 @@ def simulate(
         Run the phases side by side in threads.
     stats : bool
         Measure the stations (shop and station records, the bottleneck).
+    start : RunState, optional
+        A state to continue from (exactly, or from its planner's part).
+    state_at : collection of str
+        ``YYYY-MM`` months at whose end to take the state.
 
     Returns
     -------
@@ -159,6 +175,12 @@ def simulate(
         phase = terms.phase or scenario.plant.phases[0].name
         line = (phase, f"contract:{terms.client}", terms.cycle_time_scale)
         priority = terms.priority
+    # tracked parts fitted at a station rather than in the kit a car is started with
+    parts_at = (
+        {c.name: c.station for c in scenario.venture.supply.components if c.station}
+        if scenario.venture is not None
+        else {}
+    )
     plant = Plant(
         scenario.plant,
         scenario.variants,
@@ -167,6 +189,7 @@ def simulate(
         threads=threads,
         stats=stats,
         contract=line,
+        parts_at=parts_at,
     )
     months = month_range(scenario.horizon.start, scenario.horizon.end)
     venture = None
@@ -174,7 +197,15 @@ def simulate(
         venture = Venture(scenario.venture, scenario.variants, months, child_seed(root, 1))
     n_var = len(scenario.variants)
     records: list[Record] = []
-    for t in range(len(months)):
+    seed_int = int(root.entropy) if isinstance(root.entropy, int) else 0
+    first = 0
+    if start is not None:
+        from . import state as run_state
+
+        first = run_state.check(start, scenario, seed_int, None)
+        run_state.apply(start, plant, venture, first)
+    states: dict[str, dict[str, Any]] = {}
+    for t in range(first, len(months)):
         contract, reserved = 0, {}
         if line is not None and venture is not None and priority == "contract":
             # the client's volume first, own cars after
@@ -191,7 +222,7 @@ def simulate(
                 own = float(plant.split_plan(t, count)[line[0]].sum())
                 room = next(_want(plant, run, t) for run in plant.phases if run.name == line[0])
                 contract = venture.contract_start(t, room, own)
-            outcome = plant.step(t, count, arrivals, contract)
+            outcome = plant.step(t, count, arrivals, contract, kits.at_station)
         else:
             outcome = plant.step(t, push, None)
         records.extend(outcome.records())
@@ -204,17 +235,27 @@ def simulate(
                 contract_built=outcome.totals.contract_produced if line is not None else None,
             )
             records.extend(booked.records())
+        if months[t] in state_at:
+            from . import state as run_state
+
+            states[months[t]] = run_state.capture(scenario, seed_int, plant, venture, t)
         if progress is not None:
-            progress(t + 1, len(months))
-    seed_int = int(root.entropy) if isinstance(root.entropy, int) else 0
+            progress(t + 1 - first, len(months) - first)
+    started = []
+    if start is not None:
+        from . import state as run_state
+
+        said = run_state.note(start)
+        started = [f"continued from {start.source} (the state at the end of {start.month})"]
+        started += [said] if said else []
     plant_summary = summarise(scenario, plant, [r for r in records if isinstance(r, PlantTotals)])
     summary = Summary(
         plant_summary,
         venture.summary() if venture is not None else None,
-        notes=timeline.notes(scenario) + timeline.run_notes(scenario, records),
+        notes=timeline.notes(scenario) + timeline.run_notes(scenario, records) + started,
         timeline=timeline.gantt(scenario),
     )
-    return RunResult(scenario.name, seed_int, records, summary)
+    return RunResult(scenario.name, seed_int, records, summary, states)
 
 
 def _push_plan(

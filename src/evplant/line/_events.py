@@ -36,7 +36,8 @@ import numpy as np
 
 from .._numba import inline, kernel
 from ._kernel import _advance
-from ._stats import B_OUT, L_DONE, L_LEAD, L_T, book_in
+from ._named import B_OUT, L_DONE, L_LEAD, L_T, Calendar, Failures
+from ._stats import bin_of, book_in
 from .calendar import _window
 from .spec import FAIL_CALENDAR, FAIL_OPERATING
 
@@ -71,7 +72,7 @@ I_FIN_LEN = 5  # finished jobs still on a server (blocked)
 I_SEQ_IN = 6  # jobs that have entered i
 I_SEQ_OUT = 7  # jobs that have left i (keep_sequence: the entry number to leave next)
 I_HUNGRY = 8  # a source with a free server and no job fed to take
-I_RELEASE_SET = 9  # a source's release event is on the heap
+I_RELEASE_SET = 9  # a wake-up is on the heap: a source's release, or a gated part
 N_IST = 10
 
 # --- tokens (jobs in the line): integer columns tk[t, ...], float columns tf[t, ...] --
@@ -150,13 +151,16 @@ def run_events(
     p: np.ndarray,
     release: np.ndarray,
     variant: np.ndarray,
+    ready: np.ndarray,
     row0: int,
     until: float,
     line_i: np.ndarray,
     feeders: np.ndarray,
-    codes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    cal: tuple[np.ndarray, np.ndarray, np.ndarray],
+    gate: np.ndarray,
+    fail: Failures,
+    cal: Calendar,
     state: tuple[
+        np.ndarray,
         np.ndarray,
         np.ndarray,
         np.ndarray,
@@ -180,16 +184,17 @@ def run_events(
 ) -> int:
     """Walk the line's instants until every job fed has left, or it must wait.
 
-    ``p``, ``release``, ``variant``: rows of the jobs fed and not yet taken by every
-    source, row 0 being job ``row0``. ``until``: no job fed later is released before
-    it. ``line_i[i]`` = (servers, buffer, up, down, basis, overtake, resequence).
+    ``p``, ``release``, ``variant``, ``ready``: rows of the jobs fed and not yet taken
+    by every source, row 0 being job ``row0`` (``ready[r, g]``: when the job's part for
+    the station with ``gate[i] == g`` comes; a token carries its row in ``tg``).
+    ``until``: no job fed later is released before it. ``line_i[i]`` = (servers,
+    buffer, up, down, basis, overtake, resequence).
     ``trace``: entry, end, departure, server, repair arrays ``[n, m]`` for jobs
     ``trace0 ..`` (empty arrays: none kept).
     """
     basis_col = 4
-    ttf_code, ttr_code, table, keys = codes
-    starts, ends, cum = cal
-    (sc, ist, srv_tok, queue, fin, tk, tf, tp, free_tok, ht, hk, hs, fst, hint, dirty) = state
+    starts, ends = cal.starts, cal.ends
+    (sc, ist, srv_tok, queue, fin, tk, tf, tp, free_tok, ht, hk, hs, fst, hint, dirty, tg) = state
     (log, bins, edges, lacc, bhint, done) = books
     t_entry, t_end, t_dep, t_srv, t_rep = trace
     n_rows = p.shape[0]
@@ -257,13 +262,23 @@ def run_events(
                                     qpos = pos
                         else:
                             qpos = qh
+                    # a gated station: the job's own part must have come (the queue
+                    # waits behind it, first in, first out)
+                    g = gate[i]
+                    if g >= 0:
+                        due = ready[j - row0, g] if up < 0 else tg[queue[i, qpos], g]
+                        if due > t:
+                            if ist[i, I_RELEASE_SET] == 0:
+                                ist[i, I_RELEASE_SET] = 1
+                                _heap_push(ht, hk, hs, sc, due, -1 - i)
+                            break
                     # a join: a part from every feeder's store
-                    ready = True
+                    ready_parts = True
                     for f in range(feeders.shape[1]):
                         fi = feeders[i, f]
                         if fi >= 0 and ist[fi, I_STORE] == 0:
-                            ready = False
-                    if not ready:
+                            ready_parts = False
+                    if not ready_parts:
                         break
                     # work on server s: the end of work, or a calendar that ran out
                     if up < 0:
@@ -289,22 +304,7 @@ def run_events(
                         saved0 = fst[i, s, 0]
                         saved1 = fst[i, s, 1]
                         saved2 = fst[i, s, 2]
-                        c_end, repair = _advance(
-                            t,
-                            work,
-                            i,
-                            s,
-                            b,
-                            fst,
-                            ttf_code,
-                            ttr_code,
-                            table,
-                            keys,
-                            starts,
-                            ends,
-                            cum,
-                            hint,
-                        )
+                        c_end, repair = _advance(t, work, i, s, fail, fst, cal, hint)
                         if c_end == math.inf:
                             fst[i, s, 0] = saved0
                             fst[i, s, 1] = saved1
@@ -319,6 +319,8 @@ def run_events(
                         tk[tok, T_VAR] = variant[j - row0]
                         for q in range(m):
                             tp[tok, q] = p[j - row0, q]
+                        for q in range(tg.shape[1]):
+                            tg[tok, q] = ready[j - row0, q]
                     else:
                         qh = ist[i, I_Q_HEAD]
                         if qpos != qh:
@@ -449,9 +451,9 @@ def run_events(
                     lacc[L_LEAD] += t
                     if t > lacc[L_T]:
                         lacc[L_T] = t
-                    done[_bin_of(t, edges, bhint, i), tk[tok, T_VAR]] += 1.0
+                    done[bin_of(t, edges, bhint, i), tk[tok, T_VAR]] += 1.0
                     if not full_stats:
-                        bins[_bin_of(t, edges, bhint, i), i, B_OUT] += 1.0
+                        bins[bin_of(t, edges, bhint, i), i, B_OUT] += 1.0
                     free_tok[int(sc[SC_FREE_N])] = tok
                     sc[SC_FREE_N] += 1
                     sc[SC_IN_LINE] -= 1
@@ -469,14 +471,3 @@ def run_events(
                         sc[SC_FREE_N] += 1
                         sc[SC_IN_LINE] -= 1
         sc[SC_PENDING] = 1
-
-
-@inline
-def _bin_of(t: float, edges: np.ndarray, hint: np.ndarray, i: int) -> int:
-    nb = len(edges) - 1
-    h = int(hint[i])
-    while h > 0 and edges[h] > t:
-        h -= 1
-    while h + 1 < nb and edges[h + 1] <= t:
-        h += 1
-    return h

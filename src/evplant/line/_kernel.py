@@ -1,15 +1,21 @@
 """The compiled line kernel (private; use ``evplant.line.engine``).
 
-One recursion covers every feature of ``docs/line-semantics.md``: shifts, both
-failure bases, parallel servers, release times and variants. Shifts and failures only
-change how a job's end of work ``C`` follows from its entry ``E`` on one server
-(``_advance``), and a calendar-time failure is a fixed function of the wall clock, so
-the max-plus recursion over jobs stays exact. There is no event list and no Python
-object in the loop.
+One recursion covers every feature of ``docs/line-semantics.md`` on a line where no
+job overtakes: shifts, both failure bases, parallel servers that keep the sequence,
+release times, variants and assembly joins. Shifts and failures only change how a
+job's end of work ``C`` follows from its entry ``E`` on one server (``_advance``), and a
+calendar-time failure is a fixed function of the wall clock, so the max-plus recursion
+over jobs stays exact. There is no event list and no Python object in the loop.
 
 Each job's row (all stations) is computed as a transaction: if the calendar runs out
 while advancing, the row's server states are restored and the kernel returns
-``STATUS_CALENDAR`` so the caller can extend the calendar and call again.
+``STATUS_CALENDAR`` so the caller can extend the calendar and call again. The caller
+books the rows done into the statistics (``_stats.book_rows``) after each call: called
+from inside this kernel, the same books measured 10x slower (620 against 56 ns a
+visit, the recursion included), for reasons in numba's code generation we did not
+pin down.
+
+State and its columns: ``_named``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import math
 import numpy as np
 
 from .._numba import kernel
+from ._named import FST_A, FST_B, FST_N, Calendar, Failures, Recursion, Topology, Trace
 from .calendar import _window, consume, working_before
 from .draws import draw, next_breakdown
 from .spec import FAIL_CALENDAR, FAIL_NONE, FAIL_OPERATING
@@ -27,9 +34,6 @@ _EPS = 2.220446049250313e-16  # float64 machine epsilon
 STATUS_DONE = 0
 STATUS_CALENDAR = 1
 
-# failure state columns
-_N, _A, _B = 0, 1, 2  # failure count; operating: work left to failure | calendar: down from A to B
-
 
 @kernel
 def _advance(
@@ -37,30 +41,27 @@ def _advance(
     work: float,
     i: int,
     s: int,
-    basis: int,
+    fail: Failures,
     fst: np.ndarray,
-    ttf_code: np.ndarray,
-    ttr_code: np.ndarray,
-    table: np.ndarray,
-    keys: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    cum: np.ndarray,
+    cal: Calendar,
     hint: np.ndarray,
 ) -> tuple[float, float]:
     """End of ``work`` seconds started at ``t`` on server s of station i; repair time."""
+    basis = fail.basis[i]
+    keys, ttf_code, ttr_code, table = fail.keys, fail.ttf_code, fail.ttr_code, fail.table
+    starts, ends, cum = cal.starts, cal.ends, cal.cum
     if basis == FAIL_NONE:
         return consume(t, work, starts, ends, cum, hint, i), 0.0
     if basis == FAIL_OPERATING:
         repair = 0.0
-        left = fst[i, s, _A]
+        left = fst[i, s, FST_A]
         while True:
             if left <= 0.0:
-                n = int(fst[i, s, _N])
+                n = int(fst[i, s, FST_N])
                 ttr = draw(keys[i, s, 1], n, ttr_code[i], table)
                 t = consume(t, ttr, starts, ends, cum, hint, i)
                 repair += ttr
-                fst[i, s, _N] = n + 1
+                fst[i, s, FST_N] = n + 1
                 left = draw(keys[i, s, 0], n + 1, ttf_code[i], table)
                 if t == math.inf:
                     break
@@ -75,15 +76,15 @@ def _advance(
             left = 0.0
             if t == math.inf:
                 break
-        fst[i, s, _A] = left
+        fst[i, s, FST_A] = left
         return t, repair
     # calendar-time failures: down on [A, B), whatever the server does
     horizon = ends[len(ends) - 1]
     while True:
         if t >= horizon:
             return math.inf, 0.0
-        down_from = fst[i, s, _A]
-        down_to = fst[i, s, _B]
+        down_from = fst[i, s, FST_A]
+        down_to = fst[i, s, FST_B]
         if t >= down_to:
             next_breakdown(fst, i, s, keys, ttf_code, ttr_code, table)
             continue
@@ -105,50 +106,30 @@ def _advance(
 def run_rows(
     p: np.ndarray,
     release: np.ndarray,
-    servers: np.ndarray,
-    buffers: np.ndarray,
-    up: np.ndarray,
-    down: np.ndarray,
-    feeders: np.ndarray,
-    basis: np.ndarray,
-    ttf_code: np.ndarray,
-    ttr_code: np.ndarray,
-    table: np.ndarray,
-    keys: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    cum: np.ndarray,
-    ring: np.ndarray,
-    free_at: np.ndarray,
-    fst: np.ndarray,
-    scal: np.ndarray,
-    last_in: np.ndarray,
-    hint: np.ndarray,
-    entry: np.ndarray,
-    end: np.ndarray,
-    dep: np.ndarray,
-    srv: np.ndarray,
-    rep: np.ndarray,
+    ready: np.ndarray,
+    topo: Topology,
+    fail: Failures,
+    cal: Calendar,
+    rec: Recursion,
+    out: Trace,
 ) -> tuple[int, int]:
-    """Advance the line by the jobs in ``p``; return (status, jobs done).
+    """Advance the line by the jobs in ``p`` (with their ``release`` times, and
+    ``ready[r, g]`` when job r's part for the station of gate g comes); write their
+    visits to ``out``; return (status, jobs done).
 
-    State (updated in place): ``ring[i, j % L]`` departures of recent jobs,
-    ``free_at[i, s]`` when server s's last job left, ``fst`` failure states,
-    ``scal[0]`` the next job number, ``last_in[i]`` the previous job's entry to source
-    station i, ``hint[i]`` station i's calendar window.
-
-    Topology: ``up[i]`` is the station a job comes from (-1: a source, taking released
-    jobs), ``down[i]`` the one it goes to (-1: the end of the line), ``feeders[i]`` the
-    last stations of feeder lines whose part j station i needs to start job j (an
-    assembly join; -1 for none). Stations are numbered so that ``up`` and ``feeders``
-    come first; station ``m-1`` is the end.
+    Stations are numbered so that ``topo.up`` and ``topo.feeders`` come first; station
+    ``m-1`` is the end. ``rec`` is updated in place.
     """
+    servers, buffers, up, down, feeders, gate = topo
+    ring, free_at, fst, next_job, last_in, hint = rec
+    entry, end, dep, srv, rep = out
+    starts, ends = cal.starts, cal.ends
     n, m = p.shape
     mask = ring.shape[1] - 1  # a power of two: a bit mask instead of a division
     saved = np.empty((m, 3))
     saved_free = np.empty(m)
     chosen = np.empty(m, dtype=np.int64)
-    job = int(scal[0])
+    job = int(next_job[0])
     for r in range(n):
         j = job + r
         ok = True
@@ -165,6 +146,10 @@ def run_rows(
                 fi = feeders[i, f]
                 if fi >= 0:
                     t_in = max(t_in, dep[r, fi])
+            g = gate[i]
+            if g >= 0:
+                # its own part has come, and the job before has entered (build order)
+                t_in = max(t_in, ready[r, g], last_in[i])
             if j - k >= 0:
                 t_in = max(t_in, ring[i, (j - k) & mask])
             # the lowest-index free server
@@ -186,34 +171,19 @@ def run_rows(
             # fast path: the work fits in the current shift window and before the
             # server's next failure; otherwise walk shifts and failures (_advance)
             work = p[r, i]
-            b = basis[i]
+            b = fail.basis[i]
             h = _window(t_in, starts, hint, i)
             t_end = t_in + work
             repair = 0.0
             fits = starts[h] <= t_in and t_end <= ends[h]
             if fits and b == FAIL_OPERATING:
-                fits = work <= fst[i, s, 1]
+                fits = work <= fst[i, s, FST_A]
                 if fits:
-                    fst[i, s, 1] -= work
+                    fst[i, s, FST_A] -= work
             elif fits and b == FAIL_CALENDAR:
-                fits = t_end <= fst[i, s, 1]
+                fits = t_end <= fst[i, s, FST_A]
             if not fits:
-                t_end, repair = _advance(
-                    t_in,
-                    work,
-                    i,
-                    s,
-                    b,
-                    fst,
-                    ttf_code,
-                    ttr_code,
-                    table,
-                    keys,
-                    starts,
-                    ends,
-                    cum,
-                    hint,
-                )
+                t_end, repair = _advance(t_in, work, i, s, fail, fst, cal, hint)
             if t_end == math.inf:
                 ok = False
                 # restore the servers this row touched, then stop before job j
@@ -240,11 +210,11 @@ def run_rows(
             rep[r, i] = repair
             free_at[i, s] = t_out
         if not ok:
-            scal[0] = j
+            next_job[0] = j
             return STATUS_CALENDAR, r
         for i in range(m):
             ring[i, j & mask] = dep[r, i]
-            if up[i] < 0:
+            if up[i] < 0 or gate[i] >= 0:
                 last_in[i] = entry[r, i]
-    scal[0] = job + n
+    next_job[0] = job + n
     return STATUS_DONE, n

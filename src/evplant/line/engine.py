@@ -13,12 +13,16 @@ Which path each feature takes (chosen per line, ``CompiledLine.in_build_order``)
   ``_kernel.run_rows``: shifts and breaks, operating- and calendar-time failures,
   parallel servers that keep the sequence, zero buffers, release times, variants and
   assembly joins (a resequencing store changes nothing there: jobs arrive in build
-  order). Statistics are computed afterwards by ``_stats.accumulate`` from the visits,
-  identically for both engines;
+  order). Each job's row is booked into the statistics as soon as it is done
+  (``_stats.book_row``), with the same books (``_stats.book_visit``) that measure the
+  reference engine's visits;
 - a line with a station whose servers let jobs overtake (several servers, the
   default) runs through the compiled event-driven kernel, ``_events.run_events``,
   which carries every feature above plus overtaking and resequencing stores, and logs
-  the visits for ``_stats.book_log`` (the same books as ``accumulate``, visit by visit).
+  the visits for ``_stats.book_log`` (the same books, visit by visit).
+
+The kernels' state is named (``_named``): ``Recursion`` for the max-plus path,
+``EventState`` for the event path, ``Books`` for the statistics of both.
 
 See ``docs/line-semantics.md`` for why each is exact.
 """
@@ -28,126 +32,53 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 
 from ..errors import EvplantError
 from . import _events, _kernel, _stats
+from ._event_state import EventState
+from ._named import (
+    B_ACT_CNT,
+    B_ACT_SUM,
+    B_BLOCKED,
+    B_BUSY,
+    B_FAILED,
+    B_IN,
+    B_OUT,
+    BOOK_ALL,
+    BOOK_COUNT,
+    FST_A,
+    FST_B,
+    L_DONE,
+    L_T,
+    Books,
+    Calendar,
+    Failures,
+    Recursion,
+    Topology,
+    Trace,
+    new_books,
+)
 from .calendar import WorkCalendar
+from .result import BinStats, LineResult, StationStats, summarise
 from .sampling import LineDraws
 from .spec import FAIL_CALENDAR, FAIL_OPERATING, CompiledLine
 from .visits import Visits
 
+__all__ = [
+    "BinStats",
+    "Engine",
+    "LineEngine",
+    "LineResult",
+    "StationStats",
+    "simulate_line",
+    "simulate_visits",
+    "summarise",
+]
+
 Engine = Literal["fast", "reference"]
-
-
-@dataclass
-class StationStats:
-    """What one station did over a line run ``[0, T]``: shares of the clock per server
-    (``busy``, ``blocked``, ``starved``, ``failed``, ``off_shift``), the mean active
-    period (Roser) and the parts of its OEE."""
-
-    name: str
-    servers: int
-    jobs: int
-    busy: float  # fractions of the period [0, T]
-    blocked: float
-    starved: float
-    failed: float
-    off_shift: float
-    active_period_mean_s: float
-    availability: float
-    performance: float
-    quality: float
-
-    @property
-    def on_shift(self) -> float:
-        return 1.0 - self.off_shift
-
-    @property
-    def utilisation(self) -> float:
-        """Busy share of working (on-shift) time."""
-        return self.busy / self.on_shift if self.on_shift > 0 else 0.0
-
-    @property
-    def oee(self) -> float:
-        return self.availability * self.performance * self.quality
-
-    def share_of_working_time(self) -> dict[str, float]:
-        w = self.on_shift if self.on_shift > 0 else 1.0
-        return {
-            "utilisation": self.busy / w,
-            "blocked": self.blocked / w,
-            "starved": self.starved / w,
-            "failed": self.failed / w,
-        }
-
-
-@dataclass(frozen=True)
-class BinStats:
-    """What each station did in one time bin (a month in the plant): arrays ``[m]``,
-    times in server-seconds, each amount booked to the bin in which its interval ends."""
-
-    jobs_in: np.ndarray  # jobs that entered
-    jobs_out: np.ndarray  # jobs that left
-    busy_s: np.ndarray
-    blocked_s: np.ndarray
-    failed_s: np.ndarray
-    active_mean_s: np.ndarray  # mean length of the active periods ending in the bin
-    done_by_variant: np.ndarray  # [variants]: jobs that left the last station
-
-
-@dataclass
-class LineResult:
-    """What a line run measured over ``[0, T]``."""
-
-    name: str
-    jobs: int
-    horizon_s: float
-    throughput_per_hour: float
-    lead_time_mean_s: float
-    wip_mean: float
-    stations: list[StationStats]
-    bottleneck: str
-    oee: float
-    bin_edges: np.ndarray = field(repr=False)
-    timeline: list[str] = field(repr=False)  # momentary bottleneck per bin
-    engine: str = "fast"
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "line": self.name,
-            "engine": self.engine,
-            "jobs": self.jobs,
-            "horizon_s": self.horizon_s,
-            "throughput_per_hour": self.throughput_per_hour,
-            "lead_time_mean_s": self.lead_time_mean_s,
-            "wip_mean": self.wip_mean,
-            "bottleneck": self.bottleneck,
-            "oee": self.oee,
-            "stations": [
-                {
-                    "name": s.name,
-                    "servers": s.servers,
-                    **s.share_of_working_time(),
-                    "off_shift": s.off_shift,
-                    "active_period_mean_s": s.active_period_mean_s,
-                    "availability": s.availability,
-                    "performance": s.performance,
-                    "quality": s.quality,
-                    "oee": s.oee,
-                }
-                for s in self.stations
-            ],
-            "bottleneck_timeline": [
-                {"from_s": float(a), "to_s": float(b), "station": name}
-                for a, b, name in zip(
-                    self.bin_edges[:-1], self.bin_edges[1:], self.timeline, strict=True
-                )
-            ],
-        }
 
 
 def _ring_length(line: CompiledLine) -> int:
@@ -166,109 +97,26 @@ def _initial_failures(line: CompiledLine, keys: np.ndarray) -> np.ndarray:
     for i in range(line.m):
         for s in range(int(line.servers[i])):
             if line.fail_basis[i] == FAIL_OPERATING:
-                fst[i, s, 1] = draw(keys[i, s, 0], 0, line.ttf_code[i], line.table)
+                fst[i, s, FST_A] = draw(keys[i, s, 0], 0, line.ttf_code[i], line.table)
             elif line.fail_basis[i] == FAIL_CALENDAR:
                 lo = draw(keys[i, s, 0], 0, line.ttf_code[i], line.table)
-                fst[i, s, 1] = lo
-                fst[i, s, 2] = lo + draw(keys[i, s, 1], 0, line.ttr_code[i], line.table)
+                fst[i, s, FST_A] = lo
+                fst[i, s, FST_B] = lo + draw(keys[i, s, 1], 0, line.ttr_code[i], line.table)
     return fst
 
 
-class _EventState:
-    """The event-driven kernel's state between calls (see ``_events``)."""
+class Inputs(NamedTuple):
+    """A chunk of jobs: processing times [n, m], release times, variants, and when
+    each job's parts for the line's gates come [n, gates]."""
 
-    def __init__(self, line: CompiledLine, fst: np.ndarray) -> None:
-        m = line.m
-        k = np.asarray(line.servers, dtype=np.int64)
-        kmax = fst.shape[1]
-        up = np.asarray(line.up, dtype=np.int64)
-        down = np.asarray(line.down, dtype=np.int64)
-        buffers = np.asarray(line.buffers, dtype=np.int64)
-        feeds = np.asarray(line.feeders) >= 0
-        for i in np.flatnonzero(np.asarray(line.resequence) != 0):
-            if up[i] < 0 or feeds[i].any():
-                raise EvplantError(
-                    f"station {line.names[i]!r}: resequence needs a buffer before the "
-                    f"station, which a source or an assembly join does not have",
-                    field="resequence",
-                )
-        room = [int(buffers[i] + k[down[i]]) for i in range(m) if down[i] >= 0]
-        qcap = 1 << int(max(room, default=1) + 1).bit_length()
-        n_tok = int(2 * k.sum() + buffers.sum() + m + 4)
-        n_heap = int(k.sum() + m + 4)
-        self.line_i = np.stack(
-            [
-                k,
-                buffers,
-                up,
-                down,
-                np.asarray(line.fail_basis, dtype=np.int64),
-                line.overtakes.astype(np.int64),
-                np.asarray(line.resequence, dtype=np.int64),
-            ],
-            axis=1,
-        )
-        self.sc = np.zeros(_events.N_SC)
-        self.sc[_events.SC_CLOCK] = -math.inf
-        self.sc[_events.SC_PENDING] = 1
-        self.sc[_events.SC_FREE_N] = n_tok
-        self.ist = np.zeros((m, _events.N_IST), dtype=np.int64)
-        self.dirty = np.zeros(2 * m + 1, dtype=np.int64)  # see _events._mark
-        sources = np.flatnonzero(up < 0)
-        self.dirty[sources] = 1
-        self.dirty[m : m + len(sources)] = sources
-        self.dirty[2 * m] = len(sources)
-        self.state = (
-            self.sc,
-            self.ist,
-            np.full((m, kmax), -1, dtype=np.int64),  # the token on each server
-            np.zeros((m, qcap), dtype=np.int64),  # queues before the stations
-            np.zeros((m, kmax), dtype=np.int64),  # finished tokens on servers
-            np.zeros((n_tok, _events.N_TK), dtype=np.int64),
-            np.zeros((n_tok, _events.N_TF)),
-            np.zeros((n_tok, m)),  # each token's work at every station
-            np.arange(n_tok, dtype=np.int64),  # free tokens
-            np.zeros(n_heap),
-            np.zeros(n_heap, dtype=np.int64),
-            np.zeros(n_heap, dtype=np.int64),
-            fst,
-            np.zeros(m, dtype=np.int64),  # calendar hints
-            self.dirty,
-        )
-        self.log = np.zeros((max(8192, 4 * n_tok), _events.N_LOG))
-        # jobs fed and not yet taken by every source
-        self.p = np.zeros((0, m))
-        self.release = np.zeros(0)
-        self.variant = np.zeros(0, dtype=np.int64)
-        self.row0 = 0
-        self.fed = 0
-        self.promise = -math.inf
+    p: np.ndarray
+    release: np.ndarray
+    variant: np.ndarray
+    ready: np.ndarray
 
-    @property
-    def in_line(self) -> int:
-        return int(self.sc[_events.SC_IN_LINE])
 
-    def add(self, p: np.ndarray, release: np.ndarray, variant: np.ndarray) -> None:
-        # a job cannot be released before a time already promised (the kernel may have
-        # walked the line up to it): the max-plus path's max(release, last entry) rule
-        rel = np.maximum(np.asarray(release, dtype=np.float64), self.promise)
-        self.p = np.concatenate([self.p, p])
-        self.release = np.concatenate([self.release, rel])
-        self.variant = np.concatenate([self.variant, np.asarray(variant, np.int64)])
-        self.fed += len(p)
-        if len(rel):
-            self.promise = max(self.promise, float(rel[-1]))
-
-    def taken(self) -> None:
-        """Drop the rows of jobs every source has taken."""
-        up = self.line_i[:, 2]
-        first = int(self.ist[up < 0, _events.I_NEXT_JOB].min())
-        cut = first - self.row0
-        if cut > 0:
-            self.p = self.p[cut:]
-            self.release = self.release[cut:]
-            self.variant = self.variant[cut:]
-            self.row0 = first
+def _trace(vis: Visits) -> Trace:
+    return Trace(vis.entry, vis.end, vis.departure, vis.server, vis.repair)
 
 
 class LineEngine:
@@ -292,9 +140,10 @@ class LineEngine:
     ) -> None:
         self.line = line
         self.prefetch = prefetch
-        # stats=False: count only the first station's entries (B_IN) and the last
-        # station's departures (B_OUT) per bin, the same counts the full statistics pass
-        # books; a third of the run's time saved where nothing else is read (Monte Carlo)
+        # stats=False: book only the first station's entries (B_IN), the last
+        # station's departures (B_OUT) and the completions per bin, the same counts the
+        # full statistics book; a third of the run's time saved where nothing else is
+        # read (Monte Carlo)
         self.stats = stats
         self._pool: ThreadPoolExecutor | None = None
         self.draws = LineDraws(line, seed)
@@ -305,30 +154,30 @@ class LineEngine:
         if extend_calendar is None:
             extend_calendar = line.calendar_spec is not None
         self._extend = extend_calendar
-        keys = self.draws.fail_keys
+        self._buf = Visits.empty(chunk, line.m)
+        self._start_state()
+
+    def _start_state(self) -> None:
+        """Empty line, failure clocks at their first draws, books empty."""
+        line, keys = self.line, self.draws.fail_keys
         m, kmax = line.m, keys.shape[1]
-        self._ring = np.full((m, _ring_length(line)), -math.inf)
-        self._free_at = np.full((m, kmax), -math.inf)
-        self._fst = _initial_failures(line, keys)
-        self._scal = np.array([0.0])
-        self._last_in = np.full(m, -math.inf)
-        self._hint = np.zeros(m, dtype=np.int64)
-        self._hint_stats = np.zeros(m, dtype=np.int64)
-        self._hint_bins = np.zeros(m, dtype=np.int64)
-        # statistics state
-        self._fst_stats = self._fst.copy()
-        self._act = np.zeros((m, kmax, 6))
-        self._act[:, :, 2] = -1.0
-        self._acc = np.zeros((m, _stats.N_ACC))
-        self._bins = np.zeros((len(self.bin_edges) - 1, m, _stats.N_BIN))
-        self._done = np.zeros((len(self.bin_edges) - 1, len(line.variant_names)))
-        self._line = np.zeros(3)
-        self._buf = Visits.empty(chunk, m)
-        self._events = None if line.in_build_order else _EventState(line, self._fst)
+        self._rec = Recursion(
+            ring=np.full((m, _ring_length(line)), -math.inf),
+            free_at=np.full((m, kmax), -math.inf),
+            fst=_initial_failures(line, keys),
+            next_job=np.array([0.0]),
+            last_in=np.full(m, -math.inf),
+            hint=np.zeros(m, dtype=np.int64),
+        )
+        mode = BOOK_ALL if self.stats else BOOK_COUNT
+        self._books = new_books(
+            m, kmax, self.bin_edges, len(line.variant_names), self._rec.fst, mode
+        )
+        self._events = None if line.in_build_order else EventState(line, self._rec.fst)
 
     @property
     def jobs_done(self) -> int:
-        return int(self._scal[0])
+        return int(self._rec.next_job[0])
 
     @property
     def calendar(self) -> WorkCalendar:
@@ -337,6 +186,20 @@ class LineEngine:
     def set_calendar(self, calendar: WorkCalendar) -> None:
         """Swap in a longer calendar; it must agree with the old one where they overlap."""
         self.line = self.line.with_calendar(calendar)
+
+    def _topology(self) -> Topology:
+        line = self.line
+        return Topology(line.servers, line.buffers, line.up, line.down, line.feeders, line.gate)
+
+    def _failures(self) -> Failures:
+        line = self.line
+        return Failures(
+            line.fail_basis, line.ttf_code, line.ttr_code, line.table, self.draws.fail_keys
+        )
+
+    def _calendar(self) -> Calendar:
+        cal = self.line.calendar
+        return Calendar(cal.starts, cal.ends, cal.cum)
 
     def feed(
         self,
@@ -348,14 +211,17 @@ class LineEngine:
         p: np.ndarray | None = None,
         scale: float = 1.0,
         until: float | None = None,
+        ready: np.ndarray | None = None,
     ) -> Visits | None:
         """Run the next ``n`` jobs through the line.
 
         ``release``: release times (non-decreasing; default: the line's own release
         process, or unlimited supply). ``variants``: variant index per job (default:
         the line's sequence or mix). ``p``: processing times to use instead of drawing
-        them (tests). ``scale`` multiplies the drawn times (ramp-up learning). With
-        ``keep``, return the jobs' visits.
+        them (tests). ``scale`` multiplies the drawn times (ramp-up learning).
+        ``ready[j, g]``: when job j's part for the line's gate g comes (see
+        ``CompiledLine.with_gates``; default: every part is there). With ``keep``,
+        return the jobs' visits.
 
         On a line where jobs overtake, the event-driven kernel walks the line only as
         far as the jobs fed allow; ``until`` promises that no job fed later is released
@@ -368,13 +234,23 @@ class LineEngine:
             return Visits.empty(0, self.line.m) if keep else None
         chunks = [(lo, min(lo + self.chunk, n)) for lo in range(0, n, self.chunk)]
 
-        def inputs(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        gates = self.line.gates
+        if ready is not None and np.shape(ready) != (n, gates):
+            raise ValueError(f"ready must be [{n}, {gates}] (jobs, gates), got {np.shape(ready)}")
+
+        def inputs(lo: int, hi: int) -> Inputs:
             # drawn chunk by chunk, so memory does not grow with n
             v = self.draws.variants(hi - lo) if variants is None else variants[lo:hi]
             v = np.asarray(v, np.int64)
             pp = self.draws.processing(v, scale) if p is None else p[lo:hi]
             rel = self.draws.releases(hi - lo) if release is None else release[lo:hi]
-            return np.ascontiguousarray(pp), np.ascontiguousarray(rel, dtype=np.float64), v
+            rd = np.full((hi - lo, gates), -math.inf) if ready is None else ready[lo:hi]
+            return Inputs(
+                np.ascontiguousarray(pp),
+                np.ascontiguousarray(rel, dtype=np.float64),
+                v,
+                np.ascontiguousarray(rd, dtype=np.float64),
+            )
 
         kept = Visits.empty(n, self.line.m) if keep else None
         if self._events is not None:
@@ -384,27 +260,17 @@ class LineEngine:
         nxt = pool.submit(inputs, *chunks[0]) if pool is not None else None
         for c, (lo, hi) in enumerate(chunks):
             if nxt is not None and pool is not None:
-                pp, rel, v = nxt.result()
+                got = nxt.result()
                 # draw the next chunk on the other core while this one runs
                 nxt = pool.submit(inputs, *chunks[c + 1]) if c + 1 < len(chunks) else None
             else:
-                pp, rel, v = inputs(lo, hi)
-            k = hi - lo
-            buf = self._buf if k == self.chunk else Visits.empty(k, self.line.m)
-            self._run(pp, rel, buf)
-            self._book(buf)
-            self._book_done(buf.departure[:, -1], v)
+                got = inputs(lo, hi)
             if kept is not None:
-                for name in ("entry", "end", "departure", "server", "repair"):
-                    getattr(kept, name)[lo:hi] = getattr(buf, name)
+                self._run(got, kept[lo:hi])
+            else:
+                k = hi - lo
+                self._run(got, self._buf if k == self.chunk else Visits.empty(k, self.line.m))
         return kept
-
-    def _book_done(self, departure: np.ndarray, variants: np.ndarray) -> None:
-        """Completions by variant, in the bin of their departure from the last station
-        (the bin rule of the statistics pass: the last bin starting at or before)."""
-        starts = self.bin_edges[:-1]
-        b = np.clip(np.searchsorted(starts, departure, side="right") - 1, 0, len(starts) - 1)
-        np.add.at(self._done, (b, variants), 1.0)
 
     def advance(self, until: float) -> None:
         """Promise that no job fed later is released before ``until``, and walk the line
@@ -425,7 +291,7 @@ class LineEngine:
         self,
         n: int,
         chunks: list[tuple[int, int]],
-        inputs: Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]],
+        inputs: Callable[[int, int], Inputs],
         kept: Visits | None,
         until: float | None,
     ) -> None:
@@ -433,8 +299,7 @@ class LineEngine:
         assert ev is not None
         first = ev.fed
         for lo, hi in chunks:
-            pp, rel, v = inputs(lo, hi)
-            ev.add(pp, rel, v)
+            ev.add(*inputs(lo, hi))
             # the promise holds after the last chunk only: the later chunks of this
             # call are released before it
             self._walk(ev, ev.promise, kept, first)
@@ -443,28 +308,24 @@ class LineEngine:
         elif until is not None:
             self.advance(until)
 
-    def _walk(self, ev: _EventState, until: float, kept: Visits | None, first: int) -> None:
+    def _walk(self, ev: EventState, until: float, kept: Visits | None, first: int) -> None:
         m = self.line.m
-        trace = (
-            (kept.entry, kept.end, kept.departure, kept.server, kept.repair)
-            if kept is not None
-            else (np.empty((0, m)), np.empty((0, m)), np.empty((0, m)),
-                  np.empty((0, m), dtype=np.int64), np.empty((0, m)))
-        )
-        books = (ev.log, self._bins, self.bin_edges, self._line, self._hint_bins, self._done)
+        trace = _trace(kept if kept is not None else Visits.empty(0, m))
+        b = self._books
+        books = (ev.log, b.bins, b.edges, b.line, b.bhint, b.done)
         while True:
-            line = self.line
-            cal = line.calendar
             status = _events.run_events(
                 ev.p,
                 ev.release,
                 ev.variant,
+                ev.ready,
                 ev.row0,
                 until,
                 ev.line_i,
-                line.feeders,
-                (line.ttf_code, line.ttr_code, line.table, self.draws.fail_keys),
-                (cal.starts, cal.ends, cal.cum),
+                self.line.feeders,
+                self.line.gate,
+                self._failures(),
+                self._calendar(),
                 ev.state,
                 books,
                 self.stats,
@@ -480,47 +341,27 @@ class LineEngine:
                 continue
             if status == _events.STATUS_DONE and ev.in_line:
                 raise RuntimeError("the event kernel stopped with jobs in the line")
-            self._scal[0] = self._line[_stats.L_DONE]
+            self._rec.next_job[0] = b.line[L_DONE]
             return
 
-    def _book_log(self, ev: _EventState) -> None:
+    def _book_log(self, ev: EventState) -> None:
         n = int(ev.sc[_events.SC_LOG_N])
         if n == 0:
             return
-        line = self.line
-        cal = line.calendar
-        _stats.book_log(
-            ev.log,
-            n,
-            line.fail_basis,
-            line.ttf_code,
-            line.ttr_code,
-            line.table,
-            self.draws.fail_keys,
-            cal.starts,
-            cal.ends,
-            cal.cum,
-            self._fst_stats,
-            self._act,
-            self._acc,
-            self._bins,
-            self.bin_edges,
-            self._hint_stats,
-            self._hint_bins,
-        )
+        _stats.book_log(ev.log, n, self._failures(), self._calendar(), self._books)
         ev.sc[_events.SC_LOG_N] = 0
 
     def bin_stats(self, k: int) -> BinStats:
         """The statistics of bin ``k`` so far (jobs fed later may still add to it)."""
-        b = self._bins[k]
+        b = self._books.bins[k]
         return BinStats(
-            jobs_in=b[:, _stats.B_IN].copy(),
-            jobs_out=b[:, _stats.B_OUT].copy(),
-            busy_s=b[:, _stats.B_BUSY].copy(),
-            blocked_s=b[:, _stats.B_BLOCKED].copy(),
-            failed_s=b[:, _stats.B_FAILED].copy(),
-            active_mean_s=b[:, _stats.B_ACT_SUM] / np.maximum(b[:, _stats.B_ACT_CNT], 1.0),
-            done_by_variant=self._done[k].copy(),
+            jobs_in=b[:, B_IN].copy(),
+            jobs_out=b[:, B_OUT].copy(),
+            busy_s=b[:, B_BUSY].copy(),
+            blocked_s=b[:, B_BLOCKED].copy(),
+            failed_s=b[:, B_FAILED].copy(),
+            active_mean_s=b[:, B_ACT_SUM] / np.maximum(b[:, B_ACT_CNT], 1.0),
+            done_by_variant=self._books.done[k].copy(),
         )
 
     def _prefetch_pool(self) -> ThreadPoolExecutor:
@@ -528,44 +369,30 @@ class LineEngine:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evplant-draws")
         return self._pool
 
-    def _run(self, p: np.ndarray, release: np.ndarray, out: Visits) -> int:
-        line = self.line
+    def _run(self, jobs: Inputs, out: Visits) -> int:
+        """The max-plus kernel over the ``jobs``, extending the calendar as needed;
+        their visits are written to ``out`` and booked."""
+        p, release, variant, ready = jobs
+        topo, fail = self._topology(), self._failures()
         total = 0
         while True:
-            cal = line.calendar
+            trace = _trace(out[total:])
             status, got = _kernel.run_rows(
                 np.ascontiguousarray(p[total:]),
                 release[total:],
-                line.servers,
-                line.buffers,
-                line.up,
-                line.down,
-                line.feeders,
-                line.fail_basis,
-                line.ttf_code,
-                line.ttr_code,
-                line.table,
-                self.draws.fail_keys,
-                cal.starts,
-                cal.ends,
-                cal.cum,
-                self._ring,
-                self._free_at,
-                self._fst,
-                self._scal,
-                self._last_in,
-                self._hint,
-                out.entry[total:],
-                out.end[total:],
-                out.departure[total:],
-                out.server[total:],
-                out.repair[total:],
+                ready[total:],
+                topo,
+                fail,
+                self._calendar(),
+                self._rec,
+                trace,
             )
+            done = _trace(out[total : total + got])
+            _stats.book_rows(done, variant[total:], fail, self._calendar(), self._books)
             total += got
             if status == _kernel.STATUS_DONE:
                 return total
             self._grow_calendar()
-            line = self.line
 
     def _grow_calendar(self) -> None:
         spec = self.line.calendar_spec
@@ -577,139 +404,21 @@ class LineEngine:
         self.set_calendar(spec.build(horizon_s=2.0 * self.line.calendar.end))
 
     def _book(self, vis: Visits) -> None:
-        if not self.stats:
-            self._count(vis)
-            return
-        line = self.line
-        cal = line.calendar
-        _stats.accumulate(
-            vis.entry,
-            vis.end,
-            vis.departure,
-            vis.server,
-            vis.repair,
-            line.fail_basis,
-            line.ttf_code,
-            line.ttr_code,
-            line.table,
-            self.draws.fail_keys,
-            cal.starts,
-            cal.ends,
-            cal.cum,
-            self._fst_stats,
-            self._act,
-            self._acc,
-            self._bins,
-            self.bin_edges,
-            self._line,
-            self._hint_stats,
-            self._hint_bins,
-        )
-
-    def _count(self, vis: Visits) -> None:
-        """Entries at the first station and departures from the last, per bin: a bin is
-        the last one starting at or before the time, as in the statistics pass."""
-        starts = self.bin_edges[:-1]
-        nb = len(starts)
-        for col, times, slot in (
-            (0, vis.entry[:, 0], _stats.B_IN),
-            (-1, vis.departure[:, -1], _stats.B_OUT),
-        ):
-            b = np.clip(np.searchsorted(starts, times, side="right") - 1, 0, nb - 1)
-            self._bins[:, col, slot] += np.bincount(b, minlength=nb)
+        """Book visits run elsewhere (the reference engine's), each station's in its
+        time order; completions are not split by variant."""
+        _stats.accumulate(_trace(vis), self._failures(), self._calendar(), self._books)
 
     def result(self, name: str | None = None) -> LineResult:
         """Statistics so far, over [0, T] with T the last departure from the last station."""
         if not self.stats:
             raise RuntimeError("this engine counts jobs only (stats=False): no statistics")
         self.drain()
-        line = self.line
-        cal = line.calendar
-        t_end = float(self._line[_stats.L_T])
-        acc, bins = self._acc.copy(), self._bins.copy()
-        _stats.close_all(
-            t_end,
-            line.fail_basis,
-            line.servers,
-            line.ttf_code,
-            line.ttr_code,
-            line.table,
-            self.draws.fail_keys,
-            cal.starts,
-            cal.ends,
-            cal.cum,
-            self._fst_stats.copy(),
-            self._act.copy(),
-            acc,
-            bins,
-            self.bin_edges,
-        )
-        return summarise(line, acc, bins, self._line, self.bin_edges, name=name)
-
-
-def summarise(
-    line: CompiledLine,
-    acc: np.ndarray,
-    bins: np.ndarray,
-    line_acc: np.ndarray,
-    bin_edges: np.ndarray,
-    *,
-    name: str | None = None,
-    engine: str = "fast",
-) -> LineResult:
-    t_end = float(line_acc[_stats.L_T])
-    done = int(line_acc[_stats.L_DONE])
-    cal = line.calendar
-    on = float(cal.working_before(t_end)) if t_end > 0 else 0.0
-    k = line.servers.astype(float)
-    denom = np.where(k * t_end > 0, k * t_end, 1.0)
-    busy = acc[:, _stats.BUSY] / denom
-    blocked = acc[:, _stats.BLOCKED] / denom
-    failed = acc[:, _stats.FAILED] / denom
-    off = np.full(line.m, (t_end - on) / t_end if t_end > 0 else 0.0)
-    starved = np.clip(1.0 - off - busy - blocked - failed, 0.0, None)
-    act_mean = acc[:, _stats.ACT_SUM] / np.maximum(acc[:, _stats.ACT_CNT], 1.0)
-    up = np.where(on > 0, (k * on - acc[:, _stats.FAILED]) / np.maximum(k * on, 1e-300), 0.0)
-    run_time = k * on - acc[:, _stats.FAILED]
-    perf = np.where(
-        run_time > 0, line.ideal_ct * acc[:, _stats.JOBS] / np.maximum(run_time, 1e-300), 0.0
-    )
-    stations = [
-        StationStats(
-            name=line.names[i],
-            servers=int(k[i]),
-            jobs=int(acc[i, _stats.JOBS]),
-            busy=float(busy[i]),
-            blocked=float(blocked[i]),
-            starved=float(starved[i]),
-            failed=float(failed[i]),
-            off_shift=float(off[i]),
-            active_period_mean_s=float(act_mean[i]),
-            availability=float(up[i]),
-            performance=float(perf[i]),
-            quality=float(line.fpy[i]),
-        )
-        for i in range(line.m)
-    ]
-    bottleneck = line.names[int(np.argmax(act_mean))] if done else ""
-    act_max = bins[:, :, _stats.B_ACT_MAX]
-    timeline = [line.names[int(np.argmax(row))] if row.max() > 0 else "" for row in act_max]
-    ideal_line = float(np.max(line.ideal_ct / k))
-    oee = done * ideal_line / on * float(np.prod(line.fpy)) if on > 0 else 0.0
-    return LineResult(
-        name=name or "line",
-        jobs=done,
-        horizon_s=t_end,
-        throughput_per_hour=done / t_end * 3600.0 if t_end > 0 else 0.0,
-        lead_time_mean_s=float(line_acc[_stats.L_LEAD]) / done if done else 0.0,
-        wip_mean=float(line_acc[_stats.L_LEAD]) / t_end if t_end > 0 else 0.0,
-        stations=stations,
-        bottleneck=bottleneck,
-        oee=oee,
-        bin_edges=bin_edges,
-        timeline=timeline,
-        engine=engine,
-    )
+        books = self._books
+        t_end = float(books.line[L_T])
+        # closed on a copy: the engine may go on
+        closed = Books(*(a.copy() for a in books))
+        _stats.close_all(t_end, self.line.servers, self._failures(), self._calendar(), closed)
+        return summarise(self.line, closed.acc, closed.bins, books.line, self.bin_edges, name=name)
 
 
 def _in_time_order(vis: Visits) -> Visits:
@@ -718,8 +427,10 @@ def _in_time_order(vis: Visits) -> Visits:
     books each station's column on its own."""
     order = np.argsort(vis.entry, axis=0, kind="stable")
     return Visits(
-        *(np.take_along_axis(a, order, axis=0)
-          for a in (vis.entry, vis.end, vis.departure, vis.server, vis.repair))
+        *(
+            np.take_along_axis(a, order, axis=0)
+            for a in (vis.entry, vis.end, vis.departure, vis.server, vis.repair)
+        )
     )
 
 
@@ -728,18 +439,17 @@ def simulate_visits(
     p: np.ndarray,
     release: np.ndarray | None = None,
     fail_keys: np.ndarray | None = None,
+    ready: np.ndarray | None = None,
 ) -> Visits:
     """Run given processing times through the compiled kernel (the reference's twin)."""
     p = np.ascontiguousarray(p, dtype=np.float64)
     engine = LineEngine(line, seed=0, chunk=max(len(p), 1))
     if fail_keys is not None:
         engine.draws.fail_keys = np.ascontiguousarray(fail_keys, dtype=np.uint64)
-        engine._fst = _initial_failures(line, engine.draws.fail_keys)
-        engine._fst_stats = engine._fst.copy()
-        if engine._events is not None:
-            engine._events = _EventState(line, engine._fst)
+        engine._start_state()
     rel = np.zeros(len(p)) if release is None else release
-    out = engine.feed(len(p), release=rel, variants=np.zeros(len(p), np.int64), keep=True, p=p)
+    v = np.zeros(len(p), np.int64)
+    out = engine.feed(len(p), release=rel, variants=v, keep=True, p=p, ready=ready)
     assert out is not None
     return out
 

@@ -176,11 +176,21 @@ class _LineModel:
     """One run of the line over given draws."""
 
     def __init__(
-        self, line: CompiledLine, p: np.ndarray, release: np.ndarray, fail_keys: np.ndarray
+        self,
+        line: CompiledLine,
+        p: np.ndarray,
+        release: np.ndarray,
+        fail_keys: np.ndarray,
+        ready: np.ndarray,
     ) -> None:
         self.line = line
         self.p = p
         self.release = release
+        self.ready = ready
+        self.gate = [int(g) for g in line.gate]
+        # gated stations: the last job to have come to the station's part check, whose
+        # request for a server the next one waits for (first come, first served)
+        self.gate_last: list[simpy.Event | None] = [None] * len(self.gate)
         self.fail_keys = fail_keys
         self.n, self.m = p.shape
         env = self.env = simpy.Environment()
@@ -400,6 +410,17 @@ class _LineModel:
                 turn = self.arrival[i].turn(j)
                 if turn is not None:
                     yield turn
+            # a gated station: the job waits for the one before it, then for its own part
+            passed: simpy.Event | None = None
+            g = self.gate[i]
+            if g >= 0:
+                before = self.gate_last[i]
+                passed = self.gate_last[i] = env.event()
+                if before is not None and not before.triggered:
+                    yield before
+                wait = float(self.ready[j, g]) - env.now
+                if wait > 0:
+                    yield env.timeout(wait)
             permit: Request | None = None
             if self.resequence[i]:
                 # the store: at the end of each instant, free servers go to the waiting
@@ -412,6 +433,8 @@ class _LineModel:
                 permit = self.permits[i].request()
                 if i == branch[0]:
                     self.arrival[i].left(j)
+                if passed is not None:
+                    passed.succeed()
                 yield permit
             order = self.entered[i]  # this job's place in the order into station i
             self.entered[i] += 1
@@ -557,6 +580,7 @@ def simulate_reference(
     p: np.ndarray,
     release: np.ndarray | None = None,
     fail_keys: np.ndarray | None = None,
+    ready: np.ndarray | None = None,
 ) -> ReferenceResult:
     """Run the jobs with work times ``p`` ``[n_jobs, m]`` through the line.
 
@@ -568,8 +592,11 @@ def simulate_reference(
 
     ``release``: non-decreasing release times ``[n_jobs]`` (None: all at 0).
     ``fail_keys``: ``[m, kmax, 2]`` failure stream keys (as ``LineDraws.fail_keys``);
-    needed only when a station has failures. A line built from a calendar spec gets a
-    longer calendar if the jobs need one; otherwise a too-short calendar is an error.
+    needed only when a station has failures. ``ready``: ``[n_jobs, gates]``, when each
+    job's part for each gated station comes (``CompiledLine.with_gates``; None: all
+    there); a job waits for it before the station, and the jobs behind it wait too. A
+    line built from a calendar spec gets a longer calendar if the jobs need one;
+    otherwise a too-short calendar is an error.
 
     Parameters
     ----------
@@ -581,6 +608,8 @@ def simulate_reference(
         Release times ``[n_jobs]``, non-decreasing; None releases every job at 0.
     fail_keys : numpy.ndarray, optional
         Failure stream keys ``[m, kmax, 2]``; required when a station has failures.
+    ready : numpy.ndarray, optional
+        When each job's part for each gated station comes, ``[n_jobs, gates]``.
 
     Returns
     -------
@@ -613,9 +642,12 @@ def simulate_reference(
             raise ValueError("fail_keys are needed: the line has failures")
         fail_keys = np.zeros((line.m, int(line.servers.max()), 2), dtype=np.uint64)
     keys = np.asarray(fail_keys, dtype=np.uint64)
+    due = np.full((n, line.gates), -np.inf) if ready is None else np.asarray(ready, float)
+    if due.shape != (n, line.gates):
+        raise ValueError(f"ready must be [{n}, {line.gates}], got shape {due.shape}")
     while True:
         try:
-            return _LineModel(line, p, rel, keys).run()
+            return _LineModel(line, p, rel, keys, due).run()
         except _CalendarTooShort:
             spec = line.calendar_spec
             if spec is None:

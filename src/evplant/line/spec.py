@@ -260,9 +260,14 @@ class CompiledLine:
     # flow rules per station (1/0; empty: overtaking allowed, no resequencing)
     keep_sequence: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     resequence: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # parts fitted at a station (see ``with_gates``): gate[i] is the column of station
+    # i's part in the ready times a feed gives, -1 where no part is awaited
+    gate: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
         m = len(self.names)
+        if len(self.gate) == 0:
+            self.gate = np.full(m, -1, dtype=np.int64)
         if len(self.keep_sequence) == 0:
             self.keep_sequence = np.zeros(m, dtype=np.int64)
         if len(self.resequence) == 0:
@@ -293,6 +298,31 @@ class CompiledLine:
 
     def with_calendar(self, calendar: WorkCalendar) -> CompiledLine:
         return replace(self, calendar=calendar)
+
+    @property
+    def gates(self) -> int:
+        """Stations that await a part of their own (columns of a feed's ready times)."""
+        return int((self.gate >= 0).sum())
+
+    def with_gates(self, stations: Sequence[int]) -> CompiledLine:
+        """The line with parts fitted at ``stations`` (in the order of the ready times'
+        columns): a job enters station ``stations[g]`` only once its part has come
+        (``LineEngine.feed(ready=...)``, column ``g``), waiting in the buffer before it,
+        and jobs enter such a station in build order (the first in the buffer waits for
+        its part, and those behind it wait too)."""
+        gate = np.full(self.m, -1, dtype=np.int64)
+        for g, i in enumerate(stations):
+            if not 0 <= i < self.m or gate[i] >= 0:
+                raise ValueError(f"gated stations must be distinct stations, got {stations}")
+            # a join's feeder parts and a resequencing store choose the job to enter
+            # by rules of their own, which a part's wait would have to be merged into
+            if (np.asarray(self.feeders[i]) >= 0).any() or self.resequence[i]:
+                raise ValueError(
+                    f"station {self.names[i]!r} is an assembly join or a resequencing "
+                    f"store, where no part can wait to be fitted; give another station"
+                )
+            gate[i] = g
+        return replace(self, gate=gate)
 
     def with_repair_scale(self, factor: float) -> CompiledLine:
         """Repair times multiplied by ``factor`` (ramp-up learning of maintenance).

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import EvplantError
+from ..errors import EvplantError, clip
 from ..months import months as month_range
 from ..scenario.load import Prepared, beside, prepare
 from .levers import Lever
@@ -90,8 +90,8 @@ def check(source: str, items: Sequence[str], origin: Mapping[str, int],
         problems: dict[int, list[str]] = {}
         for prob in exc.problems:
             text = str(prob)
-            hit = next((it for it in items if f"--set {it}:" in text or
-                        prob.file == f"--set {it}"), None)
+            hit = next((it for it in items if f"--set {clip(it)}:" in text or
+                        prob.file == f"--set {clip(it)}"), None)
             where = origin.get(hit, -1) if hit is not None else -1
             problems.setdefault(where, []).append(text)
         return Checked(None, list(items), problems)

@@ -10,13 +10,17 @@ engine's monthly bins.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..line.engine import BinStats, LineEngine
+from ..errors import EvplantError
+from ..line.engine import LineEngine
+from ..line.result import BinStats
 from ..records import PhaseMonth, PlantTotals, Record, ShopMonth, StationMonth, VariantBuilt
 from ..seeds import child_seed
 from .calendar import holiday_days, month_starts, phase_calendar, seconds_since, shifts_on
@@ -79,9 +83,12 @@ class Plant:
         threads: bool = True,
         stats: bool = True,
         contract: tuple[str, str, float] | None = None,
+        parts_at: Mapping[str, str] | None = None,
     ) -> None:
         """``contract``: (phase, client, work content) when a client's cars are built on
-        that phase's line (one more variant of its line)."""
+        that phase's line (one more variant of its line). ``parts_at``: component name
+        -> the ``shop/station`` that fits it; a vehicle waits before that station for
+        its part (see :meth:`step`'s ``parts``), and every phase must have the station."""
         self.spec = spec
         self.threads = threads
         # stats=False: output counts only, no shop columns (utilisation, OEE, bottleneck)
@@ -105,15 +112,19 @@ class Plant:
                 continue
             client = contract[1:] if contract is not None and contract[0] == phase.name else None
             layout = layout_phase(phase, calendar, client)
+            layout = _with_parts(layout, phase.name, parts_at or {})
             engine = LineEngine(
                 layout.line, child_seed(seed, k), bin_edges=bin_edges, chunk=4096, stats=stats
             )
             sop = seconds_since(self.t0, dt.date.fromisoformat(phase.sop))
             self.phases.append(PhaseRun(phase.name, layout, engine, sop))
         self._phase_spec = {p.name: p for p in spec.phases}
+        # the gates of every phase's line, in one order: the stations that fit parts
+        self.part_stations = sorted(set((parts_at or {}).values()))
+        self.parts_at = dict(parts_at or {})
         # per variant over all phases: started and completed so far (conservation)
-        self._released_v = np.zeros(len(variants))
-        self._built_v = np.zeros(len(variants))
+        self.released_by_variant = np.zeros(len(variants))
+        self.built_by_variant = np.zeros(len(variants))
 
     # -- planning helpers -------------------------------------------------------------
     def phase_variants(self, run: PhaseRun) -> list[int]:
@@ -154,27 +165,33 @@ class Plant:
         plan: np.ndarray,
         arrivals: list[np.ndarray] | None = None,
         contract: int = 0,
+        parts: Mapping[str, list[np.ndarray]] | None = None,
     ) -> PlantMonth:
         """Run month t. ``plan[v]``: vehicles of variant v to release this month;
         ``arrivals[v]``: their kits' arrival instants as fractions of the month (sorted),
         or None to release at the start of the month (unlimited supply); ``contract``:
         the client's cars to release into the contract phase's line, evenly over the
-        month."""
+        month. ``parts[c][v]``: for each component fitted at a station (``parts_at``),
+        the instants (fractions of the month, sorted) its sets for the kits of
+        ``arrivals[v]`` come, rank for rank: the vehicle of variant v that reaches the
+        station k-th this month takes the k-th (without them: there when needed)."""
         t_start, t_end = self.edges[t], self.edges[t + 1]
         month = self.labels[t]
         produced = np.zeros(len(self.variants))
         released = np.zeros(len(self.variants))
         states = [self.ramp(run) for run in self.phases]
-        shares = self._split(t, plan, arrivals, states)
+        shares = self._split(t, plan, arrivals, states, parts)
         jobs = [
-            self._releases(run, t_start, t_end, p, a, contract * (run.name == self.contract_phase))
-            for run, (p, a) in zip(self.phases, shares, strict=True)
+            self._releases(
+                run, t_start, t_end, p, a, contract * (run.name == self.contract_phase), q
+            )
+            for run, (p, a, q) in zip(self.phases, shares, strict=True)
         ]
         # every phase, with jobs or not: where jobs overtake, the engine walks its line
         # up to the end of the month
         work = [
-            (run, state, rel, kind, t_end)
-            for run, state, (rel, kind) in zip(self.phases, states, jobs, strict=True)
+            (run, state, rel, kind, ready, t_end)
+            for run, state, (rel, kind, ready) in zip(self.phases, states, jobs, strict=True)
         ]
         if len(work) > 1 and self.threads:
             # phases are independent lines and the kernels release the GIL
@@ -184,7 +201,7 @@ class Plant:
                 self._feed(*w)
         phases: list[PhaseMonth] = []
         contract_released = contract_produced = 0.0
-        for run, state, (rel, kind) in zip(self.phases, states, jobs, strict=True):
+        for run, state, (rel, kind, _) in zip(self.phases, states, jobs, strict=True):
             run.ramp = state
             pv = self.phase_variants(run)
             if len(rel):
@@ -214,15 +231,15 @@ class Plant:
             contract_released=contract_released,
             contract_produced=contract_produced,
         )
-        self._released_v += released
-        self._built_v += produced
+        self.released_by_variant += released
+        self.built_by_variant += produced
         built = [
             VariantBuilt(
                 month,
                 name,
                 float(produced[v]),
                 released=float(released[v]),
-                in_work=float(self._released_v[v] - self._built_v[v]),
+                in_work=float(self.released_by_variant[v] - self.built_by_variant[v]),
             )
             for v, name in enumerate(self.variants)
         ]
@@ -234,27 +251,36 @@ class Plant:
         plan: np.ndarray,
         arrivals: list[np.ndarray] | None,
         states: list[RampState],
-    ) -> list[tuple[np.ndarray, list[np.ndarray] | None]]:
-        """Each phase's share of the month's plan (and of its kits' arrival instants): a
-        variant built by one phase goes to it whole; one built by several is split in
-        proportion to what each can build of it this month (its capacity times the
-        variant's share of its mix), so every vehicle and kit is released once."""
+        parts: Mapping[str, list[np.ndarray]] | None = None,
+    ) -> list[tuple[np.ndarray, list[np.ndarray] | None, dict[str, list[np.ndarray]]]]:
+        """Each phase's share of the month's plan (and of its kits' arrival instants and
+        their parts'): a variant built by one phase goes to it whole; one built by
+        several is split in proportion to what each can build of it this month (its
+        capacity times the variant's share of its mix), so every vehicle and kit is
+        released once."""
         n_var = len(self.variants)
         builders: list[list[int]] = [[] for _ in range(n_var)]
         for p, run in enumerate(self.phases):
             for v in self.phase_variants(run):
                 builders[v].append(p)
+        parts = dict(parts or {})
         if all(len(b) <= 1 for b in builders):
-            return [(plan, arrivals)] * len(self.phases)
+            return [(plan, arrivals, parts)] * len(self.phases)
         plans = [np.zeros(n_var, dtype=np.asarray(plan).dtype) for _ in self.phases]
         kits: list[list[np.ndarray]] = [[np.zeros(0) for _ in range(n_var)] for _ in self.phases]
+        sets = [{c: [np.zeros(0) for _ in range(n_var)] for c in parts} for _ in self.phases]
         for v in range(n_var):
             n = int(plan[v])
             given = np.sort(np.asarray(arrivals[v][:n])) if arrivals is not None else None
+            part = {c: np.sort(np.asarray(q[v][:n])) for c, q in parts.items()}
+            if any(len(q) < n for q in part.values()):
+                raise ValueError(f"parts: fewer sets than the {n} kits of variant {v}")
             if len(builders[v]) == 1:
                 plans[builders[v][0]][v] = plan[v]
                 if given is not None:
                     kits[builders[v][0]][v] = given
+                for c, q in part.items():
+                    sets[builders[v][0]][c][v] = q
                 continue
             if not builders[v] or n <= 0:
                 continue
@@ -272,15 +298,19 @@ class Plant:
                 plans[p][v] = counts[j]
                 if given is not None:
                     kits[p][v] = given[owner == j]
+                for c, q in part.items():
+                    # the sets by rank, as the kits: the phase's k-th kit, its k-th set
+                    sets[p][c][v] = q[owner == j]
         return [
-            (plans[p], kits[p] if arrivals is not None else None) for p in range(len(self.phases))
+            (plans[p], kits[p] if arrivals is not None else None, sets[p])
+            for p in range(len(self.phases))
         ]
 
     def split_plan(self, t: int, plan: np.ndarray) -> dict[str, np.ndarray]:
         """Each phase's share of a month's plan per variant, as :meth:`step` splits it."""
         states = [self.ramp(run) for run in self.phases]
         shares = self._split(t, plan, None, states)
-        return {run.name: p for run, (p, _) in zip(self.phases, shares, strict=True)}
+        return {run.name: p for run, (p, _, _) in zip(self.phases, shares, strict=True)}
 
     def phase_capacity(self, name: str, t: int) -> float:
         """What the named phase could build in month ``t`` (0 if it never works)."""
@@ -300,11 +330,14 @@ class Plant:
         plan: np.ndarray,
         arrivals: list[np.ndarray] | None,
         contract: int = 0,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Release times and local variant index of the vehicles this phase starts (the
-        client's cars, evenly over the month, as the line's last variant)."""
+        parts: Mapping[str, list[np.ndarray]] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Release times, local variant index and parts' instants ``[n, gates]`` of the
+        vehicles this phase starts (the client's cars, evenly over the month, as the
+        line's last variant, bring no tracked parts)."""
         times, kinds = [], []
         pv = self.phase_variants(run)
+        gates = self.part_stations
         for local, v in enumerate(pv):
             n = int(plan[v])
             if n <= 0 or t_end <= run.sop_s:
@@ -317,14 +350,34 @@ class Plant:
             times.append(np.maximum(t_start + frac * (t_end - t_start), run.sop_s))
             kinds.append(np.full(contract, len(pv), dtype=np.int64))
         if not times:
-            return np.zeros(0), np.zeros(0, dtype=np.int64)
+            return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros((0, len(gates)))
         rel = np.concatenate(times)
         kind = np.concatenate(kinds)
         order = np.argsort(rel, kind="stable")
-        return rel[order], kind[order]
+        rel, kind = rel[order], kind[order]
+        ready = np.full((len(rel), len(gates)), -np.inf)
+        for c, q in (parts or {}).items():
+            g = gates.index(self.parts_at[c])
+            for local, v in enumerate(pv):
+                rows = np.flatnonzero(kind == local)
+                sets = np.asarray(q[v])[: len(rows)]
+                if len(sets) == 0:
+                    continue
+                # the k-th vehicle of the variant to come takes the k-th set (jobs
+                # enter the station in build order); several parts at one station:
+                # the last to come
+                due = t_start + np.sort(sets) * (t_end - t_start)
+                ready[rows[: len(due)], g] = np.maximum(ready[rows[: len(due)], g], due)
+        return rel, kind, ready
 
     def _feed(
-        self, run: PhaseRun, state: RampState, rel: np.ndarray, kind: np.ndarray, until: float
+        self,
+        run: PhaseRun,
+        state: RampState,
+        rel: np.ndarray,
+        kind: np.ndarray,
+        ready: np.ndarray,
+        until: float,
     ) -> None:
         engine = run.engine
         if not len(rel):
@@ -332,7 +385,12 @@ class Plant:
             return
         engine.line = engine.line.with_repair_scale(state.repair_time_factor)
         engine.feed(
-            len(rel), release=rel, variants=kind, scale=state.cycle_time_factor, until=until
+            len(rel),
+            release=rel,
+            variants=kind,
+            scale=state.cycle_time_factor,
+            until=until,
+            ready=ready if ready.shape[1] else None,
         )
         run.released += len(rel)
 
@@ -458,3 +516,25 @@ class Plant:
                 )
             )
         return records, stations, (best[1], best[2])
+
+
+def _with_parts(layout: PhaseLayout, phase: str, parts_at: Mapping[str, str]) -> PhaseLayout:
+    """The phase's line with a gate at every station that fits a tracked part (the
+    plant's gates in one sorted order, the same for every phase)."""
+    if not parts_at:
+        return layout
+    names = layout.line.names
+    stations = sorted(set(parts_at.values()))
+    for component, where in parts_at.items():
+        if where not in names:
+            raise EvplantError(
+                f"component {component!r} is fitted at station {where!r}, which phase "
+                f"{phase!r} does not have; give one of {', '.join(names)}",
+                field=f"venture.supply.components.{component}.station",
+            )
+    try:
+        line = layout.line.with_gates([names.index(s) for s in stations])
+    except ValueError as exc:
+        bad = next(c for c, w in parts_at.items() if repr(w) in str(exc))
+        raise EvplantError(str(exc), field=f"venture.supply.components.{bad}.station") from None
+    return dataclasses.replace(layout, line=line)

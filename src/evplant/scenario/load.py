@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ..errors import EvplantError, Problem
+from ..errors import EvplantError, Problem, clip
 from ..inputs import LimitError, load_text, problems_from_validation, read_yaml
 from .paths import Loc, apply, set_path, split_path
 from .schema import Scenario
@@ -102,17 +102,19 @@ def beside(name_or_path: str, relative: str) -> Path:
 def parse_set(item: str) -> tuple[list[str], Any]:
     """``'a.b=1'`` -> (``['a', 'b']``, 1): the value read as YAML (text if it is not)."""
     if "=" not in item:
-        raise EvplantError(f"--set {item!r}: expected path=value, e.g. plant.partner.enabled=false")
+        raise EvplantError(
+            f"--set {clip(item)!r}: expected path=value, e.g. plant.partner.enabled=false"
+        )
     path, raw = item.split("=", 1)
     keys = split_path(path)
     if not keys:
-        raise EvplantError(f"--set {item!r}: empty path")
+        raise EvplantError(f"--set {clip(item)!r}: empty path")
     try:
         value = load_text(raw) if raw.strip() else ""
     except (yaml.constructor.ConstructorError, LimitError) as exc:
         # YAML that breaks a rule (a key twice, a 65-bit integer, an alias bomb) is
         # refused; anything else that is not YAML is taken as the text it is
-        raise EvplantError(f"--set {item}: {exc.problem}") from None
+        raise EvplantError(f"--set {clip(item)}: {exc.problem}") from None
     except yaml.YAMLError:
         value = raw
     return keys, value
@@ -142,7 +144,12 @@ class Prepared:
         return validate_scenario(data, source, self.lines, self.overridden)
 
 
-def prepare(name_or_path: str | Path = DEFAULT, overrides: Sequence[str] = ()) -> Prepared:
+def prepare(
+    name_or_path: str | Path = DEFAULT,
+    overrides: Sequence[str] = (),
+    *,
+    started: Sequence[str] = (),
+) -> Prepared:
     """The one input pipeline: text -> data and line map -> overrides -> validate.
 
     Parameters
@@ -152,6 +159,9 @@ def prepare(name_or_path: str | Path = DEFAULT, overrides: Sequence[str] = ()) -
     overrides : sequence of str
         ``path=value`` items, as ``--set`` takes them: a dotted path (list items by
         index or by ``name``) and a value read as YAML.
+    started : sequence of str
+        Phases whose ramp a run's state gives (``evplant run --state``): they may start
+        production before the horizon.
 
     Returns
     -------
@@ -171,8 +181,8 @@ def prepare(name_or_path: str | Path = DEFAULT, overrides: Sequence[str] = ()) -
     overridden: dict[Loc, str] = {}
     for item in overrides:
         keys, value = parse_set(item)
-        overridden[set_path(data, keys, value, item)] = item
-    scenario = validate_scenario(data, source, lines, overridden)
+        overridden[set_path(data, keys, value, clip(item))] = clip(item)
+    scenario = validate_scenario(data, source, lines, overridden, started)
     return Prepared(scenario, data, source, lines, overridden, tuple(overrides))
 
 
@@ -217,11 +227,12 @@ def validate_scenario(
     source: str,
     lines: Mapping[Loc, int] | None = None,
     overridden: Mapping[Loc, str] | None = None,
+    started: Sequence[str] = (),
 ) -> Scenario:
     """Validate scenario data; every problem names its file and line, or the ``--set``
     item that caused it."""
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, context={"started_phases": tuple(started)})
     except ValidationError as exc:
         problems = problems_from_validation(exc, source, lines or {})
         fixed = []

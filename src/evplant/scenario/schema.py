@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..base import Model
 from ..calibration.config import CalibrationConfig, PosteriorRef
@@ -75,10 +75,12 @@ class Scenario(Model):
         return timeline.delay(data)
 
     @model_validator(mode="after")
-    def _timeline(self) -> Scenario:
+    def _timeline(self, info: ValidationInfo) -> Scenario:
         """Construction, trial production, start of production, launches and capex in
-        order, and production within the horizon."""
-        invalid("Scenario", timeline.problems(self))
+        order, and production within the horizon (or before it, for the phases a run's
+        state gives: the validation context's ``started_phases``)."""
+        started = (info.context or {}).get("started_phases", ())
+        invalid("Scenario", timeline.problems(self, tuple(started)))
         return self
 
     @model_validator(mode="after")

@@ -135,9 +135,10 @@ def _first_builders(sc: Scenario) -> dict[str, tuple[str, str]]:
     return out
 
 
-def problems(sc: Scenario) -> list[Problem]:
+def problems(sc: Scenario, started: Sequence[str] = ()) -> list[Problem]:
     """The scenario's dates that contradict each other or the horizon: (location,
-    message, value) per problem."""
+    message, value) per problem. ``started``: phases whose ramp a run's state gives
+    (:mod:`evplant.state`), which may start production before the horizon."""
     out: list[Problem] = []
     start = sc.horizon.start
     for i, ph in enumerate(sc.plant.phases):
@@ -183,12 +184,12 @@ def problems(sc: Scenario) -> list[Problem]:
                         t.end,
                     )
                 )
-        if ph.sop[:7] < start:
+        if ph.sop[:7] < start and ph.name not in started:
             out.append(
                 (
                     (*at, "sop"),
                     f"{ph.sop} is before the horizon's start ({start}); allowed: from "
-                    f"{start}-01 (a run cannot start from a plant already producing yet)",
+                    f"{start}-01, or a run from a state that gives the phase's ramp (--state)",
                     ph.sop,
                 )
             )

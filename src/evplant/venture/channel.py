@@ -105,6 +105,11 @@ class Channel:
         self.quit_chance = np.clip(quit_, 0.0, 1.0)  # by age reached this month
         self._rng = child_rng(seed, 0)
 
+    @property
+    def rng(self) -> np.random.Generator:
+        """The cancellations' stream (a run's state carries its position)."""
+        return self._rng
+
     def sales_capacity(self, t: int) -> int:
         return int(self.stores[t] * self.cfg.orders_per_store_per_month)
 

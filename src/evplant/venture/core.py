@@ -388,6 +388,10 @@ class Venture:
         out["months"] = float(len(self.rows))
         return out
 
+    def skip_to(self, t: int) -> None:
+        """Book month ``t`` next: a run continued from a state (:mod:`.state`)."""
+        self._next = t
+
     def _check_month(self, t: int) -> None:
         if t != self._next:
             raise RuntimeError(f"the venture is at month {self._next}, not {t}")

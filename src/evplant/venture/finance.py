@@ -182,6 +182,13 @@ class Finance:
         # investment before month one is paid out of the opening cash
         self.start_cash = float(cfg.opening_cash_cny) - self.capex_before_start
         self.cash = self.start_cash
+        # the deepest the cash has been (the investment against the budget reads it),
+        # kept as it goes so a run continued from a state carries it without the history
+        self.lowest = self.start_cash
+        # the month the history (and so the summary) starts at: 0, or where a run
+        # continued from a state starts, with the lowest cash there
+        self.first = 0
+        self.lowest_at_first = self.start_cash
         self.history = _History()
         # finished cars held and what they cost (accrual view: cost booked on delivery)
         self.stock_units = np.zeros(len(self.variants))
@@ -297,7 +304,8 @@ class Finance:
         h.cash_flow.append(flow)
         h.operating.append(operating)
         h.cash.append(self.cash)
-        need = max(0.0, self.cfg.opening_cash_cny - min(self.start_cash, min(h.cash)))
+        self.lowest = min(self.lowest, self.cash)
+        need = max(0.0, self.cfg.opening_cash_cny - self.lowest)
         investment_usd = (self.cfg.spent_before_start_cny + need) / self.cfg.usd_cny
         h.investment_usd.append(investment_usd)
         built_total = produced.sum()
@@ -332,10 +340,14 @@ class Finance:
         n = len(h.cash_flow)
         flows = np.array(h.cash_flow)
         disc = (1.0 + cfg.discount_rate_per_year) ** (-(np.arange(n) + 1.0) / 12.0)
-        npv = float(flows @ disc) - self.capex_before_start
-        label = [month_label(int(m)) for m in self.months[:n]]
+        # a continued run's months are discounted to its own start; what was spent
+        # before it is sunk, capex before the horizon included
+        npv = float(flows @ disc) - (self.capex_before_start if self.first == 0 else 0.0)
+        label = [month_label(int(m)) for m in self.months[self.first : self.first + n]]
         budget_end = month_number(cfg.budget_start_month) + 12 * cfg.budget_years - 1
-        before = cfg.spent_before_start_cny + max(0.0, cfg.opening_cash_cny - self.start_cash)
+        before = cfg.spent_before_start_cny + max(
+            0.0, cfg.opening_cash_cny - self.lowest_at_first
+        )
         out: dict[str, float | str | None] = {
             "npv_cny": npv,
             "npv_usd": npv / cfg.usd_cny,
@@ -379,7 +391,7 @@ class Finance:
             out["payback_month"] = label[low + int(back[0])] if back.size else None
         over = np.flatnonzero(invest > cfg.budget_usd)
         out["budget_exhausted_month"] = label[int(over[0])] if over.size else None
-        at_end = budget_end - int(self.months[0])
+        at_end = budget_end - int(self.months[self.first])
         if 0 <= at_end < n:
             out["cum_investment_usd_at_budget_end"] = float(invest[at_end])
         return out

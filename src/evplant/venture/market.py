@@ -228,6 +228,16 @@ class Market:
 
     # --- deterministic parts (also used for the venture's forecasts) -----------------
 
+    @property
+    def rng(self) -> np.random.Generator:
+        """The buyers' stream (a run's state carries its position)."""
+        return self._rng
+
+    @property
+    def rng_risk(self) -> list[np.random.Generator]:
+        """Each export market's political-risk stream."""
+        return self._rng_risk
+
     def price_cny(self, month: int) -> np.ndarray:
         """Price incl. VAT per variant in a month (moving from launch at the trend rate)."""
         years = np.maximum(month - self.launch, 0) / 12.0

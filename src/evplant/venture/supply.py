@@ -99,6 +99,13 @@ class ComponentConfig(VentureModel):
     safety_stock_weeks: float = Field(default=0.0, ge=0, le=52, description="weeks of forecast use")
     shortage: Episodes = Field(default=Episodes(), description="common to all suppliers")
     suppliers: list[SupplierConfig] = Field(min_length=1)
+    station: str | None = Field(
+        default=None,
+        pattern=r"^[^/]+/[^/]+$",
+        description="the shop/station that fits it: a car is started without it and "
+        "waits before that station for its set (default: part of the kit the car is "
+        "started with)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ComponentConfig:
@@ -140,6 +147,9 @@ class KitSupply:
     count: np.ndarray  # int64 [variants]: held at the start of the month + received
     arrival_frac: list[np.ndarray]  # per variant: sorted instants in [0, 1), len count[v]
     received: np.ndarray  # int64 [variants]: new kits formed this month
+    # components fitted at a station: per variant, the sorted instants their sets for
+    # the kits come (len count[v]; rank for rank with arrival_frac); not in arrival_frac
+    at_station: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
 
 @dataclass
@@ -167,6 +177,7 @@ class _Component:
     price_cny: np.ndarray  # float [months]: the price without a shortage
     price_rise: float
     safety_weeks: float
+    station: str | None
     shortage: Episodes
     supplier_shortage: list[Episodes]
     # Gale's constraints: one row per set of variants, sum(rows * x) <= stock of bound_fits
@@ -207,6 +218,7 @@ def _compile(cfg: ComponentConfig, variants: list[str], months: np.ndarray) -> _
         * (1.0 + cfg.price_change_per_year) ** ((months - months[0]) / 12.0),
         price_rise=cfg.price_rise_at_full_depth,
         safety_weeks=cfg.safety_stock_weeks,
+        station=cfg.station,
         shortage=cfg.shortage,
         supplier_shortage=[s.shortage for s in cfg.suppliers],
     )
@@ -319,6 +331,21 @@ class Supply:
         )
         self.price_factor = np.ones(len(self.parts))
 
+    @property
+    def rng_common(self) -> list[np.random.Generator]:
+        """Each component's common shortage stream (a run's state carries them)."""
+        return self._rng_common
+
+    @property
+    def rng_own(self) -> list[list[np.random.Generator]]:
+        """Each supplier's own shortage stream, per component."""
+        return self._rng_own
+
+    @property
+    def rng_timing(self) -> np.random.Generator:
+        """The deliveries' timing stream."""
+        return self._rng_timing
+
     def parts_cost_per_vehicle(self, t: int) -> np.ndarray:
         """Tracked parts per vehicle of each variant in month ``t`` (latest shortage), CNY."""
         cost = np.zeros(len(self.variants))
@@ -376,14 +403,17 @@ class Supply:
         new = allocate_kits(need, rows, bounds, priority, self.cfg.allocation)
 
         kit_instants = [np.zeros(int(n)) for n in new]
+        set_instants = {
+            p.name: [np.zeros(int(n)) for n in new] for p in self.parts if p.station is not None
+        }
         for c, p in enumerate(self.parts):
             given = _assign(available[c], p.fits, p.usage * new)
             st.on_hand[c] = available[c] - given.sum(axis=1)
+            # a car's set of this part is there when its last unit is
+            into = set_instants[p.name] if p.station is not None else kit_instants
             for v, instants in enumerate(self._instants_by_variant(times[c], given)):
                 if p.usage[v] > 0 and new[v] > 0:
-                    kit_instants[v] = np.maximum(
-                        kit_instants[v], instants[p.usage[v] - 1 :: p.usage[v]]
-                    )
+                    into[v] = np.maximum(into[v], instants[p.usage[v] - 1 :: p.usage[v]])
 
         held = st.kit_stock.copy()
         st.kit_stock = held + new
@@ -393,10 +423,21 @@ class Supply:
             )
             for v in range(len(self.variants))
         ]
+        # sets held with last month's kits are there from the start
+        at_station = {
+            name: [
+                np.minimum(
+                    np.concatenate([np.zeros(int(held[v])), np.sort(sets[v])]), _LAST_INSTANT
+                )
+                for v in range(len(self.variants))
+            ]
+            for name, sets in set_instants.items()
+        }
         kits = KitSupply(
             count=st.kit_stock.copy(),
             arrival_frac=frac,
             received=new,
+            at_station=at_station,
         )
         month = SupplyMonth(
             spend_cny=spend,
