@@ -2,7 +2,7 @@
 benchmark's 20-station line, and closeness to the exhaustive optimum where the exact
 Markov chain can compute it.
 
-    python benchmarks/bench_optimise.py [--quick] [--workers 2]
+    python benchmarks/bench_optimise.py [--quick] [--workers 2] [--plant]
 
 1. Evaluations a second: designs of the 20-station line (lognormal cv 0.3, as in
    ``run.py``) run on common random numbers, 10,000 jobs each, with 1 and W workers.
@@ -10,7 +10,12 @@ Markov chain can compute it.
    buffer): throughput before and after, designs run, wall time, and the time at which
    the final best design was first found.
 3. Exponential lines small enough for the exact chain (``tests/exact_line.py``): the
-   exact throughput of the design found over that of the exhaustive optimum.
+   exact throughput of the design found over that of the exhaustive optimum, from a
+   good start and from a bad one (all places in the first buffer, no TPE: the
+   multi-start local search alone).
+4. With ``--plant``: the default scenario's plant: levers screened on the mature
+   lines, full runs a second, wall time of ``plant_marginal_values`` and of
+   ``allocate_plant`` on a budget (minutes).
 
 Figures are printed, never asserted; the load average is printed with them.
 """
@@ -73,6 +78,8 @@ def search(start: list[int], workers: int, quick: bool) -> None:
           "jobs/h (fresh streams)")
     print(f"  {res.evaluations} designs in {res.wall_s:.1f} s ({res.evaluations_per_second:.1f}/s "
           f"while evaluating); final best first found at {res.seconds_to_best:.1f} s")
+    for a in res.starts:
+        print(f"  ascent from {a.name}: {a.throughput_per_hour:.3f} jobs/h (search streams)")
 
 
 def bench_exact(workers: int, quick: bool) -> None:
@@ -94,24 +101,61 @@ def bench_exact(workers: int, quick: bool) -> None:
                          for i, m in enumerate(means)],
             "buffers": [0] * n,
         })
-        res = allocate_buffers(spec, total=k, jobs=40_000, seed=1, workers=workers, trials=32)
-        found = exact_per_hour(means, res.buffers)
-        rank = [d for _, d in ranked].index(tuple(res.buffers)) + 1
-        print(f"  {len(means)} stations, {k} places ({len(ranked)} designs, exhaustive exact "
-              f"{t_exact:.1f} s): found {res.buffers} (rank {rank}), exact {found:.4f} of "
-              f"{ranked[0][0]:.4f} jobs/h = {found / ranked[0][0]:.5f}, {res.evaluations} "
-              f"designs in {res.wall_s:.1f} s")
+        for label, start, kw in (("TPE + starts", [0] * n, {"trials": 32}),
+                                 ("bad start, no TPE", [k] + [0] * (n - 1),
+                                  {"trials": 0, "starts": 0})):
+            res = allocate_buffers(spec.model_copy(update={"buffers": start}), total=k,
+                                   jobs=40_000, seed=1, workers=workers, **kw)
+            found = exact_per_hour(means, res.buffers)
+            rank = [d for _, d in ranked].index(tuple(res.buffers)) + 1
+            print(f"  {len(means)} stations, {k} places ({len(ranked)} designs, exhaustive "
+                  f"exact {t_exact:.1f} s), {label}: found {res.buffers} (rank {rank}), exact "
+                  f"{found:.4f} of {ranked[0][0]:.4f} jobs/h = {found / ranked[0][0]:.5f}, "
+                  f"{res.evaluations} designs in {res.wall_s:.1f} s")
+
+
+def bench_plant(quick: bool) -> None:
+    from evplant.optimise.plant import levers, plant_marginal_values, screen, study_for
+    from evplant.optimise.plant_budget import allocate_plant
+    from evplant.scenario.load import DEFAULT
+
+    print(f"\nthe default plant ({DEFAULT})")
+    t = time.perf_counter()
+    _, study = study_for(DEFAULT, None, 0, [])
+    lv = levers(study.prepared)
+    kept = screen(study.prepared, lv, ())
+    print(f"  screen: {len(kept)} of {len(lv)} levers kept in {time.perf_counter() - t:.1f} s "
+          f"(year {study.year})")
+    reps = 2 if quick else 3
+    t = time.perf_counter()
+    res = plant_marginal_values(DEFAULT, replications=reps)
+    wall = time.perf_counter() - t
+    top = res.ranking[0]
+    print(f"  marginal values: {res.evaluations} full runs in {wall:.0f} s "
+          f"({res.evaluations / wall:.2f} runs/s, {reps} seeds); best per yuan: {top.name} "
+          f"({top.unit}), {top.per_year:,.0f} +/- {top.per_hour_se * 8760:,.0f} cars a year")
+    budget = 1e8 if quick else 3e8
+    t = time.perf_counter()
+    alloc = allocate_plant(DEFAULT, budget, replications=2, fresh=3)
+    print(f"  budget CNY {budget:,.0f}: {len(alloc.purchases)} purchases, spent "
+          f"{alloc.spent:,.0f}, +{alloc.gain:,.0f} +/- {alloc.gain_se:,.0f} cars in "
+          f"{alloc.year} on fresh seeds; {alloc.runs} runs in {time.perf_counter() - t:.0f} s")
+    for p in alloc.purchases:
+        print(f"    {p.name} (+{p.units}): +{p.gain:,.0f} cars for {p.cost:,.0f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--plant", action="store_true", help="also the default plant (minutes)")
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores")
     bench_rate(args.workers, args.quick)
     bench_search(args.workers, args.quick)
     bench_exact(args.workers, args.quick)
+    if args.plant:
+        bench_plant(args.quick)
     print(f"\nload average {os.getloadavg()[0]:.2f}")
 
 

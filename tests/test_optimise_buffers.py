@@ -145,3 +145,27 @@ def test_bad_line_file_exit_2(tmp_path: Path) -> None:
     one.write_text("stations:\n  - {name: a, cycle_time: {dist: exponential, mean: 5}}\n")
     result = runner.invoke(app, ["optimize", "buffers", str(one), "--total", "3"])
     assert result.exit_code == 2 and "no buffer to size" in result.output
+
+
+def test_a_bad_start_without_tpe_still_reaches_the_exact_optimum() -> None:
+    # under a budget with unequal costs the file's design (9, 0) spends it all on the
+    # cheap buffer: a one-for-one swap cannot pay for the dearer place, so a search
+    # confined to it stayed there (41.7 jobs/h against the optimum's 48.4)
+    means = [50.0, 60.0, 55.0]
+    (best, design), _ = exhaustive(means, None, [1.0, 3.0], 9.0)[:2]
+    spec = expo_line(means, [9, 0])
+    res = allocate_buffers(spec, jobs=40_000, seed=2, trials=0, starts=0, budget=9.0,
+                           cost=[1.0, 3.0])
+    assert tuple(res.buffers) == design == (3, 2)
+    assert [a.name for a in res.starts] == ["file", "even", "bowl"]
+    assert res.starts[0].start == [9, 0] and tuple(res.starts[0].reached) == design
+    assert exact_per_hour(means, res.start) < best - 5
+
+
+def test_every_start_reaches_the_exact_optimum_of_a_four_station_line() -> None:
+    means = [50.0, 58.0, 52.0, 60.0]
+    design = exhaustive(means, 6)[0][1]
+    res = allocate_buffers(expo_line(means, [6, 0, 0]), total=6, jobs=40_000, seed=4,
+                           trials=8, starts=1)
+    assert {tuple(a.reached) for a in res.starts} == {design} == {tuple(res.buffers)}
+    assert {a.name for a in res.starts} == {"file", "even", "bowl", "tpe-1"}

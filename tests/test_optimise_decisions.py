@@ -77,3 +77,67 @@ def test_unknown_path_is_a_clear_error() -> None:
                                  "--objective", "output_2024"])
     assert result.exit_code == 2
     assert "nothing" in result.output and "Traceback" not in result.output
+
+
+PRICE = "venture.market.variants.SU7.price_cny"
+
+
+def test_investment_cap_and_the_report(tmp_path: Path) -> None:
+    # eight proposals are all TPE's random start-up ones, the same with a cap or without:
+    # the capped search must pick the best of those within the cap
+    kw = {"objective": "output_2024", "replications": 2, "budget": 8, "seed": 1,
+          "overrides": ["horizon.end=2024-10"]}
+    free = optimise_scenario("beijing-etown", [f"{PRICE}=200000..300000"], **kw)
+    assert free.best is not None
+    cap = free.best.investment * (1 - 1e-9)  # the unconstrained best breaks it
+    res = optimise_scenario("beijing-etown", [f"{PRICE}=200000..300000"], max_investment=cap,
+                            out_dir=tmp_path / "out", **kw)
+    assert [t.values for t in res.trials] == [t.values for t in free.trials]
+    within = [t for t in free.trials if t.investment <= cap]
+    assert within and res.best is not None
+    assert res.best.values == max(within, key=lambda t: t.objective).values
+    assert res.best.values != free.best.values
+    for t in res.trials:  # feasibility is the cap, trial by trial
+        assert t.feasible == (t.investment <= cap)
+    # the figures are those of a Monte Carlo run of that price on the same seed
+    mc = run_mc("beijing-etown", 2, seed=1, report=False, out_dir=tmp_path / "check",
+                overrides=["horizon.end=2024-10", f"{PRICE}={res.best.values[PRICE]}"])
+    assert res.best.investment == pytest.approx(float(np.max(mc.kpi("investment_usd"))),
+                                                rel=1e-12)
+    assert res.best.objective == pytest.approx(float(np.mean(mc.kpi("produced_2024"))),
+                                               rel=1e-12)
+    page = (tmp_path / "out" / "report.html").read_text()
+    for part in ('id="best"', 'id="convergence"', 'id="tradeoff"', 'id="constraints"'):
+        assert part in page
+    assert page.count("<td>over the cap</td>") == sum(not t.feasible for t in res.trials)
+    assert f"<td>{res.best.values[PRICE]}</td>" in page
+    saved = json.loads((tmp_path / "out" / "decisions.json").read_text())
+    assert saved["max_investment_usd"] == cap
+    assert [t["investment_usd"] for t in saved["trials"]] == [t.investment for t in res.trials]
+
+
+def test_max_investment_budget_reads_the_venture_budget() -> None:
+    result = runner.invoke(app, ["optimize", "scenario", "beijing-etown", "--decide",
+                                 f"{PRICE}=240000..260000", "--objective", "output_2024",
+                                 "--replications", "2", "--budget", "2", "--set",
+                                 "horizon.end=2024-03", "--max-investment", "budget", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    budget = prepare("beijing-etown").scenario.venture.finance.budget_usd  # type: ignore[union-attr]
+    assert data["max_investment_usd"] == budget
+    assert all(t["feasible"] == (t["investment_usd"] <= budget) for t in data["trials"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-investment", "lots"], "--max-investment: a number (US$) or 'budget'"),
+        (["--max-investment", "-1"], "--max-investment: must be a finite number > 0"),
+    ],
+)
+def test_bad_max_investment_exit_2_with_one_line(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["optimize", "scenario", "beijing-etown", "--decide",
+                                 f"{PRICE}=240000..260000", "--set", "horizon.end=2024-03",
+                                 *args])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and message in lines[0], result.output

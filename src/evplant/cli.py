@@ -181,10 +181,35 @@ def run(
         list[str] | None,
         typer.Option("--state-at", help="YYYY-MM: also write the state at this month's end"),
     ] = None,
+    marginal: Annotated[
+        bool,
+        typer.Option(
+            "--marginal",
+            help="also value one more server, store place and second saved at every "
+            "station that could matter (minutes: paired runs); the report ranks them",
+        ),
+    ] = False,
+    marginal_year: Annotated[
+        str | None,
+        typer.Option(help="the year --marginal counts (default: the first full year of "
+                     "every phase)"),
+    ] = None,
+    marginal_replications: Annotated[
+        int, typer.Option(help="seeds --marginal pairs its runs on (at least 2)")
+    ] = 3,
 ) -> None:
     """Simulate the plant (and its venture) month by month and write tables, a report
     and the plant's state at the end (state.json)."""
     scenario = _named(scenario)
+    if marginal_year is not None and not marginal:
+        raise EvplantError("needs --marginal", field="--marginal-year")
+    if marginal and marginal_replications < 2:
+        raise EvplantError(f"must be at least 2, got {marginal_replications}",
+                           field="--marginal-replications")
+    if marginal and state_file is not None:
+        # the values come from runs of the scenario from its start, not from a state
+        raise EvplantError("not with --state: the marginal values are runs of the "
+                           "scenario from its start", field="--marginal")
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from . import state as run_state
@@ -204,19 +229,23 @@ def run(
     seed = 0 if seed is None else seed
     first = run_state.check(begun, sc, seed, start) if begun is not None else 0
     at = run_state.months_asked(sc, state_at or [], first)
+    if marginal:
+        from .optimise.plant import check_year
+
+        check_year(sc, marginal_year, "--marginal-year")
     target = out_dir or Path("runs") / sc.name
     # the folder is checked and locked before the simulation, so a bad --out or a run
     # already writing there fails in a second, not after the run
     with claim(target), Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} months"),
+        TextColumn("{task.completed}/{task.total} {task.fields[unit]}"),
         TimeRemainingColumn(),
         console=err,
         disable=quiet,
         transient=True,
     ) as bar:
-        task = bar.add_task(f"simulating {sc.name}", total=None)
+        task = bar.add_task(f"simulating {sc.name}", total=None, unit="months")
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -224,13 +253,28 @@ def run(
         result = simulate(sc, seed, progress=progress, start=begun, state_at=at)
         summary = result.summary
         summary.source, summary.seed, summary.overrides = source, seed, list(overrides or [])
-        html = render_run(result.monthly, summary.to_dict(), title=f"evplant: {sc.name}")
+        values, extra = None, {}
+        if marginal:
+            import json
+
+            from .optimise.plant import plant_marginal_values
+
+            bar.update(task, description="marginal values", completed=0, total=None,
+                       unit="runs")
+            values = plant_marginal_values(
+                scenario, year=marginal_year, replications=marginal_replications, seed=seed,
+                overrides=overrides or [],
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            ).to_dict()
+            extra["marginal.json"] = json.dumps(values, indent=2) + "\n"
+        html = render_run(result.monthly, summary.to_dict(), title=f"evplant: {sc.name}",
+                          marginal=values)
         states = run_state.files(result, at[-1])
-        write_run(target, result, html, states)
+        write_run(target, result, html, states, extra)
     _print_summary(summary.to_dict())
     out.print(
         f"wrote {target}/monthly.csv, monthly.parquet, tables/, summary.json, report.html, "
-        + ", ".join(states)
+        + ", ".join([*states, *extra])
     )
 
 

@@ -129,7 +129,11 @@ def jsonable(obj: Any) -> Any:
 
 
 def write_run(
-    out: Path, result: RunResult, report_html: str, states: Mapping[str, str] | None = None
+    out: Path,
+    result: RunResult,
+    report_html: str,
+    states: Mapping[str, str] | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> None:
     """Write a run into ``out``: ``monthly.csv``/``.parquet`` (the wide view),
     ``tables/<entity>.parquet``/``.csv`` (the long tables, one per entity of
@@ -146,6 +150,9 @@ def write_run(
         The report page, e.g. from ``evplant.report.render_run``.
     states : mapping of str to str, optional
         State files to write beside them, by file name.
+    extra : mapping of str to str, optional
+        More text files of the run (name -> content, e.g. ``marginal.json``), written
+        with the rest, all or nothing.
 
     Raises
     ------
@@ -175,7 +182,7 @@ def write_run(
                 pacsv.write_csv(table, tmp(Path(TABLES) / f"{entity}.csv"))
             tmp(SUMMARY_JSON).write_text(summary, encoding="utf-8")
             tmp(REPORT_HTML).write_text(report_html, encoding="utf-8")
-            for name, text in (states or {}).items():
+            for name, text in {**(states or {}), **(extra or {})}.items():
                 tmp(name).write_text(text, encoding="utf-8")
     except BaseException:
         # the temporary files are gone; so go the folders this write made

@@ -41,7 +41,7 @@ def kpi_names(months: Sequence[str], venture: bool) -> list[str]:
         names += ["delivered_total"]
     names += ["month_at_target_rate"]
     if venture:
-        names += ["npv_cny", "lowest_cash_cny", "break_even_month"]
+        names += ["npv_cny", "lowest_cash_cny", "break_even_month", "investment_usd"]
     return names
 
 
@@ -69,6 +69,9 @@ def kpis(result: RunResult, venture: bool) -> dict[str, float]:
         out["npv_cny"] = _f(s.get("npv_cny"))
         out["lowest_cash_cny"] = _f(s.get("lowest_cash_cny"))
         out["break_even_month"] = month_value(s.get("break_even_month"))
+        # the parent's investment by the horizon's end: the spend before the run plus
+        # the deepest the cash fell (what an investment budget caps)
+        out["investment_usd"] = _f(s.get("cum_investment_usd"))
     return out
 
 
@@ -106,6 +109,7 @@ def label(kpi: str) -> str:
         "npv_cny": "NPV",
         "lowest_cash_cny": "Lowest cash",
         "break_even_month": "Break-even month",
+        "investment_usd": "Investment",
     }
     if kpi in fixed:
         return fixed[kpi]
@@ -130,6 +134,8 @@ def fmt(kpi: str, value: float, *, diff: bool = False) -> str:
         return "\u2013"
     if kpi.endswith("_cny"):
         return money(value, "CNY", signed=diff)
+    if kpi.endswith("_usd"):
+        return money(value, "USD", signed=diff)
     return signed_count(value) if diff else count(value)
 
 

@@ -1,4 +1,5 @@
-"""Optimisation: what should we build? Buffer allocation, marginal values, decisions.
+"""Optimisation: what should we build? Buffer allocation, marginal values, a plant's
+budget, decisions.
 
 Every search here evaluates designs on common random numbers (``objective``), so the
 differences between designs are not drowned by the differences between draws. Names
@@ -24,6 +25,11 @@ _EXPORTS = {
     "DecisionTrial": "evplant.optimise.decisions",
     "optimise_scenario": "evplant.optimise.decisions",
     "plant_marginal_values": "evplant.optimise.plant",
+    "StartResult": "evplant.optimise.buffers",
+    "PlantAllocation": "evplant.optimise.plant_budget",
+    "Purchase": "evplant.optimise.plant_budget",
+    "allocate_plant": "evplant.optimise.plant_budget",
+    "render_decisions": "evplant.optimise.decisions_report",
 }
 
 __all__ = [
@@ -35,19 +41,26 @@ __all__ = [
     "LineObjective",
     "MarginalValue",
     "MarginalValues",
+    "PlantAllocation",
+    "Purchase",
+    "StartResult",
     "allocate_buffers",
+    "allocate_plant",
     "line_throughput",
     "marginal_values",
     "optimise_scenario",
     "plant_marginal_values",
+    "render_decisions",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .buffers import BufferAllocation, Constraint, allocate_buffers
+    from .buffers import BufferAllocation, Constraint, StartResult, allocate_buffers
     from .decisions import Decision, DecisionResult, DecisionTrial, optimise_scenario
+    from .decisions_report import render_decisions
     from .marginal import MarginalValue, MarginalValues, marginal_values
     from .objective import LineObjective, line_throughput
     from .plant import plant_marginal_values
+    from .plant_budget import PlantAllocation, Purchase, allocate_plant
 
 
 def __getattr__(name: str) -> Any:

@@ -9,12 +9,19 @@ simulation. The search has three stages, all on common random numbers
    added without breaking a constraint), since throughput never falls when a buffer
    grows. Trials are asked and told in batches of fixed size, so the sequence of
    designs depends on the seed and not on the number of workers.
-2. **Local**: steepest ascent from the best design over the neighbourhood "move one
+2. **Local, from several starts**: steepest ascent over the neighbourhood "move one
    place from buffer i to buffer j" and "add one place", until no neighbour is better
    (the degraded-ceiling and neighbourhood searches of the literature reduce to this
-   on small problems; with common random numbers it terminates).
-3. **Re-evaluation**: the best few designs are run again on fresh streams, and the
-   winner is the one with the best mean there, so it is not a lucky draw.
+   on small problems; with common random numbers it terminates). It starts from the
+   file's own design, an even split, the "inverted bowl" (more places in the middle
+   buffers, the shape the literature finds optimal for balanced lines: Hillier & So
+   1991; Conway et al. 1988) and TPE's best few, so that one bad start does not leave
+   the search at its local optimum. An ascent that reaches a design another ascent
+   has already left follows that one's path (the same common random numbers), so it
+   stops there.
+3. **Re-evaluation**: the best few designs, every ascent's end and the file's own
+   design are run again on fresh streams, and the winner is the one with the best
+   mean there, so it is not a lucky draw.
 """
 
 from __future__ import annotations
@@ -105,7 +112,11 @@ class Constraint:
         return self.fill(base, [int(i) for i in order])
 
     def neighbours(self, d: Design) -> list[Design]:
-        """Designs one move away: one place added, or moved from one buffer to another."""
+        """Designs one move away: one place added, or one place added to buffer ``j``
+        paid for by places taken from buffer ``i`` (one place when places cost alike;
+        as many as it takes under a budget with unequal costs, since a one-for-one
+        swap towards a dearer buffer never fits a spent budget and would leave the
+        search stuck at a cheap buffer's design), then refilled to a maximal design."""
         n = len(d)
         out: list[Design] = []
         for j in range(n):
@@ -114,13 +125,35 @@ class Constraint:
             if self.feasible(up):
                 out.append(tuple(up))
             for i in range(n):
-                if i != j and d[i] > 0:
-                    mv = list(d)
+                if i == j or d[i] == 0:
+                    continue
+                mv = list(d)
+                mv[j] += 1
+                mv[i] -= 1
+                while not self.feasible(mv) and mv[i] > 0 and self.budget is not None:
                     mv[i] -= 1
-                    mv[j] += 1
-                    if self.feasible(mv):
-                        out.append(self.fill(mv, [j, *range(n)]) if self.budget else tuple(mv))
+                if self.feasible(mv):
+                    out.append(self.fill(mv, [j, *range(n)]) if self.budget else tuple(mv))
         return list(dict.fromkeys(out))
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """One local ascent: its start's name (``file``, ``even``, ``bowl``, ``tpe-k``),
+    the start, the design it reached (where it stopped, or where it met an earlier
+    ascent's path) and that design's throughput on the search's streams."""
+
+    name: str
+    start: list[int]
+    reached: list[int]
+    throughput_per_hour: float
+
+
+def bowl(n: int) -> np.ndarray:
+    """Shares of an "inverted bowl": buffer ``i`` of ``n`` in proportion to its
+    distance from the line's ends, plus one (1, 2, 3, 2, 1 for five buffers)."""
+    i = np.arange(n)
+    return np.minimum(i + 1, n - i).astype(float)
 
 
 @dataclass
@@ -131,9 +164,10 @@ class BufferAllocation:
     ``throughput_per_hour`` its mean over the re-evaluation's fresh streams, with the
     standard error ``throughput_se``; ``start`` the file's own design (cut to fit the
     constraints) and ``start_throughput_per_hour`` its mean on the same fresh streams;
-    ``finalists`` the designs re-evaluated (the best few and the start), as (buffers,
-    mean, standard error), best first; ``history`` the best throughput on the
-    search's streams after each evaluation (the convergence).
+    ``finalists`` the designs re-evaluated (the best few, the ascents' ends and the
+    start), as (buffers, mean, standard error), best first; ``history`` the best
+    throughput on the search's streams after each evaluation (the convergence);
+    ``starts`` the local ascents, one per start.
     """
 
     buffers: list[int]
@@ -148,6 +182,7 @@ class BufferAllocation:
     finalists: list[tuple[list[int], float, float]]
     history: list[float] = field(repr=False)
     seconds_to_best: float = 0.0
+    starts: list[StartResult] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -163,6 +198,11 @@ class BufferAllocation:
             "finalists": [
                 {"buffers": b, "throughput_per_hour": m, "throughput_se": s}
                 for b, m, s in self.finalists
+            ],
+            "starts": [
+                {"name": a.name, "start": a.start, "reached": a.reached,
+                 "throughput_per_hour": a.throughput_per_hour}
+                for a in self.starts
             ],
         }
 
@@ -180,6 +220,7 @@ def allocate_buffers(
     batch: int = 16,
     finalists: int = 5,
     replications: int = 5,
+    starts: int = 2,
 ) -> BufferAllocation:
     """Allocate buffer places across a line to maximise its throughput.
 
@@ -208,6 +249,9 @@ def allocate_buffers(
         Best designs re-evaluated on fresh streams.
     replications : int
         Fresh streams in the re-evaluation.
+    starts : int
+        TPE's best designs the local search also starts from, beside the file's own
+        design, an even split and an inverted bowl.
 
     Returns
     -------
@@ -229,7 +273,8 @@ def allocate_buffers(
     costs = _costs(cost, n)
     con = Constraint(costs, total, budget)
     for name, value, low in (("trials", trials, 0), ("batch", batch, 1),
-                             ("finalists", finalists, 1), ("replications", replications, 1)):
+                             ("finalists", finalists, 1), ("replications", replications, 1),
+                             ("starts", starts, 0)):
         if value < low:
             raise EvplantError(f"must be at least {low}, got {value}", field=f"--{name}")
     obj = LineObjective(spec, jobs=jobs, seed=seed, workers=workers)
@@ -273,22 +318,41 @@ def allocate_buffers(
             study.tell(t, v)
         done += k
 
-    # 2. local: steepest ascent from the best design so far
-    current = max(seen, key=lambda d: (seen[d], d))
-    while True:
-        nbrs = [d for d in con.neighbours(current) if d != current]
-        if not nbrs:
-            break
-        values = evaluate(nbrs)
-        i = int(np.argmax(values))
-        if values[i] <= seen[current]:
-            break
-        current = nbrs[i]
+    # 2. local: steepest ascent from several starts; an ascent entering a design an
+    # earlier ascent passed through would retrace it (same streams), so it stops there
+    shapes = {"file": start, "even": con.decode(np.ones(n)), "bowl": con.decode(bowl(n))}
+    tpe_best = sorted(seen, key=lambda d: (-seen[d], d))[:starts]
+    named = [*shapes.items(), *((f"tpe-{k + 1}", d) for k, d in enumerate(tpe_best))]
+    evaluate([d for _, d in named])
+    end_of: dict[Design, Design] = {}  # a design on an ascent's path -> where it ended
+    climbed: dict[int, StartResult] = {}
+    # the best starts climb first, so the optimum is usually reached early and the
+    # worse starts' ascents stop where they meet the paths already climbed
+    for at in sorted(range(len(named)), key=lambda i: (-seen[named[i][1]], i)):
+        name, current = named[at]
+        path: list[Design] = []
+        while current not in end_of:
+            path.append(current)
+            nbrs = [d for d in con.neighbours(current) if d != current]
+            values = evaluate(nbrs) if nbrs else []
+            i = int(np.argmax(values)) if nbrs else 0
+            if not nbrs or values[i] <= seen[current]:
+                end_of[current] = current
+                break
+            current = nbrs[i]
+        final = end_of[current]
+        end_of.update(dict.fromkeys(path, final))
+        climbed[at] = StartResult(name, list(path[0] if path else current), list(final),
+                               seen[final])
+    ascents = [climbed[i] for i in range(len(named))]
 
     # 3. the best few, again on fresh streams
     ranked = sorted(seen, key=lambda d: (-seen[d], d))[:finalists]
-    if start not in ranked:  # the file's own design must be beaten on fresh streams too
-        ranked.append(start)
+    # every ascent's end (the local optima, which may differ by less than the search
+    # streams' noise) and the file's own design must be beaten on fresh streams too
+    for d in [*(tuple(a.reached) for a in ascents), start]:
+        if d not in ranked:
+            ranked.append(d)
     means: list[tuple[Design, float, float]] = []
     reps = [[] for _ in ranked]  # type: list[list[float]]
     for r in range(1, replications + 1):
@@ -313,6 +377,7 @@ def allocate_buffers(
         finalists=[(list(d), m, s) for d, m, s in means],
         history=history,
         seconds_to_best=best_at[0],
+        starts=ascents,
     )
 
 

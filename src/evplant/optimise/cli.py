@@ -47,7 +47,7 @@ def _json(data: Any) -> str:
 
 app = typer.Typer(
     name="optimize",
-    help="Search designs: buffer allocation, and the marginal value of every station.",
+    help="Search designs: buffer allocation, marginal values, a plant's budget, decisions.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -103,19 +103,24 @@ def buffers(
     replications: Annotated[
         int, typer.Option(help="fresh streams re-evaluating the best few designs")
     ] = 5,
+    starts: Annotated[
+        int, typer.Option(help="TPE's best designs the local search also starts from "
+                          "(beside the file's own, an even split and an inverted bowl)")
+    ] = 2,
     as_json: AsJson = False,
 ) -> None:
     """Allocate buffer places across a line to maximise its throughput."""
     from .buffers import allocate_buffers
 
     for name, value, low in (("jobs", jobs, 100), ("seed", seed, 0), ("workers", workers, 1),
-                             ("trials", trials, 0), ("replications", replications, 1)):
+                             ("trials", trials, 0), ("replications", replications, 1),
+                             ("starts", starts, 0)):
         _check(name, value, low)
     costs = numbers(cost, "--cost")
     spec = _load(file)
     res = allocate_buffers(spec, total=total, budget=budget, cost=costs or 1.0, jobs=jobs,
                            seed=seed, workers=workers, trials=trials,
-                           replications=replications)
+                           replications=replications, starts=starts)
     if as_json:
         sys.stdout.write(_json(res.to_dict()))
         return
@@ -128,6 +133,8 @@ def buffers(
     for i, (a, b) in enumerate(zip(res.start, res.buffers, strict=True)):
         table.add_row(f"{names[i]} -> {names[i + 1]}", str(a), str(b))
     out.print(table)
+    out.print("local searches: " + "; ".join(
+        f"{a.name} {a.start} -> {a.reached} ({a.throughput_per_hour:.3f})" for a in res.starts))
     out.print(
         f"throughput {res.throughput_per_hour:.3f} jobs/h (+/- {res.throughput_se:.3f}, "
         f"{replications} fresh streams); start {res.start_throughput_per_hour:.3f} jobs/h; "
@@ -216,11 +223,17 @@ def scenario(
     cash_floor: Annotated[
         float | None, typer.Option(help="no replication's cash below this (CNY)")
     ] = None,
+    max_investment: Annotated[
+        str | None,
+        typer.Option(help="no replication's investment above this (US$), or 'budget': "
+                     "the venture's budget_usd"),
+    ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="override a value, path=value")
     ] = None,
     out_dir: Annotated[
-        Path | None, typer.Option("--out", help="write best-scenario.yaml, decisions.json")
+        Path | None,
+        typer.Option("--out", help="write best-scenario.yaml, decisions.json, report.html"),
     ] = None,
     as_json: AsJson = False,
 ) -> None:
@@ -232,7 +245,8 @@ def scenario(
     res = optimise_scenario(scenario, decide or [], objective=objective,
                             replications=replications, budget=budget, workers=workers,
                             scheduler=scheduler, seed=seed, overrides=set_ or [],
-                            cash_floor=cash_floor, out_dir=out_dir)
+                            cash_floor=cash_floor, max_investment=max_investment,
+                            out_dir=out_dir)
     if as_json:
         sys.stdout.write(_json(res.to_dict()))
         return
@@ -243,12 +257,16 @@ def scenario(
     for col in ("trial", *paths, objective, "best so far"):
         table.add_column(col, justify="right")
     for k, (t, best) in enumerate(zip(res.trials, res.convergence, strict=True)):
-        mark = "" if t.feasible else " (cash below floor)"
+        mark = "" if t.feasible else " (" + ", ".join(
+            w for w, bad in (("cash below floor", res.cash_floor is not None
+                              and t.lowest_cash < res.cash_floor),
+                             ("investment over cap", res.max_investment is not None
+                              and t.investment > res.max_investment)) if bad) + ")"
         table.add_row(str(k + 1), *t.values.values(), f"{t.objective:,.4g}{mark}",
                       f"{best:,.4g}")
     out.print(table)
     if res.best is None:
-        out.print("no proposal met the cash floor")
+        out.print("no proposal met the constraints")
     else:
         out.print("best: " + ", ".join(f"{p}={v}" for p, v in res.best.values.items())
                   + f" -> {objective} {res.best.objective:,.6g}")
@@ -263,44 +281,141 @@ def plant(
         str | None, typer.Argument(help="a built-in scenario name or a YAML file")
     ] = None,
     year: Annotated[
-        str | None, typer.Option(help="the year whose output counts (default: mean a year)")
+        str | None,
+        typer.Option(help="the year whose output counts (default: the first full year of "
+                     "every phase)"),
     ] = None,
     replications: Annotated[int, typer.Option(help="independent seeds, each paired")] = 3,
     seed: Seed = 0,
-    per_shop: Annotated[int, typer.Option(help="stations tried per shop (least able)")] = 2,
-    server_cost: Annotated[float | None, typer.Option(help="price of a server")] = None,
-    place_cost: Annotated[float | None, typer.Option(help="price of a store place")] = None,
+    server_cost: Annotated[
+        float | None, typer.Option(help="price of a server everywhere (default: plant.costs)")
+    ] = None,
+    place_cost: Annotated[
+        float | None,
+        typer.Option(help="price of a store place everywhere (default: plant.costs)"),
+    ] = None,
+    place_step: Annotated[int, typer.Option(help="store places added at once")] = 10,
+    screen: Annotated[
+        float,
+        typer.Option(help="skip levers worth under this share of the best of their kind on "
+                     "the phase's mature line (0: run all)"),
+    ] = 0.05,
+    budget: Annotated[
+        float | None,
+        typer.Option(help="spend at most this much money on servers and store places "
+                     "(greedy by cars per unit of money), instead of ranking"),
+    ] = None,
+    fresh: Annotated[
+        int, typer.Option(help="fresh seeds re-running the design a --budget buys")
+    ] = 5,
+    shortlist: Annotated[
+        int, typer.Option(help="levers a --budget step runs in full (the screen's best "
+                          "per unit of money)")
+    ] = 8,
+    max_steps: Annotated[int, typer.Option(help="purchases a --budget makes at most")] = 50,
+    lump: Annotated[
+        float, typer.Option(help="a --budget buys store places in lumps costing at least "
+                            "this share of it (0: --place-step at a time)")
+    ] = 0.05,
+    workers: Annotated[
+        int, typer.Option(help="processes running the full runs (results do not change)")
+    ] = 1,
+    scheduler: Annotated[
+        str | None, typer.Option(help="address of a running Dask scheduler")
+    ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="override a value, path=value")
     ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="write marginal.json (or allocation.json) into this folder"),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Cars a year one more store place or server buys: where the next yuan buys most."""
+    """Cars a year one more server, store place or second saved buys at every station
+    and store that could matter, ranked per unit of money; or spend a --budget on them."""
     from ..scenario.load import DEFAULT
-    from .plant import plant_marginal_values
 
     scenario = DEFAULT if scenario is None else scenario
+    if out_dir is not None:
+        from ..outdir import usable
+
+        usable(out_dir)
+    if budget is not None:
+        from .plant_budget import allocate_plant
+
+        alloc = allocate_plant(scenario, budget, year=year, replications=replications,
+                               fresh=fresh, seed=seed, overrides=set_ or [],
+                               server_cost=server_cost, place_cost=place_cost,
+                               place_step=place_step, screen_share=screen,
+                               shortlist=shortlist, max_steps=max_steps, lump_share=lump,
+                               workers=workers, scheduler=scheduler,
+                               progress=None if as_json else lambda line: err.print(line))
+        data = alloc.to_dict()
+        _write(out_dir, "allocation.json", data)
+        if as_json:
+            sys.stdout.write(_json(data))
+            return
+        _print_allocation(alloc, scenario)
+        return
+    from .plant import plant_marginal_values
+
     res = plant_marginal_values(scenario, year=year, replications=replications, seed=seed,
-                                per_shop=per_shop, overrides=set_ or [],
-                                server_cost=server_cost, place_cost=place_cost)
+                                overrides=set_ or [], server_cost=server_cost,
+                                place_cost=place_cost, place_step=place_step,
+                                screen_share=screen, workers=workers, scheduler=scheduler)
+    data = res.to_dict()
+    data["cars_a_year"] = res.throughput_per_hour * 8760.0
+    _write(out_dir, "marginal.json", data)
     if as_json:
-        data = res.to_dict()
-        data["cars_a_year"] = res.throughput_per_hour * 8760.0
         sys.stdout.write(_json(data))
         return
     from rich.table import Table
 
     priced = any(v.cost is not None for v in res.values)
-    table = Table(title=f"where the next unit buys the most cars ({scenario})")
-    cols = ["what", "where", "cars a year", "+/-"] + (["cost", "cars a year per money"]
+    table = Table(title=f"where the next unit buys the most cars ({scenario}, {res.year})")
+    cols = ["what", "where", "cars a year", "+/-"] + (["cost", "cars a year per million"]
                                                      if priced else [])
     for col in cols:
         table.add_column(col, justify="left" if col in ("what", "where") else "right")
-    for v in res.ranking:
-        row = [v.unit, v.name, f"{v.per_year:,.0f}", f"{v.per_hour_se * 8760:,.0f}"]
+    for v in [*res.ranking, *(v for v in res.values if v not in res.ranking)]:
+        row = [v.unit, v.name, f"{v.per_year:,.1f}", f"{v.per_hour_se * 8760:,.1f}"]
         if priced:
-            row += [f"{v.cost:g}", f"{v.per_year_per_cost:.4g}"]
+            row += ([f"{v.cost:,.0f}", f"{(v.per_year_per_cost or 0) * 1e6:,.2f}"]
+                    if v.cost is not None else ["", ""])
         table.add_row(*row)
     out.print(table)
-    out.print(f"base {res.throughput_per_hour * 8760:,.0f} cars a year; "
-              f"{res.evaluations} runs, paired on common random numbers")
+    out.print(f"base {res.throughput_per_hour * 8760:,.0f} cars in {res.year}; "
+              f"{res.evaluations} runs, paired on common random numbers; "
+              f"{len(res.screened_out)} levers screened out on the mature lines")
+
+
+def _write(folder: Path | None, name: str, data: dict[str, Any]) -> None:
+    if folder is None:
+        return
+    from ..atomic import write_text
+    from ..outdir import writing
+
+    with writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(folder / name, _json(data))
+
+
+def _print_allocation(alloc: Any, scenario: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"what {alloc.budget:,.0f} buys ({scenario}, {alloc.year})")
+    for col in ("step", "buy", "where", "price", "cars gained", "+/-", "spent"):
+        table.add_column(col, justify="left" if col in ("buy", "where") else "right")
+    for i, p in enumerate(alloc.purchases):
+        what = "server" if p.kind == "server" else f"{p.units} store places"
+        table.add_row(str(i + 1), what, p.name, f"{p.cost:,.0f}", f"{p.gain:,.0f}",
+                      f"{p.gain_se:,.0f}", f"{p.spent:,.0f}")
+    out.print(table)
+    if not alloc.purchases:
+        out.print("nothing affordable gains cars clear of the noise")
+    out.print(f"on {alloc.fresh} fresh seeds: {alloc.base_cars:,.0f} -> {alloc.cars:,.0f} cars "
+              f"(+{alloc.gain:,.0f} +/- {alloc.gain_se:,.0f}); {alloc.runs} runs, "
+              f"{alloc.wall_s:.0f} s")
+    for item in alloc.changes:
+        out.print(f"--set {item}")

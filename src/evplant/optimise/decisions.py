@@ -8,8 +8,11 @@ numbers, numbers or months. optuna's TPE sampler proposes values; each proposal 
 for every proposal, so every proposal meets the same draws of the uncertain
 parameters and the same simulation streams (common random numbers: a better value
 is better on the same luck). Objectives: the mean NPV, its 10th percentile (a
-risk-aware planner's), or the mean output of a year; a cash floor is a constraint
-(every replication's lowest cash at or above it), which TPE takes as such.
+risk-aware planner's), or the mean output of a year. Two constraints, which TPE takes
+as such: a cash floor (every replication's lowest cash at or above it) and an
+investment budget (every replication's investment by the parent, the spend before the
+run plus the deepest the cash fell, at or below it: a figure in US$, or the venture's
+own ``budget_usd``). ``optimise.decisions_report`` draws the search as a page.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from ..seeds import child_seed
 
 if TYPE_CHECKING:
     from ..experiments import McResult
+    from ..scenario.schema import Scenario
 
 _MONTH = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 _INT = re.compile(r"^[+-]?\d+$")
@@ -99,7 +103,8 @@ def objective_kpi(objective: str) -> tuple[str, Literal["mean", "p10"]]:
 @dataclass(frozen=True)
 class DecisionTrial:
     """One proposal: its values (as set), the objective, the mean and 10th percentile
-    of NPV (NaN without a venture), the lowest cash of any replication, feasibility."""
+    of NPV (NaN without a venture), the lowest cash of any replication, the largest
+    investment of any replication (US$), feasibility (both constraints met)."""
 
     values: dict[str, str]
     objective: float
@@ -107,6 +112,7 @@ class DecisionTrial:
     npv_p10: float
     lowest_cash: float
     feasible: bool
+    investment: float = math.nan
 
 
 @dataclass
@@ -124,6 +130,8 @@ class DecisionResult:
     replications: int
     seconds: float
     files: list[Path] = field(default_factory=list)
+    cash_floor: float | None = None
+    max_investment: float | None = None
 
     @property
     def tradeoff(self) -> list[DecisionTrial]:
@@ -138,11 +146,13 @@ class DecisionResult:
         def row(t: DecisionTrial) -> dict[str, object]:
             return {"values": t.values, "objective": t.objective, "npv_mean": _num(t.npv_mean),
                     "npv_p10": _num(t.npv_p10), "lowest_cash": _num(t.lowest_cash),
-                    "feasible": t.feasible}
+                    "investment_usd": _num(t.investment), "feasible": t.feasible}
 
         return {
             "objective": self.objective,
             "replications": self.replications,
+            "cash_floor": self.cash_floor,
+            "max_investment_usd": self.max_investment,
             "best": None if self.best is None else row(self.best),
             "convergence": [_num(x) for x in self.convergence],
             "tradeoff": [row(t) for t in self.tradeoff],
@@ -168,6 +178,7 @@ def optimise_scenario(
     seed: int = 0,
     overrides: Sequence[str] = (),
     cash_floor: float | None = None,
+    max_investment: float | str | None = None,
     out_dir: str | Path | None = None,
 ) -> DecisionResult:
     """Choose decision values to maximise an objective over Monte Carlo replications.
@@ -193,8 +204,11 @@ def optimise_scenario(
         ``--set`` items applied before the decisions.
     cash_floor : float, optional
         A proposal is feasible only if no replication's cash falls below this (CNY).
+    max_investment : float or ``"budget"``, optional
+        A proposal is feasible only if no replication's investment (US$) exceeds this;
+        ``"budget"``: the venture's ``budget_usd``.
     out_dir : str or pathlib.Path, optional
-        Where to write ``best-scenario.yaml`` and ``decisions.json``.
+        Where to write ``best-scenario.yaml``, ``decisions.json`` and ``report.html``.
 
     Returns
     -------
@@ -209,6 +223,9 @@ def optimise_scenario(
     import optuna
 
     from ..experiments import make_executor, run_mc
+
+    # optuna 5 reads constraints set on the trial; optuna 4 asks a constraints_func
+    set_constraint = hasattr(optuna.trial.Trial, "set_constraint")
     from ..scenario.load import prepare
 
     t0 = time.perf_counter()
@@ -218,6 +235,10 @@ def optimise_scenario(
     if len({d.path for d in decs}) != len(decs):
         raise EvplantError("each path may be decided once", field="--decide")
     kpi, stat = objective_kpi(objective)
+    if out_dir is not None:  # a bad --out fails now, not after the search
+        from ..outdir import usable
+
+        usable(Path(out_dir))
     for name, value, low in (("replications", replications, 2), ("budget", budget, 1),
                              ("workers", workers, 1), ("seed", seed, 0)):
         if value < low:
@@ -225,9 +246,11 @@ def optimise_scenario(
     for ends in ((d.low for d in decs), (d.high for d in decs)):
         sets = [f"{d.path}={d.text(x)}" for d, x in zip(decs, ends, strict=True)]
         base = prepare(scenario, [*overrides, *sets])  # both ends must make a scenario
-    if base.scenario.venture is None and (kpi == "npv_cny" or cash_floor is not None):
+    if base.scenario.venture is None and (kpi == "npv_cny" or cash_floor is not None
+                                          or max_investment is not None):
         raise EvplantError("this scenario has no venture: use --objective output_YYYY and "
-                           "no --cash-floor", field="--objective")
+                           "neither --cash-floor nor --max-investment", field="--objective")
+    cap = _cap(max_investment, base.scenario)
     year = kpi.removeprefix("produced_")
     first, last = str(base.scenario.horizon.start)[:4], str(base.scenario.horizon.end)[:4]
     if year.isdigit() and not first <= year <= last:
@@ -240,8 +263,8 @@ def optimise_scenario(
         sampler = optuna.samplers.TPESampler(
             seed=int(child_seed(seed, 10**6).generate_state(1)[0]),
             n_startup_trials=min(8, budget),
-            constraints_func=(lambda t: [t.user_attrs["cash_short"]]) if cash_floor is not None
-            else None,
+            constraints_func=(lambda t: [t.user_attrs["cash_short"], t.user_attrs["over"]])
+            if (cash_floor is not None or cap is not None) and not set_constraint else None,
         )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     trials: list[DecisionTrial] = []
@@ -264,10 +287,16 @@ def optimise_scenario(
                     mc = run_mc(scenario, replications, seed=seed, executor=ex, report=False,
                                 overrides=[*overrides, *(f"{p}={v}" for p, v in values.items())],
                                 out_dir=Path(tmp) / f"trial-{k}")
-                    cache[key] = _trial(mc, values, kpi, stat, cash_floor)
+                    cache[key] = _trial(mc, values, kpi, stat, cash_floor, cap)
                 t = cache[key]
-                if cash_floor is not None:
-                    trial.set_user_attr("cash_short", float(cash_floor - t.lowest_cash))
+                # optuna's constraints: feasible where every value is <= 0
+                shorts = {"cash_short": 0.0 if cash_floor is None
+                          else float(cash_floor - t.lowest_cash),
+                          "over": 0.0 if cap is None else float(t.investment - cap)}
+                for name, v in shorts.items():
+                    trial.set_user_attr(name, v)
+                    if set_constraint and (cash_floor is not None or cap is not None):
+                        trial.set_constraint(name, v)
                 study.tell(trial, t.objective)
                 trials.append(t)
                 feasible = [x.objective for x in trials if x.feasible]
@@ -286,14 +315,33 @@ def optimise_scenario(
                 + ", ".join(f"{p}={v}" for p, v in best.values.items()) + "\n")
         best_yaml = head + yaml.safe_dump(chosen.data, sort_keys=False, allow_unicode=True)
     res = DecisionResult(objective, trials, best, convergence, best_yaml, replications,
-                         time.perf_counter() - t0)
+                         time.perf_counter() - t0, cash_floor=cash_floor, max_investment=cap)
     if out_dir is not None:
         res.files = _write(Path(out_dir), res)
     return res
 
 
+def _cap(max_investment: float | str | None, sc: Scenario) -> float | None:
+    """The investment cap in US$: as given, or the venture's budget for ``"budget"``."""
+    if max_investment is None:
+        return None
+    if isinstance(max_investment, str):
+        if max_investment.strip().lower() == "budget":
+            assert sc.venture is not None  # checked by the caller
+            return float(sc.venture.finance.budget_usd)
+        try:
+            max_investment = float(max_investment)
+        except ValueError:
+            raise EvplantError(f"a number (US$) or 'budget', got {max_investment!r}",
+                               field="--max-investment") from None
+    if not (max_investment > 0 and math.isfinite(max_investment)):
+        raise EvplantError(f"must be a finite number > 0 (US$) or 'budget', got "
+                           f"{max_investment}", field="--max-investment")
+    return float(max_investment)
+
+
 def _trial(mc: McResult, values: dict[str, str], kpi: str, stat: str,
-           cash_floor: float | None) -> DecisionTrial:
+           cash_floor: float | None, cap: float | None = None) -> DecisionTrial:
     def col(name: str) -> np.ndarray:
         return np.asarray(mc.kpi(name)) if name in mc.kpi_names else np.full(1, math.nan)
 
@@ -301,20 +349,28 @@ def _trial(mc: McResult, values: dict[str, str], kpi: str, stat: str,
     value = float(np.percentile(x, 10) if stat == "p10" else x.mean())
     npv = col("npv_cny")
     cash = float(np.min(col("lowest_cash_cny")))
-    feasible = cash_floor is None or cash >= cash_floor
+    invest = float(np.max(col("investment_usd")))
+    feasible = (cash_floor is None or cash >= cash_floor) and (cap is None or invest <= cap)
     return DecisionTrial(dict(values), value, float(npv.mean()), float(np.percentile(npv, 10)),
-                         cash, feasible)
+                         cash, feasible, invest)
 
 
 def _write(out: Path, res: DecisionResult) -> list[Path]:
     import json
 
     from ..atomic import write_text
+    from ..outdir import writing
+    from .decisions_report import render_decisions
 
+    page = render_decisions(res)
     files = []
-    if res.best_yaml:
-        files.append(out / "best-scenario.yaml")
-        write_text(files[-1], res.best_yaml)
-    files.append(out / "decisions.json")
-    write_text(files[-1], json.dumps(res.to_dict(), indent=2) + "\n")
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+        if res.best_yaml:
+            files.append(out / "best-scenario.yaml")
+            write_text(files[-1], res.best_yaml)
+        files.append(out / "decisions.json")
+        write_text(files[-1], json.dumps(res.to_dict(), indent=2) + "\n")
+        files.append(out / "report.html")
+        write_text(files[-1], page)
     return files

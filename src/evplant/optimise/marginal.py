@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -68,6 +68,7 @@ class MarginalValue:
             "per_hour": self.per_hour,
             "per_hour_se": self.per_hour_se,
             "per_year": self.per_year,
+            "per_year_se": self.per_hour_se * HOURS_PER_YEAR,
             "cost": self.cost,
             "per_year_per_cost": self.per_year_per_cost,
         }
@@ -78,7 +79,9 @@ class MarginalValues:
     """Every station's and buffer's marginal value, and the ranking that matters.
 
     ``ranking`` orders the values by output a year per unit of money where costs were
-    given (only the priced ones), else by output a year per unit.
+    given (only the priced ones), else by output a year per unit. A plant's values
+    also carry the ``year`` that counted and the levers its screen left out
+    (``kind:name``).
     """
 
     throughput_per_hour: float
@@ -86,6 +89,9 @@ class MarginalValues:
     values: list[MarginalValue]
     evaluations: int
     evaluations_per_second: float
+    year: str | None = None
+    screened_out: list[str] = field(default_factory=list)
+    screen_share: float | None = None
 
     @property
     def ranking(self) -> list[MarginalValue]:
@@ -109,6 +115,9 @@ class MarginalValues:
             "evaluations_per_second": self.evaluations_per_second,
             "values": [v.to_dict() for v in self.values],
             "ranking": [f"{v.kind}:{v.name}" for v in self.ranking],
+            **({"year": self.year} if self.year is not None else {}),
+            **({"screened_out": self.screened_out} if self.screened_out else {}),
+            **({"screen_share": self.screen_share} if self.screen_share is not None else {}),
         }
 
 

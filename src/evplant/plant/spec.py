@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, mode
 from ..base import Model as _Model
 from ..line.spec import Station
 from ..months import Month, as_text, check_day
+from .costs import PlantCosts
 
 
 def _day(value: str) -> str:
@@ -186,6 +187,11 @@ class PlantSpec(_Model):
         description="the rate the plant is measured against, vehicles a year (default: the "
         "sum of the phases' nameplates)",
     )
+    costs: PlantCosts | None = Field(
+        None,
+        description="prices of one more server and store place, for `evplant optimize "
+        "plant` and the ranking per unit of money",
+    )
 
     @property
     def target_rate(self) -> float:
@@ -204,6 +210,31 @@ class PlantSpec(_Model):
         names = [p.name for p in self.phases]
         if len(set(names)) != len(names):
             raise ValueError("phase names must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _costs_named(self) -> PlantSpec:
+        """A price names a shop and station the plant has (a typo would price nothing)."""
+        if self.costs is None:
+            return self
+        from ..venture.common import invalid
+
+        stations: dict[str, set[str]] = {}
+        for phase in self.phases:
+            for shop in phase.shops:
+                stations.setdefault(shop.name, set()).update(st.name for st in shop.stations)
+        problems: list[tuple[tuple[str | int, ...], str, object]] = []
+        for name, own in self.costs.shops.items():
+            if name not in stations:
+                problems.append((("costs", "shops", name), f"no shop {name!r}; shops: "
+                                 f"{', '.join(stations)}", name))
+                continue
+            for st in own.stations:
+                if st not in stations[name]:
+                    problems.append((("costs", "shops", name, "stations", st),
+                                     f"shop {name!r} has no station {st!r}; stations: "
+                                     f"{', '.join(sorted(stations[name]))}", st))
+        invalid("PlantSpec", problems)
         return self
 
     @model_validator(mode="after")

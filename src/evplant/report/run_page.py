@@ -10,6 +10,7 @@ from typing import Any
 from . import data, figures, fmt, gantt
 from . import venture_figures as vf
 from .data import Rows, phase_label, shop_label
+from .marginal import marginal_cards, marginal_section
 from .page import Card, Section, document, figure, table, tables
 
 # Summary keys the plant sections already show in their own tables.
@@ -419,20 +420,31 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def render_run(rows: list[dict[str, Any]], summary: dict[str, Any], *, title: str) -> str:
-    """The complete, self-contained HTML report of one run."""
+def render_run(
+    rows: list[dict[str, Any]],
+    summary: dict[str, Any],
+    *,
+    title: str,
+    marginal: Mapping[str, Any] | None = None,
+) -> str:
+    """The complete, self-contained HTML report of one run; ``marginal``, the plant's
+    marginal values (``MarginalValues.to_dict()``), adds their ranking."""
     scenario = summary.get("scenario") or "unnamed scenario"
     sub = [f"Scenario {scenario}", horizon_text(summary, rows)]
     if "partner" in summary:
         partner = summary.get("partner")
         sub.append(f"engineering partner: {partner}" if partner else "no engineering partner")
     sections = plant_sections(rows, summary)
+    ranking = marginal_section(marginal)
+    if ranking is not None:  # beside the bottleneck: the ranking that acts on it
+        at = next((i + 1 for i, s in enumerate(sections) if s.id == "shops"), len(sections))
+        sections.insert(at, ranking)
     if data.is_venture(rows):
         sections += venture_sections(rows, summary)
     return document(
         title,
         " \u00b7 ".join(sub),
-        headline(rows, summary),
+        headline(rows, summary) + marginal_cards(marginal),
         sections,
         "evplant digital twin. Money in CNY unless marked US$; one run of the simulation "
         "with one random seed, so single months carry noise.",
