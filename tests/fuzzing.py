@@ -149,6 +149,9 @@ def schema_at(schema: dict[str, Any], data: Any, path: Path_) -> list[dict[str, 
                     nxt.append(b["items"])
             elif key in b.get("properties", {}):
                 nxt.append(b["properties"][key])
+            elif any(re.search(pat, str(key)) for pat in b.get("patternProperties", {})):
+                # a mapping whose keys follow a pattern (names of rivals, of stations)
+                nxt += [n for pat, n in b["patternProperties"].items() if re.search(pat, str(key))]
             elif isinstance(b.get("additionalProperties"), dict):
                 nxt.append(b["additionalProperties"])
         nodes = [b for n in nxt for b in _branches(n, defs) if _matches(b, value)]

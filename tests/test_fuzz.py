@@ -80,3 +80,15 @@ def test_evplant_run_handles_schema_cases_cleanly(case: fuzzing.Case) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         outcome = fuzzing.run_case(case, Path(tmp))
     assert outcome.clean, (outcome.klass, case.label, case.sets, outcome.detail)
+
+
+def test_the_judge_knows_the_schema_of_every_place_of_the_built_in_scenario() -> None:
+    # a place without a schema branch reads every value as nonsense (a rival's colour,
+    # a mapping with patterned keys, was judged so: null is its documented default)
+    from evplant.scenario.load import prepare
+    from evplant.scenario.schema import Scenario
+
+    schema = Scenario.model_json_schema()
+    data = prepare("beijing-etown").data
+    blind = [p for p in fuzzing.places(data) if not fuzzing.schema_at(schema, data, p)]
+    assert blind == []
