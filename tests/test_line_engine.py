@@ -224,3 +224,35 @@ def test_peak_memory_does_not_grow_with_the_number_of_jobs() -> None:
 
     small, large = peak(20_000), peak(400_000)
     assert large < 1.5 * small + 64_000
+
+
+def test_the_result_as_a_dict_carries_every_figure_the_result_has() -> None:
+    # a deterministic line worked out by hand: a 60 s station, then a 50 s one, one
+    # place between; 100 jobs leave the second station every 60 s from 110 s on, so
+    # T = 110 + 99 * 60 = 6050 s; bins of an hour for the bottleneck timeline
+    line = make_line([station("a", det(60)), station("b", det(50))], [1])
+    edges = np.array([0.0, 3600.0, 7200.0])
+    result = simulate_line(line, 100, bin_edges=edges, name="hand")
+    d = result.to_dict()
+    assert d["line"] == "hand" and d["engine"] == "fast" and d["jobs"] == 100
+    assert d["horizon_s"] == pytest.approx(6050.0)
+    assert d["throughput_per_hour"] == pytest.approx(100 / 6050 * 3600)
+    assert d["lead_time_mean_s"] == pytest.approx(110.0)  # 60 + 50, never blocked
+    assert d["wip_mean"] == pytest.approx(100 * 110.0 / 6050)
+    assert d["bottleneck"] == "a" and d["oee"] == pytest.approx(result.oee)
+    a, b = d["stations"]
+    assert (a["name"], a["servers"], b["name"]) == ("a", 1, "b")
+    # a works from 0 to 6000 s of 6050; b 50 s in every 60 s from 60 s on
+    assert a["utilisation"] == pytest.approx(6000 / 6050)
+    assert b["utilisation"] == pytest.approx(5000 / 6050)
+    for s in (a, b):
+        shares = s["utilisation"] + s["blocked"] + s["starved"] + s["failed"]
+        assert shares == pytest.approx(1.0)
+        assert s["off_shift"] == 0.0 and s["failed"] == 0.0 and s["blocked"] == 0.0
+        assert s["oee"] == pytest.approx(s["availability"] * s["performance"] * s["quality"])
+    assert a["active_period_mean_s"] == pytest.approx(6000.0)  # one period, back to back
+    assert b["active_period_mean_s"] == pytest.approx(50.0)
+    assert d["bottleneck_timeline"] == [
+        {"from_s": 0.0, "to_s": 3600.0, "station": "a"},
+        {"from_s": 3600.0, "to_s": 7200.0, "station": "a"},
+    ]
