@@ -138,8 +138,10 @@ def restore(engine: LineEngine, state: Mapping[str, Any]) -> None:
         ev.p = np.array(state["events.p"], dtype=np.float64).reshape(-1, engine.line.m)
         ev.release = np.array(state["events.release"], dtype=np.float64)
         ev.variant = np.array(state["events.variant"], dtype=np.int64)
+        # one row per job fed and not yet taken, as release has (-1 cannot be worked
+        # out where the line has no gates: zero columns)
         ev.ready = np.array(state["events.ready"], dtype=np.float64).reshape(
-            -1, engine.line.gates
+            len(ev.release), engine.line.gates
         )
         ev.row0 = int(state["events.row0"])
         ev.fed = int(state["events.fed"])
