@@ -58,7 +58,8 @@ def test_a_state_taken_between_feeds_continues_bit_for_bit(overtake: bool) -> No
     # what is in work after the first feed: the jobs fed less those done
     wip = line_state.wip(first, 3)
     assert wip is not None
-    assert int(wip.at_station.sum() + wip.after_station.sum()) == wip.entered_first - first.jobs_done
+    in_work = int(wip.at_station.sum() + wip.after_station.sum())
+    assert in_work == wip.entered_first - first.jobs_done
 
 
 def test_a_state_from_another_line_or_path_is_refused_naming_what_does_not_fit() -> None:
