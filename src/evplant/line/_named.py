@@ -42,7 +42,7 @@ N_LINE = 3
 
 # --- what the max-plus kernel books as it goes (``Books.mode``) -----------------------
 BOOK_COUNT = 0  # entries at the first station, departures from the last, completions
-BOOK_ALL = 1  # every station's time statistics (``_stats.book_visit``)
+BOOK_ALL = 1  # every station's time statistics (``_stats._book_visits``)
 
 
 class Topology(NamedTuple):

@@ -1,11 +1,11 @@
 """Compiled statistics of visits (private; use ``evplant.line.engine``).
 
-One visit's books are :func:`book_visit`: per server, it splits the wall clock into
-off-shift, failed, busy, blocked and starved time, and tracks Roser's active periods.
-Three callers book with it, so every path measures the same way:
+One loop body books a visit (:func:`_book_visits`): per server, it splits the wall
+clock into off-shift, failed, busy, blocked and starved time, and tracks Roser's active
+periods. Three callers book with it, so every path measures the same way:
 
-- the max-plus kernel books each job's row as soon as the row is done
-  (``_kernel.run_rows``, :func:`book_row`): no second pass over the visits;
+- :func:`book_rows` books the rows of a chunk the max-plus kernel (``_kernel.run_rows``)
+  has just done, right after each call of it;
 - :func:`accumulate` books visits given from outside (the reference engine's);
 - :func:`book_log` books the event-driven kernel's log of visits.
 
@@ -341,7 +341,7 @@ def book_in(i: int, e: float, bins: np.ndarray, edges: np.ndarray, bhint: np.nda
 def book_log(log: np.ndarray, n: int, fail: Failures, cal: Calendar, books: Books) -> None:
     """Book the first ``n`` visits of an event-driven run's log, rows (station, server,
     entry, end, departure, repair) in the order the jobs left their stations: each
-    server's visits come in its time order, as :func:`book_visit` needs. The event
+    server's visits come in its time order, as :func:`_book_visits` needs. The event
     kernel books entries, the line's totals and completions itself, which
     here is not booked again."""
     _book_visits(

@@ -13,9 +13,9 @@ Which path each feature takes (chosen per line, ``CompiledLine.in_build_order``)
   ``_kernel.run_rows``: shifts and breaks, operating- and calendar-time failures,
   parallel servers that keep the sequence, zero buffers, release times, variants and
   assembly joins (a resequencing store changes nothing there: jobs arrive in build
-  order). Each job's row is booked into the statistics as soon as it is done
-  (``_stats.book_row``), with the same books (``_stats.book_visit``) that measure the
-  reference engine's visits;
+  order). The rows of each chunk are booked into the statistics right after the
+  kernel has done them (``_stats.book_rows``), with the same loop body
+  (``_stats._book_visits``) that measures the reference engine's visits;
 - a line with a station whose servers let jobs overtake (several servers, the
   default) runs through the compiled event-driven kernel, ``_events.run_events``,
   which carries every feature above plus overtaking and resequencing stores, and logs
