@@ -304,6 +304,17 @@ class CompiledLine:
         """Stations that await a part of their own (columns of a feed's ready times)."""
         return int((self.gate >= 0).sum())
 
+    def gate_problem(self, i: int) -> str | None:
+        """Why station ``i`` cannot await a part of its own, or None if it can: a
+        join's feeder parts and a resequencing store choose the job to enter by rules
+        of their own, which a part's wait would have to be merged into."""
+        if (np.asarray(self.feeders[i]) >= 0).any() or self.resequence[i]:
+            return (
+                f"station {self.names[i]!r} is an assembly join or a resequencing store, "
+                f"where no part can wait to be fitted; give another station"
+            )
+        return None
+
     def with_gates(self, stations: Sequence[int]) -> CompiledLine:
         """The line with parts fitted at ``stations`` (in the order of the ready times'
         columns): a job enters station ``stations[g]`` only once its part has come
@@ -314,13 +325,9 @@ class CompiledLine:
         for g, i in enumerate(stations):
             if not 0 <= i < self.m or gate[i] >= 0:
                 raise ValueError(f"gated stations must be distinct stations, got {stations}")
-            # a join's feeder parts and a resequencing store choose the job to enter
-            # by rules of their own, which a part's wait would have to be merged into
-            if (np.asarray(self.feeders[i]) >= 0).any() or self.resequence[i]:
-                raise ValueError(
-                    f"station {self.names[i]!r} is an assembly join or a resequencing "
-                    f"store, where no part can wait to be fitted; give another station"
-                )
+            problem = self.gate_problem(i)
+            if problem is not None:
+                raise ValueError(problem)
             gate[i] = g
         return replace(self, gate=gate)
 

@@ -107,22 +107,22 @@ class Plant:
         holidays = holiday_days(spec.holidays)
         self.phases: list[PhaseRun] = []
         self.contract_phase = contract[0] if contract is not None else None
+        # the gates of every phase's line, in one order: the stations that fit parts
+        self.parts_at = dict(parts_at or {})
+        self.part_stations = sorted(set(self.parts_at.values()))
         for k, phase in enumerate(spec.phases):
             calendar = phase_calendar(phase, holidays, self.t0, until)
             if calendar is None:
                 continue
             client = contract[1:] if contract is not None and contract[0] == phase.name else None
             layout = layout_phase(phase, calendar, client)
-            layout = _with_parts(layout, phase.name, parts_at or {})
+            layout = _with_parts(layout, phase.name, self.parts_at, self.part_stations)
             engine = LineEngine(
                 layout.line, child_seed(seed, k), bin_edges=bin_edges, chunk=4096, stats=stats
             )
             sop = seconds_since(self.t0, dt.date.fromisoformat(phase.sop))
             self.phases.append(PhaseRun(phase.name, layout, engine, sop))
         self._phase_spec = {p.name: p for p in spec.phases}
-        # the gates of every phase's line, in one order: the stations that fit parts
-        self.part_stations = sorted(set((parts_at or {}).values()))
-        self.parts_at = dict(parts_at or {})
         # per variant over all phases: started and completed so far (conservation)
         self.released_by_variant = np.zeros(len(variants))
         self.built_by_variant = np.zeros(len(variants))
@@ -357,10 +357,13 @@ class Plant:
         order = np.argsort(rel, kind="stable")
         rel, kind = rel[order], kind[order]
         ready = np.full((len(rel), len(gates)), -np.inf)
-        for c, q in (parts or {}).items():
+        if not parts:
+            return rel, kind, ready
+        rows_of = [np.flatnonzero(kind == local) for local in range(len(pv))]
+        for c, q in parts.items():
             g = gates.index(self.parts_at[c])
             for local, v in enumerate(pv):
-                rows = np.flatnonzero(kind == local)
+                rows = rows_of[local]
                 sets = np.asarray(q[v])[: len(rows)]
                 if len(sets) == 0:
                     continue
@@ -539,23 +542,24 @@ class Plant:
         return records, stations, (best[1], best[2])
 
 
-def _with_parts(layout: PhaseLayout, phase: str, parts_at: Mapping[str, str]) -> PhaseLayout:
-    """The phase's line with a gate at every station that fits a tracked part (the
-    plant's gates in one sorted order, the same for every phase)."""
+def _with_parts(
+    layout: PhaseLayout, phase: str, parts_at: Mapping[str, str], stations: list[str]
+) -> PhaseLayout:
+    """The phase's line with a gate at each of ``stations`` (the stations that fit
+    tracked parts, in the plant's one order)."""
     if not parts_at:
         return layout
     names = layout.line.names
-    stations = sorted(set(parts_at.values()))
     for component, where in parts_at.items():
+        field = f"venture.supply.components.{component}.station"
         if where not in names:
             raise EvplantError(
                 f"component {component!r} is fitted at station {where!r}, which phase "
                 f"{phase!r} does not have; give one of {', '.join(names)}",
-                field=f"venture.supply.components.{component}.station",
+                field=field,
             )
-    try:
-        line = layout.line.with_gates([names.index(s) for s in stations])
-    except ValueError as exc:
-        bad = next(c for c, w in parts_at.items() if repr(w) in str(exc))
-        raise EvplantError(str(exc), field=f"venture.supply.components.{bad}.station") from None
+        problem = layout.line.gate_problem(names.index(where))
+        if problem is not None:
+            raise EvplantError(problem, field=field)
+    line = layout.line.with_gates([names.index(s) for s in stations])
     return dataclasses.replace(layout, line=line)

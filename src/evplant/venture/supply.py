@@ -419,21 +419,17 @@ class Supply:
 
         held = st.kit_stock.copy()
         st.kit_stock = held + new
-        # each kit_instants[v] is sorted: a maximum of sorted sequences
-        frac = [
-            np.minimum(np.concatenate([np.zeros(int(held[v])), kit_instants[v]]), _LAST_INSTANT)
-            for v in range(len(self.variants))
-        ]
-        # sets held with last month's kits are there from the start
-        at_station = {
-            name: [
-                np.minimum(
-                    np.concatenate([np.zeros(int(held[v])), np.sort(sets[v])]), _LAST_INSTANT
-                )
+
+        def held_first(instants: list[np.ndarray]) -> list[np.ndarray]:
+            # kits held over from last month (and their sets) are there from the start;
+            # each instants[v] is sorted already: a maximum of sorted sequences
+            return [
+                np.minimum(np.concatenate([np.zeros(int(held[v])), instants[v]]), _LAST_INSTANT)
                 for v in range(len(self.variants))
             ]
-            for name, sets in set_instants.items()
-        }
+
+        frac = held_first(kit_instants)
+        at_station = {name: held_first(sets) for name, sets in set_instants.items()}
         kits = KitSupply(
             count=st.kit_stock.copy(),
             arrival_frac=frac,
