@@ -150,8 +150,9 @@ class PhaseMonth(Record):
     shifts: float
     shift_hours: float
     cycle_factor: float  # the ramp's factor on every cycle time
-    in_work: float  # released and not yet completed, at the month's end
+    in_work: float  # released and not yet completed nor scrapped, at the month's end
     started: float
+    scrapped: float = 0.0  # vehicles scrapped in the month (``Station.on_defect``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,6 +72,9 @@ class EventState:
             np.zeros(m, dtype=np.int64),  # calendar hints
             self.dirty,
             np.zeros((n_tok, line.gates)),  # when each token's parts for the gates come
+            # jobs sent back to each station for rework (rings; a job holds no place while
+            # it waits for one, so a ring may hold every token)
+            np.zeros((m, 1 << n_tok.bit_length()), dtype=np.int64),
         )
         self.log = np.zeros((max(8192, 4 * n_tok), _events.N_LOG))
         # jobs fed and not yet taken by every source

@@ -1,12 +1,20 @@
 """The compiled event-driven line kernel (private; use ``evplant.line.engine``).
 
 Lines in which jobs can overtake (a station with several servers that does not keep
-the sequence, ``docs/line-semantics.md``) take this path: the order of jobs changes
-from station to station, so the max-plus recursion over jobs in build order
-(``_kernel.run_rows``) no longer holds. Every other feature is carried the same way
-as there: shifts and both failure bases through ``_kernel._advance`` (the end of work
-``C`` follows from the entry ``E`` on one server), joins, zero buffers, release times,
-variants, and resequencing stores.
+the sequence, ``docs/line-semantics.md``) or are reworked or scrapped
+(``Station.on_defect``) take this path: the order of jobs changes from station to
+station, a reworked job visits stations again and a scrapped one leaves the line, so
+the max-plus recursion over jobs in build order (``_kernel.run_rows``) no longer
+holds. Every other feature is carried the same way as there: shifts and both failure
+bases through ``_kernel._advance`` (the end of work ``C`` follows from the entry ``E``
+on one server), joins, zero buffers, release times, variants, and resequencing stores.
+
+Which path takes what: the max-plus path carries serial lines and joins, shifts,
+failures, variants, release times, gates (parts at a station) and stations that keep
+the sequence; this path carries all of those, and overtaking, resequencing stores,
+rework loops and scrap. A defective job leaves its server as its work ends (no room
+needed); a reworked one waits in a ring before its rework station (``I_RW_*``), first
+for a place (before the jobs from upstream) and then for a server (before the queue).
 
 The kernel walks instants in time order. At an instant it takes every job whose work
 ends then, lets finished jobs leave while there is room downstream (a cascade that
@@ -36,10 +44,23 @@ import numpy as np
 
 from .._numba import inline, kernel
 from ._kernel import _advance
-from ._named import B_OUT, L_DONE, L_LEAD, L_T, Calendar, Failures
+from ._named import (
+    B_OUT,
+    B_REDO,
+    B_REWORK,
+    B_SCRAP,
+    L_DONE,
+    L_LEAD,
+    L_SCRAP,
+    L_T,
+    Calendar,
+    Failures,
+    Quality,
+)
 from ._stats import bin_of, book_in
 from .calendar import _window
-from .spec import FAIL_CALENDAR, FAIL_OPERATING
+from .draws import defective
+from .spec import DEFECT_PASS, DEFECT_REWORK, FAIL_CALENDAR, FAIL_OPERATING
 
 _EPS = 2.220446049250313e-16
 STATUS_DONE = 0  # every job fed has left the line
@@ -73,11 +94,14 @@ I_SEQ_IN = 6  # jobs that have entered i
 I_SEQ_OUT = 7  # jobs that have left i (keep_sequence: the entry number to leave next)
 I_HUNGRY = 8  # a source with a free server and no job fed to take
 I_RELEASE_SET = 9  # a wake-up is on the heap: a source's release, or a gated part
-N_IST = 10
+I_RW_HEAD = 10  # jobs sent back to i for rework (a ring, first in, first out) ...
+I_RW_LEN = 11
+I_RW_PLACED = 12  # ... the first of which hold a place in the buffer before i
+N_IST = 13
 
 # --- tokens (jobs in the line): integer columns tk[t, ...], float columns tf[t, ...] --
-T_JOB, T_VAR, T_STATION, T_SERVER, T_SEQ = range(5)
-N_TK = 5
+T_JOB, T_VAR, T_STATION, T_SERVER, T_SEQ, T_REWORKS = range(6)
+N_TK = 6
 F_ENTRY, F_END, F_REPAIR = range(3)
 N_TF = 3
 
@@ -93,6 +117,19 @@ def _mark(dirty: np.ndarray, m: int, i: int) -> None:
         dirty[i] = 1
         dirty[m + dirty[2 * m]] = i
         dirty[2 * m] += 1
+
+
+@inline
+def _rework_place(ist: np.ndarray, line_i: np.ndarray, k: int) -> None:
+    """Give the jobs sent back to station k the free places in the buffer before it
+    (they come before the jobs of the station upstream; at a source, none is needed)."""
+    up = line_i[k, 2]
+    while ist[k, I_RW_PLACED] < ist[k, I_RW_LEN]:
+        if up >= 0 and ist[up, I_ROOM] >= line_i[up, 1] + line_i[k, 0]:
+            break
+        ist[k, I_RW_PLACED] += 1
+        if up >= 0:
+            ist[up, I_ROOM] += 1
 
 
 @inline
@@ -158,6 +195,7 @@ def run_events(
     feeders: np.ndarray,
     gate: np.ndarray,
     fail: Failures,
+    qual: Quality,
     cal: Calendar,
     state: tuple[
         np.ndarray,
@@ -176,8 +214,11 @@ def run_events(
         np.ndarray,
         np.ndarray,
         np.ndarray,
+        np.ndarray,
     ],
-    books: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    books: tuple[
+        np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+    ],
     full_stats: bool,
     trace: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     trace0: int,
@@ -194,12 +235,14 @@ def run_events(
     """
     basis_col = 4
     starts, ends = cal.starts, cal.ends
-    (sc, ist, srv_tok, queue, fin, tk, tf, tp, free_tok, ht, hk, hs, fst, hint, dirty, tg) = state
-    (log, bins, edges, lacc, bhint, done) = books
+    (sc, ist, srv_tok, queue, fin, tk, tf, tp, free_tok) = state[:9]
+    (ht, hk, hs, fst, hint, dirty, tg, rwq) = state[9:]
+    (log, bins, edges, lacc, bhint, done, scrap) = books
     t_entry, t_end, t_dep, t_srv, t_rep = trace
     n_rows = p.shape[0]
     m = line_i.shape[0]
     qmask = queue.shape[1] - 1
+    rmask = rwq.shape[1] - 1
     n_trace = t_entry.shape[0]
     last_release = release[n_rows - 1] if n_rows > 0 else -math.inf
     promise = max(until, last_release)
@@ -232,10 +275,14 @@ def run_events(
                             break
                     if s < 0:
                         break
-                    # the job to enter: a released job (a source) or one from the queue
+                    # the job to enter: one sent back for rework (first, if it holds a
+                    # place), a released job (a source) or one from the queue
                     qpos = -1
                     j = -1
-                    if up < 0:
+                    rw = ist[i, I_RW_PLACED] > 0
+                    if rw:
+                        pass
+                    elif up < 0:
                         j = ist[i, I_NEXT_JOB]
                         if j - row0 >= n_rows:
                             if ist[i, I_HUNGRY] == 0:
@@ -265,7 +312,7 @@ def run_events(
                     # a gated station: the job's own part must have come (the queue
                     # waits behind it, first in, first out)
                     g = gate[i]
-                    if g >= 0:
+                    if g >= 0 and not rw:
                         due = ready[j - row0, g] if up < 0 else tg[queue[i, qpos], g]
                         if due > t:
                             if ist[i, I_RELEASE_SET] == 0:
@@ -274,14 +321,17 @@ def run_events(
                             break
                     # a join: a part from every feeder's store
                     ready_parts = True
-                    for f in range(feeders.shape[1]):
+                    for f in range(feeders.shape[1] if not rw else 0):
                         fi = feeders[i, f]
                         if fi >= 0 and ist[fi, I_STORE] == 0:
                             ready_parts = False
                     if not ready_parts:
                         break
                     # work on server s: the end of work, or a calendar that ran out
-                    if up < 0:
+                    if rw:
+                        tok = rwq[i, ist[i, I_RW_HEAD]]
+                        work = tp[tok, i]
+                    elif up < 0:
                         tok = free_tok[int(sc[SC_FREE_N]) - 1]
                         work = p[j - row0, i]
                     else:
@@ -311,12 +361,18 @@ def run_events(
                             fst[i, s, 2] = saved2
                             return STATUS_CALENDAR
                     # commit the entry
-                    if up < 0:
+                    if rw:
+                        ist[i, I_RW_HEAD] = (ist[i, I_RW_HEAD] + 1) & rmask
+                        ist[i, I_RW_LEN] -= 1
+                        ist[i, I_RW_PLACED] -= 1
+                        bins[bin_of(t, edges, bhint, i), i, B_REDO] += 1.0
+                    elif up < 0:
                         sc[SC_FREE_N] -= 1
                         sc[SC_IN_LINE] += 1
                         ist[i, I_NEXT_JOB] = j + 1
                         tk[tok, T_JOB] = j
                         tk[tok, T_VAR] = variant[j - row0]
+                        tk[tok, T_REWORKS] = 0
                         for q in range(m):
                             tp[tok, q] = p[j - row0, q]
                         for q in range(tg.shape[1]):
@@ -327,7 +383,7 @@ def run_events(
                             queue[i, qpos] = queue[i, qh]
                         ist[i, I_Q_HEAD] = (qh + 1) & qmask
                         ist[i, I_Q_LEN] -= 1
-                    for f in range(feeders.shape[1]):
+                    for f in range(feeders.shape[1] if not rw else 0):
                         fi = feeders[i, f]
                         if fi >= 0:
                             ist[fi, I_STORE] -= 1
@@ -341,7 +397,7 @@ def run_events(
                     srv_tok[i, s] = tok
                     _heap_push(ht, hk, hs, sc, c_end, tok)
                     book_in(i, t, bins, edges, bhint)
-                    if i == 0:
+                    if i == 0 and not rw:
                         lacc[L_LEAD] -= t
             for q in range(dirty[2 * m]):
                 dirty[dirty[m + q]] = 0
@@ -381,10 +437,32 @@ def run_events(
             i = stack[top]
             on_stack[i] = 0
             down = line_i[i, 3]
+            checks = qual.defect[i] != DEFECT_PASS
             while ist[i, I_FIN_LEN] > 0:
                 nf = ist[i, I_FIN_LEN]
                 pick = -1
-                if line_i[i, 5] == 1:
+                bad = False
+                if checks and line_i[i, 5] == 1:
+                    # a defective job needs no room downstream: the first to finish
+                    # leaves before the good ones (which wait for room)
+                    for q in range(nf):
+                        a = fin[i, q]
+                        if defective(qual.keys[i], tk[a, T_JOB], tk[a, T_REWORKS], qual.fpy[i]):
+                            if pick < 0:
+                                pick = q
+                            else:
+                                b = fin[i, pick]
+                                ea = tf[a, F_END]
+                                eb = tf[b, F_END]
+                                tie = 8.0 * _EPS * max(abs(eb), 1.0)
+                                if ea < eb - tie or (
+                                    abs(ea - eb) <= tie and tk[a, T_SEQ] < tk[b, T_SEQ]
+                                ):
+                                    pick = q
+                    bad = pick >= 0
+                if pick >= 0:
+                    pass
+                elif line_i[i, 5] == 1:
                     # overtaking: the job that finished first; ends within rounding of
                     # the clock are one instant (as the events are), and the tie goes
                     # to the job that entered first
@@ -404,12 +482,26 @@ def run_events(
                             break
                 if pick < 0:
                     break
-                if down >= 0 and ist[i, I_ROOM] >= line_i[i, 1] + line_i[down, 0]:
+                if checks and line_i[i, 5] == 0:
+                    a = fin[i, pick]
+                    bad = defective(qual.keys[i], tk[a, T_JOB], tk[a, T_REWORKS], qual.fpy[i])
+                if not bad and down >= 0 and ist[i, I_ROOM] >= line_i[i, 1] + line_i[down, 0]:
                     break
                 tok = fin[i, pick]
                 fin[i, pick] = fin[i, nf - 1]
                 ist[i, I_FIN_LEN] = nf - 1
                 ist[i, I_SEQ_OUT] += 1
+                if bad and qual.defect[i] == DEFECT_REWORK:
+                    # back to the rework station's own queue, before the places this
+                    # job frees here are handed on (it may take one of them)
+                    bins[bin_of(t, edges, bhint, i), i, B_REWORK] += 1.0
+                    tk[tok, T_REWORKS] += 1
+                    k = qual.rework_to[i]
+                    pos = (ist[k, I_RW_HEAD] + ist[k, I_RW_LEN]) & rmask
+                    rwq[k, pos] = tok
+                    ist[k, I_RW_LEN] += 1
+                    _rework_place(ist, line_i, k)
+                    _mark(dirty, m, k)
                 s = tk[tok, T_SERVER]
                 srv_tok[i, s] = -1
                 _mark(dirty, m, i)
@@ -436,6 +528,8 @@ def run_events(
                 up = line_i[i, 2]
                 if up >= 0:
                     ist[up, I_ROOM] -= 1
+                    if ist[i, I_RW_LEN] > ist[i, I_RW_PLACED]:
+                        _rework_place(ist, line_i, i)
                     if on_stack[up] == 0:
                         on_stack[up] = 1
                         stack[top] = up
@@ -448,15 +542,26 @@ def run_events(
                             on_stack[fi] = 1
                             stack[top] = fi
                             top += 1
-                if down < 0:
+                if not full_stats and down < 0:
+                    bins[bin_of(t, edges, bhint, i), i, B_OUT] += 1.0
+                if bad:
+                    if qual.defect[i] != DEFECT_REWORK:
+                        # scrapped: the job leaves the line here
+                        bs = bin_of(t, edges, bhint, i)
+                        bins[bs, i, B_SCRAP] += 1.0
+                        scrap[bs, tk[tok, T_VAR]] += 1.0
+                        lacc[L_SCRAP] += 1.0
+                        lacc[L_LEAD] += t  # its time in the line is WIP too
+                        free_tok[int(sc[SC_FREE_N])] = tok
+                        sc[SC_FREE_N] += 1
+                        sc[SC_IN_LINE] -= 1
+                elif down < 0:
                     # the end of the line
                     lacc[L_DONE] += 1.0
                     lacc[L_LEAD] += t
                     if t > lacc[L_T]:
                         lacc[L_T] = t
                     done[bin_of(t, edges, bhint, i), tk[tok, T_VAR]] += 1.0
-                    if not full_stats:
-                        bins[bin_of(t, edges, bhint, i), i, B_OUT] += 1.0
                     free_tok[int(sc[SC_FREE_N])] = tok
                     sc[SC_FREE_N] += 1
                     sc[SC_IN_LINE] -= 1

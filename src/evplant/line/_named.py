@@ -32,13 +32,18 @@ BUSY, BLOCKED, FAILED, JOBS, ACT_SUM, ACT_CNT = range(6)
 N_ACC = 6
 
 # --- per-bin figures bins[b, i, :] ----------------------------------------------------
+# B_IN and B_OUT count every entry and departure; B_REWORK and B_SCRAP the defective
+# departures among them (``Station.on_defect``), B_REDO the entries of jobs sent back:
+# good jobs out are B_OUT - B_REWORK - B_SCRAP, first entries B_IN - B_REDO
 B_BUSY, B_BLOCKED, B_FAILED, B_ACT_MAX, B_ACT_SUM, B_ACT_CNT, B_IN, B_OUT = range(8)
-N_BIN = 8
+B_REWORK, B_SCRAP, B_REDO = 8, 9, 10
+N_BIN = 11
 
 # --- the line's totals line[:] --------------------------------------------------------
-# jobs that left the last station, the sum of their lead times, the last departure
-L_DONE, L_LEAD, L_T = range(3)
-N_LINE = 3
+# jobs that left the last station, the sum of their lead times, the last departure,
+# jobs scrapped
+L_DONE, L_LEAD, L_T, L_SCRAP = range(4)
+N_LINE = 4
 
 # --- what the max-plus kernel books as it goes (``Books.mode``) -----------------------
 BOOK_COUNT = 0  # entries at the first station, departures from the last, completions
@@ -69,6 +74,17 @@ class Failures(NamedTuple):
     ttr_code: np.ndarray  # float64 [m, 4]
     table: np.ndarray  # float64
     keys: np.ndarray  # uint64 [m, servers, 2]
+
+
+class Quality(NamedTuple):
+    """Which visits are defective: visit ``n`` (reworks so far) of job ``j`` at station
+    ``i`` is when ``draws.uniform01(keys[i], quality_counter(j, n)) >= fpy[i]``; what it
+    then does is ``defect[i]`` (``spec.DEFECT_*``), going back to ``rework_to[i]``."""
+
+    fpy: np.ndarray  # float64 [m]
+    keys: np.ndarray  # uint64 [m]
+    defect: np.ndarray  # int64 [m]
+    rework_to: np.ndarray  # int64 [m]
 
 
 class Calendar(NamedTuple):
@@ -115,6 +131,7 @@ class Books(NamedTuple):
     hint: np.ndarray
     bhint: np.ndarray
     mode: np.ndarray  # int64 [1]
+    scrap: np.ndarray  # [bins, variants]: jobs scrapped (``Station.on_defect``)
 
 
 class Trace(NamedTuple):
@@ -143,6 +160,7 @@ def new_books(
         edges=np.ascontiguousarray(edges, dtype=np.float64),
         line=np.zeros(N_LINE),
         done=np.zeros((nb, variants)),
+        scrap=np.zeros((nb, variants)),
         hint=np.zeros(m, dtype=np.int64),
         bhint=np.zeros(m + 1, dtype=np.int64),
         mode=np.array([mode], dtype=np.int64),

@@ -165,7 +165,7 @@ def _book_visits(
     """
     basis, ttf_code, ttr_code, table, keys = fail
     starts, ends, cum = cal
-    fst, act, acc, bins, edges, line, done, hint, bhint, mode = books
+    fst, act, acc, bins, edges, line, done, hint, bhint, mode, _ = books
     nbins = len(edges) - 1
     i = -1
     for k in range(n):
@@ -267,7 +267,7 @@ def book_rows(
     from the last. Either way the line's totals and the completions per bin and
     variant."""
     entry, end, dep, srv, rep = trace
-    fst, act, acc, bins, edges, line, done, hint, bhint, mode = books
+    fst, act, acc, bins, edges, line, done, hint, bhint, mode, _ = books
     n, m = entry.shape
     last = m - 1
     if mode[0] == BOOK_ALL:
@@ -307,7 +307,7 @@ def close_all(
     """
     basis, ttf_code, ttr_code, table, keys = fail
     starts, ends, cum = cal
-    fst, act, acc, bins, edges, line, done, hint, bhint, mode = books
+    fst, act, acc, bins, edges, line, done, hint, bhint, mode, _ = books
     for i in range(len(servers)):
         for s in range(servers[i]):
             _close_period(i, s, act, acc, bins)

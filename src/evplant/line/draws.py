@@ -8,6 +8,8 @@ the number of workers:
   of a counter-based stream whose draw ``n`` is the ``n``-th job of that variant
   (``ziggurat.processing_times``);
 - the variant of each job under a random mix: spawn key ``(2,)``;
+- defective visits: a counter-based uniform draw per station, spawn key ``(4, i)``,
+  addressed by (job, reworks so far) (:func:`defective`);
 - failures: a *counter-based* draw, a pure function of (the key of station ``i``
   server ``s``, the failure number ``n``). The kernel needs failure draws one at a
   time, in an order that depends on the flow, from inside compiled code; a counter
@@ -41,6 +43,7 @@ __all__ = [
     "failure_keys",
     "mix_rng",
     "processing_keys",
+    "quality_keys",
     "release_rng",
 ]
 
@@ -148,6 +151,27 @@ def failure_keys(seed: np.random.SeedSequence, station: int, servers: int) -> np
     """Keys ``[server, ttf|ttr]`` for the failure streams of one station."""
     child = child_seed(seed, 1, station)
     return child.generate_state(2 * servers, np.uint64).reshape(servers, 2)
+
+
+def quality_keys(seed: np.random.SeedSequence, stations: int) -> np.ndarray:
+    """Keys ``[station]`` of the counter-based streams that say which visits are
+    defective (see :func:`defective`)."""
+    return np.array(
+        [child_seed(seed, 4, i).generate_state(1, np.uint64)[0] for i in range(stations)],
+        dtype=np.uint64,
+    )
+
+
+@inline
+def defective(key: np.uint64, job: int, reworks: int, fpy: float) -> bool:
+    """Whether job ``job``'s visit after ``reworks`` reworks is not right first time.
+
+    A job meets a station again only after one more rework, so (job, reworks) names
+    each of its visits to a station once; 2**20 counters a job leave room for any
+    number of reworks a positive yield makes likely.
+    """
+    c = np.uint64(job) * np.uint64(1 << 20) + np.uint64(reworks)
+    return uniform01(key, c) >= fpy
 
 
 def processing_keys(seed: np.random.SeedSequence, stations: int, variants: int) -> np.ndarray:

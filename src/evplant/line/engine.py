@@ -47,15 +47,21 @@ from ._named import (
     B_FAILED,
     B_IN,
     B_OUT,
+    B_REDO,
+    B_REWORK,
+    B_SCRAP,
     BOOK_ALL,
     BOOK_COUNT,
     FST_A,
     FST_B,
     L_DONE,
+    L_LEAD,
+    L_SCRAP,
     L_T,
     Books,
     Calendar,
     Failures,
+    Quality,
     Recursion,
     Topology,
     Trace,
@@ -64,7 +70,7 @@ from ._named import (
 from .calendar import WorkCalendar
 from .result import BinStats, LineResult, StationStats, summarise
 from .sampling import LineDraws
-from .spec import FAIL_CALENDAR, FAIL_OPERATING, CompiledLine
+from .spec import DEFECT_PASS, FAIL_CALENDAR, FAIL_OPERATING, CompiledLine
 from .visits import Visits
 
 __all__ = [
@@ -197,6 +203,10 @@ class LineEngine:
             line.fail_basis, line.ttf_code, line.ttr_code, line.table, self.draws.fail_keys
         )
 
+    def _quality(self) -> Quality:
+        line = self.line
+        return Quality(line.fpy, self.draws.quality_keys, line.defect, line.rework_to)
+
     def _calendar(self) -> Calendar:
         cal = self.line.calendar
         return Calendar(cal.starts, cal.ends, cal.cum)
@@ -312,7 +322,7 @@ class LineEngine:
         m = self.line.m
         trace = _trace(kept if kept is not None else Visits.empty(0, m))
         b = self._books
-        books = (ev.log, b.bins, b.edges, b.line, b.bhint, b.done)
+        books = (ev.log, b.bins, b.edges, b.line, b.bhint, b.done, b.scrap)
         while True:
             status = _events.run_events(
                 ev.p,
@@ -325,6 +335,7 @@ class LineEngine:
                 self.line.feeders,
                 self.line.gate,
                 self._failures(),
+                self._quality(),
                 self._calendar(),
                 ev.state,
                 books,
@@ -355,13 +366,16 @@ class LineEngine:
         """The statistics of bin ``k`` so far (jobs fed later may still add to it)."""
         b = self._books.bins[k]
         return BinStats(
-            jobs_in=b[:, B_IN].copy(),
-            jobs_out=b[:, B_OUT].copy(),
+            jobs_in=b[:, B_IN] - b[:, B_REDO],
+            jobs_out=b[:, B_OUT] - b[:, B_REWORK] - b[:, B_SCRAP],
             busy_s=b[:, B_BUSY].copy(),
             blocked_s=b[:, B_BLOCKED].copy(),
             failed_s=b[:, B_FAILED].copy(),
             active_mean_s=b[:, B_ACT_SUM] / np.maximum(b[:, B_ACT_CNT], 1.0),
             done_by_variant=self._books.done[k].copy(),
+            reworked=b[:, B_REWORK].copy(),
+            scrapped=b[:, B_SCRAP].copy(),
+            scrapped_by_variant=self._books.scrap[k].copy(),
         )
 
     def _prefetch_pool(self) -> ThreadPoolExecutor:
@@ -408,6 +422,35 @@ class LineEngine:
         time order; completions are not split by variant."""
         _stats.accumulate(_trace(vis), self._failures(), self._calendar(), self._books)
 
+    def _book_log_of(self, log: np.ndarray, variants: np.ndarray) -> None:
+        """Book a log of visits run elsewhere (``ReferenceResult.log``: every visit, in
+        the order jobs left their stations), counts and completions included."""
+        b = self._books
+        n = len(log)
+        _stats.book_log(np.ascontiguousarray(log[:, :6]), n, self._failures(), self._calendar(), b)
+        st = log[:, 0].astype(np.int64)
+        fate, job, redo = log[:, 6].astype(np.int64), log[:, 7].astype(np.int64), log[:, 8]
+        nb = len(b.edges) - 1
+
+        def bin_(t: np.ndarray) -> np.ndarray:
+            return np.clip(np.searchsorted(b.edges, t, side="right") - 1, 0, nb - 1)
+
+        np.add.at(b.bins[:, :, B_IN], (bin_(log[:, 2]), st), 1.0)
+        np.add.at(b.bins[:, :, B_REDO], (bin_(log[:, 2]), st), redo)
+        for col, which in ((B_REWORK, 1), (B_SCRAP, 2)):
+            hit = fate == which
+            np.add.at(b.bins[:, :, col], (bin_(log[hit, 4]), st[hit]), 1.0)
+        last = self.line.m - 1
+        good = (st == last) & (fate == 0)
+        scrap = fate == 2
+        first = (st == 0) & (redo == 0)
+        np.add.at(b.done, (bin_(log[good, 4]), variants[job[good]]), 1.0)
+        np.add.at(b.scrap, (bin_(log[scrap, 4]), variants[job[scrap]]), 1.0)
+        b.line[L_DONE] += good.sum()
+        b.line[L_SCRAP] += scrap.sum()
+        b.line[L_T] = max(b.line[L_T], float(log[good, 4].max(initial=0.0)))
+        b.line[L_LEAD] += log[good, 4].sum() + log[scrap, 4].sum() - log[first, 2].sum()
+
     def result(self, name: str | None = None) -> LineResult:
         """Statistics so far, over [0, T] with T the last departure from the last station."""
         if not self.stats:
@@ -440,10 +483,14 @@ def simulate_visits(
     release: np.ndarray | None = None,
     fail_keys: np.ndarray | None = None,
     ready: np.ndarray | None = None,
+    quality_keys: np.ndarray | None = None,
 ) -> Visits:
-    """Run given processing times through the compiled kernel (the reference's twin)."""
+    """Run given processing times through the compiled kernel (the reference's twin);
+    a reworked job's visits are its last to each station."""
     p = np.ascontiguousarray(p, dtype=np.float64)
     engine = LineEngine(line, seed=0, chunk=max(len(p), 1))
+    if quality_keys is not None:
+        engine.draws.quality_keys = np.ascontiguousarray(quality_keys, dtype=np.uint64)
     if fail_keys is not None:
         engine.draws.fail_keys = np.ascontiguousarray(fail_keys, dtype=np.uint64)
         engine._start_state()
@@ -517,9 +564,13 @@ def simulate_line(
         # give the reference a calendar long enough: what the fast engine needed, twice
         fast.feed(n_jobs, release=release, variants=variants, p=p)
         line = fast.line.with_calendar(line.calendar_spec.build(2.0 * fast.line.calendar.end))
-    ref = simulate_reference(line, p, release, fast.draws.fail_keys)
+    ref = simulate_reference(line, p, release, fast.draws.fail_keys, None, fast.draws.quality_keys)
     booked = LineEngine(line, seed, bin_edges=bin_edges, chunk=max(n_jobs, 1))
-    booked._book(_in_time_order(ref.visits))
+    if (line.defect != DEFECT_PASS).any():
+        # a reworked job visits a station more than once: book the reference's log
+        booked._book_log_of(ref.log, variants)
+    else:
+        booked._book(_in_time_order(ref.visits))
     result = booked.result(name=name)
     result.engine = "reference"
     return result

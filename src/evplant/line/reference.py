@@ -24,6 +24,12 @@ discrete-event way, so that a disagreement between the two points at a bug.
   keeps the sequence lets jobs leave in the order they entered it (a turn counter on
   the way out); at any other station a finished job asks for room downstream at once,
   so it may overtake;
+- a defective visit (``Station.on_defect``) leaves its station without room
+  downstream: a scrapped job leaves the line, a reworked one asks for a place before
+  its rework station ahead of the jobs coming from upstream (a ``PriorityResource``)
+  and then for a server, ahead of them too: a rework station hands its servers out at
+  the end of each instant from one list, jobs sent back first, each kind first come,
+  first served;
 - one process walks the shift calendar and one per server walks its calendar-time
   breakdowns; both pause and resume the work in progress (preempt-resume);
 - station states and WIP are measured by integrating the model's own state
@@ -37,29 +43,36 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import simpy
-from simpy.resources.resource import Request
+from simpy.resources.resource import PriorityRequest, Request
 
 from ..errors import EvplantError
+from ._reference_parts import (
+    _EPS,
+    _HOLDING,
+    _IDLE,
+    _REPAIRING,
+    _WORKING,
+    BLOCKED,
+    BUSY,
+    FAILED,
+    OFF_SHIFT,
+    STARVED,
+    Process,
+    _EndOfInstant,
+    _Sequence,
+    _Server,
+    _Settled,
+    _topology,
+)
 from .calendar import WorkCalendar
-from .draws import draw
-from .spec import FAIL_CALENDAR, FAIL_NONE, FAIL_OPERATING, CompiledLine
+from .draws import defective, draw
+from .spec import DEFECT_PASS, DEFECT_REWORK, FAIL_CALENDAR, FAIL_NONE, FAIL_OPERATING, CompiledLine
 from .visits import Visits
-
-Process = Generator[simpy.Event, Any, Any]
-
-# what a server is doing (its own activity, before shifts and breakdowns are applied)
-_IDLE, _WORKING, _REPAIRING, _HOLDING = range(4)
-# the states measured, in the contract's priority order
-OFF_SHIFT, FAILED, BUSY, BLOCKED, STARVED = range(5)
-# SimPy runs the events of one instant by priority (URGENT = 0, NORMAL = 1), so an
-# event of priority 2 runs after everything else that happens at that instant
-_SETTLE = simpy.events.EventPriority(2)
-_END_OF_INSTANT = simpy.events.EventPriority(3)
 
 
 @dataclass
@@ -71,7 +84,7 @@ class ReferenceResult:
     reference had to extend it).
     """
 
-    visits: Visits
+    visits: Visits  # a reworked job's last visit to each station
     busy: np.ndarray
     blocked: np.ndarray
     starved: np.ndarray
@@ -82,94 +95,11 @@ class ReferenceResult:
     lead_time_mean_s: float
     T: float
     calendar: WorkCalendar
-
-
-class _EndOfInstant(simpy.Event):
-    """Fires once every other event of the current instant has run.
-
-    A job that may enter a station at time t must choose among all servers that are
-    free at t, including those whose job leaves later in the same instant.
-    """
-
-    def __init__(self, env: simpy.Environment) -> None:
-        super().__init__(env)
-        # the way SimPy's own Timeout schedules itself, with a later priority
-        self._ok = True
-        self._value = None
-        env.schedule(self, _END_OF_INSTANT)
-
-
-class _Settled(simpy.Event):
-    """Fires after the jobs and releases of the current instant, before the end of the
-    instant: jobs that finished their work in the same instant at a station where they
-    overtake then ask for room in the order they entered it."""
-
-    def __init__(self, env: simpy.Environment) -> None:
-        super().__init__(env)
-        self._ok = True
-        self._value = None
-        env.schedule(self, _SETTLE)
-
-
-class _Server:
-    """One server of a station: what it does, whether it is down, time in each state."""
-
-    def __init__(self, env: simpy.Environment, station: int, index: int) -> None:
-        self.env = env
-        self.station = station
-        self.index = index
-        self.activity = _IDLE
-        self.down = False  # calendar-time breakdown in progress
-        self.changed = env.event()  # fires when the server becomes (un)available
-        self.to_failure = 0.0  # operating basis: work left before the next failure
-        self.failures = 0  # operating basis: failures so far
-        self.time_in = np.zeros(5)
-        self.since = 0.0
-
-    def state(self, on_shift: bool) -> int:
-        if not on_shift:
-            return OFF_SHIFT
-        if self.down or self.activity == _REPAIRING:
-            return FAILED
-        if self.activity == _WORKING:
-            return BUSY
-        if self.activity == _HOLDING:
-            return BLOCKED
-        return STARVED
-
-    def book(self, on_shift: bool) -> None:
-        """Add the time since the last change to the current state."""
-        now = self.env.now
-        self.time_in[self.state(on_shift)] += now - self.since
-        self.since = now
-
-    def notify(self) -> None:
-        """Wake whoever waits for this server's availability to change."""
-        fired, self.changed = self.changed, self.env.event()
-        fired.succeed()
-
-
-class _Sequence:
-    """The build sequence at one station: job j leaves only after job j-1 has left."""
-
-    def __init__(self, env: simpy.Environment) -> None:
-        self.env = env
-        self.next_out = 0
-        self._waiting: dict[int, simpy.Event] = {}
-
-    def turn(self, job: int) -> simpy.Event | None:
-        """An event for job's turn to leave, or None if it is its turn already."""
-        if self.next_out == job:
-            return None
-        ev = self.env.event()
-        self._waiting[job] = ev
-        return ev
-
-    def left(self, job: int) -> None:
-        self.next_out = job + 1
-        ev = self._waiting.pop(job + 1, None)
-        if ev is not None:
-            ev.succeed()
+    reworked: np.ndarray  # [m] visits sent back for rework
+    scrapped: np.ndarray  # [m] visits whose job was scrapped
+    # every visit in the order jobs left their stations: station, server, entry, end,
+    # departure, repair, fate (0 right, 1 sent back, 2 scrapped), job, 1 if a rework
+    log: np.ndarray = field(default_factory=lambda: np.zeros((0, 9)), repr=False)
 
 
 class _LineModel:
@@ -182,8 +112,17 @@ class _LineModel:
         release: np.ndarray,
         fail_keys: np.ndarray,
         ready: np.ndarray,
+        quality_keys: np.ndarray,
     ) -> None:
         self.line = line
+        self.quality_keys = quality_keys
+        self.defect = [int(x) for x in line.defect]
+        self.rework_to = [int(x) for x in line.rework_to]
+        # stations jobs are sent back to: their servers go out from one list
+        self.dispatched = [
+            bool(line.resequence[i]) or i in self.rework_to for i in range(len(line.names))
+        ]
+        self.sent_back = [0] * len(line.names)  # arrivals for rework, in order
         self.p = p
         self.release = release
         self.ready = ready
@@ -200,8 +139,13 @@ class _LineModel:
         self.resequence = [bool(x) for x in line.resequence]
         self.keeps = [not bool(x) for x in line.overtakes]
         self.permits = [simpy.Resource(env, capacity=k[i]) for i in range(self.m)]
-        # resequencing stations: jobs waiting in the store (build number, wake-up)
-        self.waiting: list[list[tuple[int, simpy.Event]]] = [[] for _ in range(self.m)]
+        # stations that dispatch: jobs waiting (their turn, a wake-up); the turn is
+        # (0, arrival) sent back for rework, else (1, build number) in a resequencing
+        # store or (1, arrival) elsewhere
+        self.waiting: list[list[tuple[tuple[int, int], simpy.Event]]] = [
+            [] for _ in range(self.m)
+        ]
+        self.arrived = [0] * self.m
         self.dispatching = [False] * self.m
         # overtaking stations: jobs whose work ended in this instant (entry order, event)
         self.finishing: list[list[tuple[int, simpy.Event]]] = [[] for _ in range(self.m)]
@@ -211,7 +155,7 @@ class _LineModel:
         self.up = [int(u) for u in line.up]
         # the room behind each station but the last: its buffer and the next servers
         self.room = {
-            i: simpy.Resource(env, capacity=int(line.buffers[i]) + k[d])
+            i: simpy.PriorityResource(env, capacity=int(line.buffers[i]) + k[d])
             for i, d in enumerate(int(x) for x in line.down)
             if d >= 0
         }
@@ -228,7 +172,12 @@ class _LineModel:
         self.wip_area = 0.0
         self.wip_since = 0.0
         self.done = env.event()
-        self.completed = 0  # jobs that have left the line (they may overtake)
+        self.completed = 0  # jobs that have left the line (they may overtake), or scrap
+        self.exit = np.full(self.n, np.nan)  # when each job left the line
+        self.last_done = 0.0  # the last job's departure from the last station
+        self.reworked = np.zeros(self.m)
+        self.scrapped = np.zeros(self.m)
+        self.log: list[tuple[float, ...]] = []
         cal = line.calendar
         self.calendar_end = float(cal.ends[-1])
         env.process(self._shifts(cal))
@@ -363,13 +312,26 @@ class _LineModel:
             self.dispatching[i] = True
             self.env.process(self._dispatch(i))
 
+    def _end_of_instant(self) -> Process:
+        """Wait for the end of the instant, where events within rounding of the clock
+        (8 ulps) are one instant, as the contract says: a job whose work ends a few ulps
+        after another's comes to the same choice of servers."""
+        env = self.env
+        yield _EndOfInstant(env)
+        while True:
+            nxt = env.peek()
+            if not env.now < nxt <= env.now + 8.0 * _EPS * max(abs(env.now), 1.0):
+                return
+            yield env.timeout(nxt - env.now)
+            yield _EndOfInstant(env)
+
     def _dispatch(self, i: int) -> Process:
-        yield _EndOfInstant(self.env)
+        yield from self._end_of_instant()
         self.dispatching[i] = False
         waiting = self.waiting[i]
         while self.free[i] and waiting:
-            j, wake = min(waiting, key=lambda w: w[0])
-            waiting.remove((j, wake))
+            turn, wake = min(waiting, key=lambda w: w[0])
+            waiting.remove((turn, wake))
             s = min(self.free[i])
             self.free[i].remove(s)
             wake.succeed(s)
@@ -378,7 +340,7 @@ class _LineModel:
         """The lowest-numbered free server of station i (the entry permit is held)."""
         if len(self.servers[i]) > 1:
             # servers freed later in this same instant count as free too
-            yield _EndOfInstant(self.env)
+            yield from self._end_of_instant()
         s = min(self.free[i])
         self.free[i].remove(s)
         return s
@@ -397,16 +359,21 @@ class _LineModel:
         wait = self.release[j] - env.now
         if wait > 0:
             yield env.timeout(wait)  # the kit of parts arrives
-        room_held: Request | None = None  # place behind the station the job came from
-        for i in branch:
+        room_held: PriorityRequest | None = None  # place behind the station it came from
+        reworks = 0  # times sent back so far
+        back = False  # coming to station i sent back for rework
+        pos = 0
+        while pos < len(branch):
+            i = branch[pos]
+            first = i == branch[0] and not back
             # an assembly join: the next part from every feeder line's store
-            parts: list[Request] = []
-            for f in self.feeders[i]:
+            parts: list[Any] = []
+            for f in self.feeders[i] if not back else ():
                 part = yield self.stores[f].get()
                 parts.append(part)
             # released jobs ask for a source's server in the build sequence; others in
             # the order they arrive (by build number before a resequencing station)
-            if i == branch[0]:
+            if first:
                 turn = self.arrival[i].turn(j)
                 if turn is not None:
                     yield turn
@@ -422,16 +389,24 @@ class _LineModel:
                 if wait > 0:
                     yield env.timeout(wait)
             permit: Request | None = None
-            if self.resequence[i]:
-                # the store: at the end of each instant, free servers go to the waiting
-                # jobs with the lowest build numbers
+            if self.dispatched[i]:
+                # free servers go out at the end of each instant: to jobs sent back
+                # first, then by build number (a store) or as they came
                 wake = self.env.event()
-                self.waiting[i].append((j, wake))
+                if back:
+                    turn_key = (0, self.sent_back[i])
+                    self.sent_back[i] += 1
+                else:
+                    turn_key = (1, j if self.resequence[i] else self.arrived[i])
+                    self.arrived[i] += 1
+                self.waiting[i].append((turn_key, wake))
                 self._dispatch_soon(i)
+                if first:
+                    self.arrival[i].left(j)
                 s = yield wake
             else:
                 permit = self.permits[i].request()
-                if i == branch[0]:
+                if first:
                     self.arrival[i].left(j)
                 if passed is not None:
                     passed.succeed()
@@ -440,10 +415,10 @@ class _LineModel:
             self.entered[i] += 1
             if permit is not None:
                 s = yield from self._take_server(i)
-            if i == branch[0] and j + 1 < self.n:
+            if first and j + 1 < self.n:
                 # job j+1 may enter the source only after job j has: start its process
                 env.process(self._job(b, j + 1))
-            if i == 0:
+            if i == 0 and not back:
                 self._count_wip(+1)
             srv = self.servers[i][s]
             vis.entry[j, i] = env.now
@@ -462,10 +437,19 @@ class _LineModel:
                 turn = self.sequence[i].turn(order)
                 if turn is not None:
                     yield turn
+            bad = self.defect[i] != DEFECT_PASS and bool(
+                defective(self.quality_keys[i], j, reworks, float(self.line.fpy[i]))
+            )
             room_ahead = None
             room = self.room.get(i)
-            if room is not None:
-                room_ahead = room.request()
+            target = self.rework_to[i]
+            if bad and self.defect[i] == DEFECT_REWORK:
+                # a place before the rework station, ahead of the jobs from upstream;
+                # asked for before this job gives its own place back (it may get it)
+                up_k = self.up[target]
+                room_ahead = self.room[up_k].request(priority=0) if up_k >= 0 else None
+            elif room is not None and not bad:
+                room_ahead = room.request(priority=1)
                 yield room_ahead
             # departure: the job leaves station i, and the places it held behind the
             # station it came from and behind the feeders whose parts it took
@@ -482,14 +466,37 @@ class _LineModel:
                 self.room[f].release(place)
             if self.keeps[i]:
                 self.sequence[i].left(order)
-            if room_ahead is None:
-                # the end of the line
+            fate = 0 if not bad else (1 if self.defect[i] == DEFECT_REWORK else 2)
+            self.log.append(
+                (
+                    i, s, vis.entry[j, i], vis.end[j, i], env.now, vis.repair[j, i],
+                    fate, j, float(back),
+                )
+            )  # fmt: skip
+            if bad and self.defect[i] == DEFECT_REWORK:
+                self.reworked[i] += 1
+                reworks += 1
+                if room_ahead is not None:
+                    yield room_ahead
+                room_held = room_ahead
+                back = True
+                pos = branch.index(target)
+                continue
+            if bad or room_ahead is None:
+                # scrapped, or the end of the line
+                if bad:
+                    self.scrapped[i] += 1
+                else:
+                    self.last_done = env.now
                 self._count_wip(-1)
+                self.exit[j] = env.now
                 self.completed += 1
                 if self.completed == self.n:
                     self.done.succeed()
                 return
             room_held = room_ahead
+            back = False
+            pos += 1
         # the end of a feeder line: the part waits in the store for the join station
         assert room_held is not None
         self.stores[branch[-1]].put(room_held)
@@ -505,7 +512,8 @@ class _LineModel:
                 raise _CalendarTooShort from None
         n, m = self.n, self.m
         vis = self.visits
-        t_end = float(vis.departure[:, m - 1].max()) if n else 0.0
+        done = self.completed - int(self.scrapped.sum())
+        t_end = self.last_done
         for srv in self.all_servers:
             srv.book(self.on_shift)
         self._count_wip(0)
@@ -514,7 +522,7 @@ class _LineModel:
             per_station[srv.station] += srv.time_in
         k = self.line.servers.astype(float)
         frac = per_station / (k[:, None] * t_end) if t_end > 0 else np.zeros((m, 5))
-        lead = vis.departure[:, m - 1] - vis.entry[:, 0]
+        lead = self.exit - vis.entry[:, 0]  # every job that left, scrapped ones too
         return ReferenceResult(
             visits=vis,
             busy=frac[:, BUSY],
@@ -523,56 +531,18 @@ class _LineModel:
             failed=frac[:, FAILED],
             off_shift=frac[:, OFF_SHIFT],
             wip_mean=self.wip_area / t_end if t_end > 0 else 0.0,
-            throughput_per_hour=n / t_end * 3600.0 if t_end > 0 else 0.0,
+            throughput_per_hour=done / t_end * 3600.0 if t_end > 0 else 0.0,
             lead_time_mean_s=float(lead.mean()) if n else 0.0,
             T=t_end,
             calendar=self.line.calendar,
+            reworked=self.reworked,
+            scrapped=self.scrapped,
+            log=np.array(self.log, dtype=np.float64).reshape(-1, 9),
         )
 
 
 class _CalendarTooShort(Exception):
     """The jobs are still in the line when the working calendar ends."""
-
-
-def _topology(line: CompiledLine) -> tuple[list[list[int]], list[list[int]]]:
-    """The branches (stations from a source to where they end) and each station's feeders.
-
-    Refuses a topology the contract does not describe (see ``docs/line-semantics.md``).
-    """
-    m = line.m
-    up = [int(u) for u in np.asarray(line.up).ravel()]
-    down = [int(d) for d in np.asarray(line.down).ravel()]
-    table = np.asarray(line.feeders)
-    if len(up) != m or len(down) != m or table.ndim != 2 or table.shape[0] != m:
-        raise ValueError(f"up, down and feeders must have {m} rows (one per station)")
-    feeders = [[int(f) for f in row if f >= 0] for row in table]
-    for i in range(m):
-        u, d, fs = up[i], down[i], feeders[i]
-        if not -1 <= u < i:
-            raise ValueError(f"station {i}: up must be -1 or an earlier station, got {u}")
-        if u >= 0 and down[u] != i:
-            raise ValueError(f"station {i} comes from {u}, but {u} goes to {down[u]}")
-        if len(set(fs)) != len(fs) or any(f >= i or f == u for f in fs):
-            raise ValueError(f"station {i}: feeders must be distinct earlier stations")
-        for f in fs:
-            if down[f] != i:
-                raise ValueError(f"station {f} feeds {i}, but goes to {down[f]}")
-        if i == m - 1:
-            if d != -1:
-                raise ValueError(f"the last station {i} must end the line (down -1)")
-        elif not i < d < m or (up[d] == i) == (i in feeders[d]):
-            raise ValueError(
-                f"station {i} goes to {d}: that must be a later station that it feeds or "
-                f"that comes from it"
-            )
-    branches = []
-    for source in range(m):
-        if up[source] < 0:
-            branch = [source]
-            while down[branch[-1]] >= 0 and up[down[branch[-1]]] == branch[-1]:
-                branch.append(down[branch[-1]])
-            branches.append(branch)
-    return branches, feeders
 
 
 def simulate_reference(
@@ -581,6 +551,7 @@ def simulate_reference(
     release: np.ndarray | None = None,
     fail_keys: np.ndarray | None = None,
     ready: np.ndarray | None = None,
+    quality_keys: np.ndarray | None = None,
 ) -> ReferenceResult:
     """Run the jobs with work times ``p`` ``[n_jobs, m]`` through the line.
 
@@ -610,6 +581,9 @@ def simulate_reference(
         Failure stream keys ``[m, kmax, 2]``; required when a station has failures.
     ready : numpy.ndarray, optional
         When each job's part for each gated station comes, ``[n_jobs, gates]``.
+    quality_keys : numpy.ndarray, optional
+        Keys ``[m]`` of the defective-visit streams (as ``LineDraws.quality_keys``);
+        needed only when a station reworks or scraps.
 
     Returns
     -------
@@ -643,11 +617,16 @@ def simulate_reference(
         fail_keys = np.zeros((line.m, int(line.servers.max()), 2), dtype=np.uint64)
     keys = np.asarray(fail_keys, dtype=np.uint64)
     due = np.full((n, line.gates), -np.inf) if ready is None else np.asarray(ready, float)
+    if quality_keys is None:
+        if np.any(line.defect != DEFECT_PASS):
+            raise ValueError("quality_keys are needed: the line reworks or scraps")
+        quality_keys = np.zeros(line.m, dtype=np.uint64)
+    qkeys = np.asarray(quality_keys, dtype=np.uint64)
     if due.shape != (n, line.gates):
         raise ValueError(f"ready must be [{n}, {line.gates}], got shape {due.shape}")
     while True:
         try:
-            return _LineModel(line, p, rel, keys, due).run()
+            return _LineModel(line, p, rel, keys, due, qkeys).run()
         except _CalendarTooShort:
             spec = line.calendar_spec
             if spec is None:

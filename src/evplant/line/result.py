@@ -12,12 +12,15 @@ from ._named import (
     ACT_CNT,
     ACT_SUM,
     B_ACT_MAX,
+    B_REWORK,
+    B_SCRAP,
     BLOCKED,
     BUSY,
     FAILED,
     JOBS,
     L_DONE,
     L_LEAD,
+    L_SCRAP,
     L_T,
 )
 from .spec import CompiledLine
@@ -40,7 +43,9 @@ class StationStats:
     active_period_mean_s: float
     availability: float
     performance: float
-    quality: float
+    quality: float  # share of visits right first time (the yield, where defects pass)
+    reworked: int = 0  # visits sent back for rework (``Station.on_defect``)
+    scrapped: int = 0  # visits whose job was scrapped
 
     @property
     def on_shift(self) -> float:
@@ -70,13 +75,16 @@ class BinStats:
     """What each station did in one time bin (a month in the plant): arrays ``[m]``,
     times in server-seconds, each amount booked to the bin in which its interval ends."""
 
-    jobs_in: np.ndarray  # jobs that entered
-    jobs_out: np.ndarray  # jobs that left
+    jobs_in: np.ndarray  # jobs that entered (not counting a rework's second entry)
+    jobs_out: np.ndarray  # jobs that left right (to the next station, or finished)
     busy_s: np.ndarray
     blocked_s: np.ndarray
     failed_s: np.ndarray
     active_mean_s: np.ndarray  # mean length of the active periods ending in the bin
     done_by_variant: np.ndarray  # [variants]: jobs that left the last station
+    reworked: np.ndarray  # defective visits sent back for rework (``on_defect``)
+    scrapped: np.ndarray  # defective visits scrapped
+    scrapped_by_variant: np.ndarray  # [variants]: jobs scrapped anywhere on the line
 
 
 @dataclass
@@ -95,6 +103,7 @@ class LineResult:
     bin_edges: np.ndarray = field(repr=False)
     timeline: list[str] = field(repr=False)  # momentary bottleneck per bin
     engine: str = "fast"
+    scrapped: int = 0  # jobs that left the line as scrap
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -107,6 +116,7 @@ class LineResult:
             "wip_mean": self.wip_mean,
             "bottleneck": self.bottleneck,
             "oee": self.oee,
+            "scrapped": self.scrapped,
             "stations": [
                 {
                     "name": s.name,
@@ -118,6 +128,8 @@ class LineResult:
                     "performance": s.performance,
                     "quality": s.quality,
                     "oee": s.oee,
+                    "reworked": s.reworked,
+                    "scrapped": s.scrapped,
                 }
                 for s in self.stations
             ],
@@ -155,6 +167,13 @@ def summarise(
     up = np.where(on > 0, (k * on - acc[:, FAILED]) / np.maximum(k * on, 1e-300), 0.0)
     run_time = k * on - acc[:, FAILED]
     perf = np.where(run_time > 0, line.ideal_ct * acc[:, JOBS] / np.maximum(run_time, 1e-300), 0.0)
+    # where defects cost capacity, quality is what happened: the share of visits right
+    # first time; where they pass (put right off the line) it is the yield
+    reworked = bins[:, :, B_REWORK].sum(axis=0)
+    scrapped = bins[:, :, B_SCRAP].sum(axis=0)
+    counted = np.asarray(line.defect) != 0
+    visits = np.maximum(acc[:, JOBS], 1.0)
+    quality = np.where(counted, 1.0 - (reworked + scrapped) / visits, line.fpy)
     stations = [
         StationStats(
             name=line.names[i],
@@ -168,7 +187,9 @@ def summarise(
             active_period_mean_s=float(act_mean[i]),
             availability=float(up[i]),
             performance=float(perf[i]),
-            quality=float(line.fpy[i]),
+            quality=float(quality[i]),
+            reworked=int(round(reworked[i])),
+            scrapped=int(round(scrapped[i])),
         )
         for i in range(line.m)
     ]
@@ -176,18 +197,22 @@ def summarise(
     act_max = bins[:, :, B_ACT_MAX]
     timeline = [line.names[int(np.argmax(row))] if row.max() > 0 else "" for row in act_max]
     ideal_line = float(np.max(line.ideal_ct / k))
-    oee = done * ideal_line / on * float(np.prod(line.fpy)) if on > 0 else 0.0
+    # good jobs only are done, so reworked and scrapped visits are in ``done`` already
+    passing = float(np.prod(np.where(counted, 1.0, line.fpy)))
+    oee = done * ideal_line / on * passing if on > 0 else 0.0
     return LineResult(
         name=name or "line",
         jobs=done,
         horizon_s=t_end,
         throughput_per_hour=done / t_end * 3600.0 if t_end > 0 else 0.0,
-        lead_time_mean_s=float(line_acc[L_LEAD]) / done if done else 0.0,
+        # over every job that left, scrapped ones included (their time was WIP too)
+        lead_time_mean_s=float(line_acc[L_LEAD]) / (done + line_acc[L_SCRAP]) if done else 0.0,
         wip_mean=float(line_acc[L_LEAD]) / t_end if t_end > 0 else 0.0,
         stations=stations,
         bottleneck=bottleneck,
         oee=oee,
         bin_edges=bin_edges,
         timeline=timeline,
+        scrapped=int(line_acc[L_SCRAP]),
         engine=engine,
     )

@@ -13,7 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from .distributions import LOGNORMAL
-from .draws import as_seed_sequence, failure_keys, mix_rng, processing_keys, release_rng
+from .draws import (
+    as_seed_sequence,
+    failure_keys,
+    mix_rng,
+    processing_keys,
+    quality_keys,
+    release_rng,
+)
 from .spec import CompiledLine, _encode
 from .ziggurat import processing_times
 
@@ -35,6 +42,7 @@ class LineDraws:
         self.fail_keys = np.zeros((line.m, kmax, 2), dtype=np.uint64)
         for i in range(line.m):
             self.fail_keys[i, : line.servers[i]] = failure_keys(self.seed, i, int(line.servers[i]))
+        self.quality_keys = quality_keys(self.seed, line.m)
         self._release_rng = release_rng(self.seed)
         self._last_release = 0.0
 

@@ -37,6 +37,9 @@ from .calendar import WorkCalendar, weekly
 from .distributions import Dist, Exponential
 
 FAIL_NONE, FAIL_OPERATING, FAIL_CALENDAR = 0, 1, 2
+#: what a defective visit does (``Station.on_defect``)
+DEFECT_PASS, DEFECT_REWORK, DEFECT_SCRAP = 0, 1, 2
+_DEFECT = {"pass": DEFECT_PASS, "rework": DEFECT_REWORK, "scrap": DEFECT_SCRAP}
 #: bounds on failures: at most one a second on average, repairs of at most 30 days
 MIN_MTBF_S, MAX_MTTR_S = 1.0, 30 * 86_400.0
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -110,6 +113,28 @@ class Station(_Model):
         description="the buffer before this station is a resequencing store: the station "
         "takes the waiting job with the lowest build number, not the first to arrive",
     )
+    on_defect: Literal["pass", "rework", "scrap"] = Field(
+        "pass",
+        description="what happens to a job that is not right first time (a share "
+        "1 - first_pass_yield of the visits): pass = it is put right off the line, at no "
+        "capacity of it (quality counts in OEE only); rework = it goes back to the "
+        "station rework_at and does the work from there again; scrap = it leaves the "
+        "line for good",
+    )
+    rework_at: str | None = Field(
+        None,
+        description="on_defect rework: the station the job goes back to, this one or one "
+        "before it on its line (default: this station)",
+    )
+
+    @model_validator(mode="after")
+    def _rework_target(self) -> Station:
+        if self.rework_at is not None and self.on_defect != "rework":
+            raise ValueError(
+                f"station {self.name!r}: rework_at needs on_defect: rework, got "
+                f"on_defect: {self.on_defect}"
+            )
+        return self
 
 
 class Clock(_Model):
@@ -219,6 +244,20 @@ class LineSpec(_Model):
         names = [s.name for s in self.stations]
         if len(set(names)) != m:
             raise ValueError("station names must be unique")
+        for i, s in enumerate(self.stations):
+            if s.rework_at is None:
+                continue
+            if s.rework_at not in names[: i + 1]:
+                raise ValueError(
+                    f"station {s.name!r}: rework_at {s.rework_at!r} is not this station or "
+                    f"one before it ({', '.join(names[: i + 1])})"
+                )
+            k = names.index(s.rework_at)
+            if any(st.resequence for st in self.stations[k : i + 1]):
+                raise ValueError(
+                    f"station {s.name!r}: the rework loop to {s.rework_at!r} passes a "
+                    f"resequencing store, which a loop may not contain"
+                )
         known = set(self.variants.names) if self.variants else set()
         for s in self.stations:
             unknown = set(s.variant_cycle_time) - known
@@ -263,11 +302,19 @@ class CompiledLine:
     # parts fitted at a station (see ``with_gates``): gate[i] is the column of station
     # i's part in the ready times a feed gives, -1 where no part is awaited
     gate: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # quality (``Station.on_defect``): defect[i] is DEFECT_*, rework_to[i] the station a
+    # defective job goes back to (-1: none)
+    defect: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    rework_to: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
         m = len(self.names)
         if len(self.gate) == 0:
             self.gate = np.full(m, -1, dtype=np.int64)
+        if len(self.defect) == 0:
+            self.defect = np.zeros(m, dtype=np.int64)
+        if len(self.rework_to) == 0:
+            self.rework_to = np.full(m, -1, dtype=np.int64)
         if len(self.keep_sequence) == 0:
             self.keep_sequence = np.zeros(m, dtype=np.int64)
         if len(self.resequence) == 0:
@@ -291,10 +338,64 @@ class CompiledLine:
 
     @property
     def in_build_order(self) -> bool:
-        """True when no job can overtake another anywhere on the line: the max-plus
-        recursion in build order (``_kernel``) is then exact; otherwise the event-driven
-        kernel (``_events``) runs the line."""
-        return not bool(self.overtakes.any())
+        """True when no job can overtake another anywhere on the line and none is
+        reworked or scrapped: the max-plus recursion in build order (``_kernel``) is
+        then exact; otherwise the event-driven kernel (``_events``) runs the line."""
+        return not bool(self.overtakes.any()) and not bool((self.defect != DEFECT_PASS).any())
+
+    @property
+    def loops(self) -> list[int]:
+        """Every station inside a rework loop (from its target to the station that
+        sends jobs back), in station order."""
+        inside: set[int] = set()
+        for i in np.flatnonzero(self.defect == DEFECT_REWORK):
+            k = int(i)
+            inside.add(k)
+            while k != self.rework_to[i]:
+                k = int(self.up[k])
+                inside.add(k)
+        return sorted(inside)
+
+    def quality_problem(self) -> tuple[int, str] | None:
+        """The first station whose ``on_defect`` the line cannot carry, with the reason,
+        or None: a rework loop runs back along the station's own line to its target and
+        may not pass a join, a resequencing store or a station awaiting a part (they
+        choose the next job by rules of their own, or would take a second part); a
+        scrapped job must be a vehicle of the main line (a feeder's part has a vehicle
+        waiting for it)."""
+        up, down = np.asarray(self.up), np.asarray(self.down)
+        for i in range(self.m):
+            if self.defect[i] == DEFECT_SCRAP:
+                k = i
+                while down[k] >= 0 and up[down[k]] == k:
+                    k = int(down[k])
+                if down[k] >= 0:
+                    return i, (
+                        f"station {self.names[i]!r} is on a feeder line, whose parts a "
+                        f"vehicle waits for: scrap is for the main line; use rework"
+                    )
+            if self.defect[i] != DEFECT_REWORK:
+                continue
+            target = int(self.rework_to[i])
+            k = i
+            while True:
+                joins = bool((np.asarray(self.feeders[k]) >= 0).any())
+                if joins or self.resequence[k] or self.gate[k] >= 0:
+                    return i, (
+                        f"station {self.names[i]!r}: the rework loop to "
+                        f"{self.names[target]!r} passes {self.names[k]!r}, an assembly "
+                        f"join, resequencing store or station awaiting a part, which a "
+                        f"loop may not contain"
+                    )
+                if k == target:
+                    break
+                k = int(up[k])
+                if k < 0:
+                    return i, (
+                        f"station {self.names[i]!r}: rework_at {self.names[target]!r} is "
+                        f"not this station or one before it on its line"
+                    )
+        return None
 
     def with_calendar(self, calendar: WorkCalendar) -> CompiledLine:
         return replace(self, calendar=calendar)
@@ -313,6 +414,11 @@ class CompiledLine:
                 f"station {self.names[i]!r} is an assembly join or a resequencing store, "
                 f"where no part can wait to be fitted; give another station"
             )
+        if i in self.loops:
+            return (
+                f"station {self.names[i]!r} is inside a rework loop, where no part can "
+                f"wait to be fitted; give another station"
+            )
         return None
 
     def with_gates(self, stations: Sequence[int]) -> CompiledLine:
@@ -330,6 +436,11 @@ class CompiledLine:
                 raise ValueError(problem)
             gate[i] = g
         return replace(self, gate=gate)
+
+    def with_first_pass_yield(self, fpy: np.ndarray) -> CompiledLine:
+        """The line with first-pass yields ``fpy`` ``[m]`` (ramp-up learning of quality):
+        what share of visits the reworking and scrapping stations pass."""
+        return replace(self, fpy=np.asarray(fpy, dtype=np.float64))
 
     def with_repair_scale(self, factor: float) -> CompiledLine:
         """Repair times multiplied by ``factor`` (ramp-up learning of maintenance).
@@ -416,7 +527,7 @@ def build_line(
         dist = st.variant_cycle_time.get(v, st.cycle_time)
         return dist if scale == 1.0 else dist.scaled(scale)
 
-    return CompiledLine(
+    line = CompiledLine(
         names=list(names) if names is not None else [s.name for s in stations],
         servers=np.array([s.servers for s in stations], dtype=np.int64),
         buffers=np.array(buffers, dtype=np.int64),
@@ -438,7 +549,45 @@ def build_line(
         feeders=np.zeros((0, 1), dtype=np.int64) if feeders is None else feeders,
         keep_sequence=np.array([int(s.keep_sequence) for s in stations], dtype=np.int64),
         resequence=np.array([int(s.resequence) for s in stations], dtype=np.int64),
+        defect=np.array([_DEFECT[s.on_defect] for s in stations], dtype=np.int64),
+        rework_to=_rework_targets(stations, names),
     )
+    problem = line.quality_problem()
+    if problem is not None:
+        raise QualityError(problem[0], problem[1])
+    return line
+
+
+class QualityError(ValueError):
+    """A station's ``on_defect`` the line cannot carry (``station``: its index)."""
+
+    def __init__(self, station: int, message: str) -> None:
+        super().__init__(message)
+        self.station = station
+
+
+def _rework_targets(stations: Sequence[Station], names: list[str] | None) -> np.ndarray:
+    """Each station's rework target as an index (-1: none); ``rework_at`` names a
+    station of the same list by its own name (in a plant, of the same shop)."""
+    own = [s.name for s in stations]
+    full = list(names) if names is not None else own
+    out = np.full(len(stations), -1, dtype=np.int64)
+    for i, st in enumerate(stations):
+        if st.on_defect != "rework":
+            continue
+        if st.rework_at is None:
+            out[i] = i
+            continue
+        # the nearest station of that name at or before this one (a plant's shops may
+        # reuse station names; "shop/station" names one exactly)
+        hits = [k for k in range(i, -1, -1) if st.rework_at in (own[k], full[k])]
+        if not hits:
+            raise QualityError(
+                i, f"station {st.name!r}: rework_at {st.rework_at!r} is not this station "
+                f"or one before it"
+            )
+        out[i] = hits[0]
+    return out
 
 
 def nominal_rate_per_hour(line: CompiledLine) -> float:

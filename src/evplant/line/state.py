@@ -26,7 +26,7 @@ every chunk) nor ``chunk``/``prefetch``/``bin_edges`` (settings the plant gives 
 stream's counter: the draws are counter-based), ``_mix`` and ``_release_rng``
 (Generators), ``_last_release``, ``fail_keys``.
 
-``EventState`` (``engine._events``, the event-driven path only): the 16 arrays of
+``EventState`` (``engine._events``, the event-driven path only): the 17 arrays of
 ``state`` (``sc``, ``ist`` and ``dirty`` among them, shared with the kernel, so they
 are written in place), ``log``, ``p``, ``release``, ``variant``, ``ready``, ``row0``,
 ``fed``, ``promise``.
@@ -74,6 +74,7 @@ def capture(engine: LineEngine) -> dict[str, Any]:
         "draws.release_rng": d._release_rng.bit_generator.state,
         "draws.last_release": np.array([d._last_release]),
         "draws.fail_keys": d.fail_keys.copy(),
+        "draws.quality_keys": d.quality_keys.copy(),
     }
     for key, holder, name in _ENGINE_ARRAYS:
         out[key] = np.array(getattr(getattr(engine, holder), name), copy=True)
@@ -127,6 +128,7 @@ def restore(engine: LineEngine, state: Mapping[str, Any]) -> None:
     d._release_rng.bit_generator.state = state["draws.release_rng"]
     d._last_release = float(np.asarray(state["draws.last_release"])[0])
     _put(d.fail_keys, state["draws.fail_keys"], "draws.fail_keys")
+    _put(d.quality_keys, state["draws.quality_keys"], "draws.quality_keys")
     for key, holder, name in _ENGINE_ARRAYS:
         _put(getattr(getattr(engine, holder), name), state[key], key)
     ev = engine._events

@@ -14,7 +14,8 @@ class Visits:
     ``entry``: the job enters the station (takes a server); ``end``: its work is done;
     ``departure``: it leaves the station; ``server``: which server it used;
     ``repair``: working time the server spent under operating-time repair during the
-    visit (0 for other failure bases).
+    visit (0 for other failure bases). A job reworked at a station holds its last
+    visit there; NaN where it never came (scrapped upstream).
     """
 
     entry: np.ndarray
@@ -25,10 +26,11 @@ class Visits:
 
     @classmethod
     def empty(cls, n: int, m: int) -> Visits:
+        """Visits to fill in; NaN where a job never comes (it was scrapped before)."""
         return cls(
-            entry=np.empty((n, m)),
-            end=np.empty((n, m)),
-            departure=np.empty((n, m)),
+            entry=np.full((n, m), np.nan),
+            end=np.full((n, m), np.nan),
+            departure=np.full((n, m), np.nan),
             server=np.zeros((n, m), dtype=np.int64),
             repair=np.zeros((n, m)),
         )

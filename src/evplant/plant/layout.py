@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import EvplantError
 from ..line.calendar import WorkCalendar
-from ..line.spec import CompiledLine, Station, Variants, build_line
+from ..line.spec import CompiledLine, QualityError, Station, Variants, build_line
 from .spec import PhaseSpec, ShopSpec
 
 
@@ -85,7 +86,27 @@ def layout_phase(
     feeders = np.full((m, width), -1, dtype=np.int64)
     for i, fs in feeders_of.items():
         feeders[i, : len(fs)] = fs
-    line = build_line(
+    try:
+        line = _build(phase, client, calendar, stations, buffers, names, up, down, feeders)
+    except QualityError as exc:
+        shop_name, station = names[exc.station].split("/", 1)
+        field = f"plant.phases.{phase.name}.shops.{shop_name}.stations.{station}.on_defect"
+        raise EvplantError(str(exc), field=field) from None
+    return PhaseLayout(line=line, shop_of=np.array(shop_of), shops=shop_names, shop_last=last)
+
+
+def _build(
+    phase: PhaseSpec,
+    client: tuple[str, float] | None,
+    calendar: WorkCalendar,
+    stations: list[Station],
+    buffers: list[int],
+    names: list[str],
+    up: list[int],
+    down: list[int],
+    feeders: np.ndarray,
+) -> CompiledLine:
+    return build_line(
         stations,
         buffers,
         variant_names=list(phase.mix) + ([client[0]] if client is not None else []),
@@ -97,4 +118,3 @@ def layout_phase(
         down=down,
         feeders=feeders,
     )
-    return PhaseLayout(line=line, shop_of=np.array(shop_of), shops=shop_names, shop_last=last)

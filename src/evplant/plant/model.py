@@ -48,6 +48,7 @@ class PhaseRun:
     sop_s: float
     built: float = 0.0  # completed vehicles so far
     released: int = 0  # vehicles released to the line so far
+    scrapped: float = 0.0  # vehicles scrapped so far (``Station.on_defect``)
     ramp: RampState | None = None
 
 
@@ -126,6 +127,7 @@ class Plant:
         # per variant over all phases: started and completed so far (conservation)
         self.released_by_variant = np.zeros(len(variants))
         self.built_by_variant = np.zeros(len(variants))
+        self.scrapped_by_variant = np.zeros(len(variants))
 
     # -- planning helpers -------------------------------------------------------------
     def phase_variants(self, run: PhaseRun) -> list[int]:
@@ -157,7 +159,7 @@ class Plant:
 
     def in_work(self, run: PhaseRun) -> int:
         """Vehicles released to the line and not yet completed."""
-        return run.released - int(run.built)
+        return run.released - int(run.built) - int(run.scrapped)
 
     # -- the month --------------------------------------------------------------------
     def step(
@@ -180,6 +182,7 @@ class Plant:
         month = self.labels[t]
         produced = np.zeros(len(self.variants))
         released = np.zeros(len(self.variants))
+        scrapped = np.zeros(len(self.variants))
         states = [self.ramp(run) for run in self.phases]
         shares = self._split(t, plan, arrivals, states, parts)
         jobs = [
@@ -217,6 +220,9 @@ class Plant:
                 contract_produced += float(stats.done_by_variant[len(pv)])
             done = float(stats.jobs_out[-1])
             run.built += done
+            run.scrapped += float(stats.scrapped.sum())
+            for local, v in enumerate(pv):
+                scrapped[v] += stats.scrapped_by_variant[local]
             phases.append(self._phase_record(run, t, state, stats))
         # without station statistics (Monte Carlo) there are no shop or station records
         shops, stations, bottleneck = self._shop_records(t) if self.stats else ([], [], ("", ""))
@@ -234,13 +240,18 @@ class Plant:
         )
         self.released_by_variant += released
         self.built_by_variant += produced
+        self.scrapped_by_variant += scrapped
         built = [
             VariantBuilt(
                 month,
                 name,
                 float(produced[v]),
                 released=float(released[v]),
-                in_work=float(self.released_by_variant[v] - self.built_by_variant[v]),
+                in_work=float(
+                    self.released_by_variant[v]
+                    - self.built_by_variant[v]
+                    - self.scrapped_by_variant[v]
+                ),
             )
             for v, name in enumerate(self.variants)
         ]
@@ -388,6 +399,9 @@ class Plant:
             engine.advance(until)
             return
         engine.line = engine.line.with_repair_scale(state.repair_time_factor)
+        if run.layout.line.defect.any():
+            # the stations that rework or scrap do so at this month's yield
+            engine.line = engine.line.with_first_pass_yield(self._month_yield(run, state))
         engine.feed(
             len(rel),
             release=rel,
@@ -407,6 +421,12 @@ class Plant:
         if self._executor is not None:
             self._executor.shutdown()
             self._executor = None
+
+    def _month_yield(self, run: PhaseRun, state: RampState) -> np.ndarray:
+        """Each station's first-pass yield this month: its defects fall with the
+        ramp's learning (``defect_factor``)."""
+        base = run.layout.line.fpy
+        return np.asarray(np.clip(1.0 - (1.0 - base) * state.defect_factor, 0.0, 1.0))
 
     def variant_share(self, run: PhaseRun) -> np.ndarray:
         """The phase's mix as shares, in the order of :meth:`phase_variants`."""
@@ -429,6 +449,7 @@ class Plant:
             cycle_factor=state.cycle_time_factor,
             in_work=float(self.in_work(run)),
             started=float(stats.jobs_in[0]),
+            scrapped=float(stats.scrapped.sum()),
         )
 
     def _station_names(self, run: PhaseRun) -> tuple[list[str], list[str]]:
@@ -457,8 +478,12 @@ class Plant:
             if on <= 0:
                 continue
             state = run.ramp or self.ramp(run)
-            fpy = 1.0 - (1.0 - line.fpy) * state.defect_factor
-            fpy = np.clip(fpy, 0.0, 1.0)
+            fpy = self._month_yield(run, state)
+            # where defects cost capacity, quality is what happened this month
+            visits = b.jobs_out + b.reworked + b.scrapped
+            fpy = np.where(
+                (line.defect != 0) & (visits > 0), b.jobs_out / np.maximum(visits, 1.0), fpy
+            )
             # the month's figures of every station at once, element for element what
             # a station's own arithmetic gives; then one record per station
             servers = np.asarray(line.servers, dtype=np.float64)

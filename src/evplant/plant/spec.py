@@ -53,6 +53,19 @@ class ShopSpec(_Model):
             )
         if any(b < 0 for b in self.buffers):
             raise ValueError(f"shop {self.name!r}: buffer capacities must be >= 0")
+        names = [s.name for s in self.stations]
+        for i, st in enumerate(self.stations):
+            if st.rework_at is not None and st.rework_at not in names[: i + 1]:
+                raise ValueError(
+                    f"shop {self.name!r}, station {st.name!r}: rework_at {st.rework_at!r} "
+                    f"is not this station or one before it in the shop "
+                    f"({', '.join(names[: i + 1])})"
+                )
+            if st.on_defect == "scrap" and self.joins is not None:
+                raise ValueError(
+                    f"shop {self.name!r}, station {st.name!r}: a feeder shop's part has a "
+                    f"vehicle waiting for it, so it cannot be scrapped; use on_defect: rework"
+                )
         return self
 
 

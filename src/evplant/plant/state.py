@@ -80,12 +80,14 @@ def exact_part(plant: Plant) -> dict[str, Any]:
             run.name: {
                 "built": run.built,
                 "released": run.released,
+                "scrapped": run.scrapped,
                 "engine": line_state.capture(run.engine),
             }
             for run in plant.phases
         },
         "released_v": plant.released_by_variant.copy(),
         "built_v": plant.built_by_variant.copy(),
+        "scrapped_v": plant.scrapped_by_variant.copy(),
     }
 
 
@@ -102,6 +104,7 @@ def apply_exact(plant: Plant, part: Mapping[str, Any]) -> None:
         got = phases[run.name]
         run.built = float(got["built"])
         run.released = int(got["released"])
+        run.scrapped = float(got.get("scrapped", 0.0))
         try:
             line_state.restore(run.engine, got["engine"])
         except (line_state.StateMismatch, KeyError) as exc:
@@ -110,6 +113,8 @@ def apply_exact(plant: Plant, part: Mapping[str, Any]) -> None:
             ) from None
     np.copyto(plant.released_by_variant, np.asarray(part["released_v"], dtype=float))
     np.copyto(plant.built_by_variant, np.asarray(part["built_v"], dtype=float))
+    if "scrapped_v" in part:
+        np.copyto(plant.scrapped_by_variant, np.asarray(part["scrapped_v"], dtype=float))
 
 
 def _count(value: Any, field: str) -> int:
