@@ -301,6 +301,10 @@ class _LineModel:
     # --- jobs ------------------------------------------------------------------------
     def _settle(self, i: int) -> Process:
         yield _Settled(self.env)
+        # work ending within rounding of the clock ends in the same instant
+        while (wait := self._rounding_gap()) is not None:
+            yield self.env.timeout(wait)
+            yield _Settled(self.env)
         for _, settled in sorted(self.finishing[i], key=lambda f: f[0]):
             settled.succeed()
         self.finishing[i] = []
@@ -318,12 +322,19 @@ class _LineModel:
         after another's comes to the same choice of servers."""
         env = self.env
         yield _EndOfInstant(env)
-        while True:
-            nxt = env.peek()
-            if not env.now < nxt <= env.now + 8.0 * _EPS * max(abs(env.now), 1.0):
-                return
-            yield env.timeout(nxt - env.now)
+        while (wait := self._rounding_gap()) is not None:
+            yield env.timeout(wait)
             yield _EndOfInstant(env)
+
+    def _rounding_gap(self) -> float | None:
+        """How far ahead the next later event is, if it is within rounding of the clock
+        (8 ulps: the same instant, as the contract says), else None."""
+        env = self.env
+        now = env.now
+        later = [t for t, *_ in env._queue if t > now]  # noqa: SLF001 (SimPy's own heap)
+        if later and min(later) <= now + 8.0 * _EPS * max(abs(now), 1.0):
+            return min(later) - now
+        return None
 
     def _dispatch(self, i: int) -> Process:
         yield from self._end_of_instant()
