@@ -50,6 +50,8 @@ class PhaseRun:
     released: int = 0  # vehicles released to the line so far
     scrapped: float = 0.0  # vehicles scrapped so far (``Station.on_defect``)
     ramp: RampState | None = None
+    # the repair factor the engine's line was last scaled by (None: not yet)
+    repair_factor: float | None = None
 
 
 @dataclass(frozen=True)
@@ -398,7 +400,12 @@ class Plant:
         if not len(rel):
             engine.advance(until)
             return
-        engine.line = engine.line.with_repair_scale(state.repair_time_factor)
+        if state.repair_time_factor != run.repair_factor:
+            # the scale is of the spec's repair times, not of the last scale: the same
+            # factor gives the same line, and after the ramp it stays (27 changes in
+            # 240 phase-months; the call builds a Dist per failing station)
+            engine.line = engine.line.with_repair_scale(state.repair_time_factor)
+            run.repair_factor = state.repair_time_factor
         if run.layout.line.defect.any():
             # the stations that rework or scrap do so at this month's yield
             engine.line = engine.line.with_first_pass_yield(self._month_yield(run, state))

@@ -107,6 +107,7 @@ def apply_exact(plant: Plant, part: Mapping[str, Any]) -> None:
         run.scrapped = float(got.get("scrapped", 0.0))
         try:
             line_state.restore(run.engine, got["engine"])
+            run.repair_factor = None  # its repair times are the state's: scale them anew
         except (line_state.StateMismatch, KeyError) as exc:
             raise EvplantError(
                 f"does not fit this line ({exc})", field=f"exact.plant.phases.{run.name}"
@@ -229,6 +230,7 @@ def _place(plant: Plant, run: PhaseRun, got: Mapping[str, Any], t: int, field: s
         return
     state = plant.ramp(run)
     engine.line = line.with_repair_scale(state.repair_time_factor)
+    run.repair_factor = state.repair_time_factor
     at = max(float(plant.edges[t]), run.sop_s)
     line_state.place(engine, np.array(first), np.array(kinds), at, scale=state.cycle_time_factor)
     run.released = int(run.built) + len(first)
