@@ -367,3 +367,30 @@ def test_the_reference_books_a_reworking_line_as_the_fast_engine_does() -> None:
         for k in ("busy", "blocked", "starved", "failed", "quality", "active_period_mean_s"):
             assert getattr(a, k) == pytest.approx(getattr(b, k), abs=1e-6), k
     assert fast.stations[1].reworked > 0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_job_sent_back_waits_for_a_place_before_its_rework_station(seed: int) -> None:
+    # saturated, zero buffers, and defects sent back across a full place: the job sent
+    # back to "b" must wait until "b" has room (its place held by the job on it),
+    # exactly as the reference's PriorityResource lets it
+    spec = LineSpec(
+        stations=[
+            station("a", 5.0),
+            station("b", 10.0),
+            station("c", 20.0, servers=2, first_pass_yield=0.5, on_defect="rework", rework_at="b"),
+            station("d", 12.0, first_pass_yield=0.6, on_defect="rework", rework_at="a"),
+        ],
+        buffers=[0, 0, 0],
+    )
+    line = spec.compile()
+    from evplant.line.sampling import LineDraws
+
+    draws = LineDraws(line, seed)
+    n = 300
+    p = draws.processing(draws.variants(n))
+    release = np.zeros(n)
+    ref = simulate_reference(line, p, release, draws.fail_keys, quality_keys=draws.quality_keys)
+    fast = run_fast(line, p, release, draws.fail_keys, draws.quality_keys)
+    assert_same_visits(fast.kept, ref.visits)  # type: ignore[attr-defined]
+    assert ref.reworked[2] > 50 and ref.reworked[3] > 50
