@@ -30,9 +30,10 @@ from evplant.line.spec import CompiledLine, LineSpec  # noqa: E402
 from lean_simpy import lean_line  # noqa: E402
 
 
-def issue_line(failures: bool, overtaking: bool = False) -> CompiledLine:
+def issue_line(failures: bool, overtaking: bool = False, rework: bool = False) -> CompiledLine:
     """The benchmark's line; ``overtaking``: station 10 has two servers of twice the
-    cycle time that let jobs overtake (the event-driven kernel's path)."""
+    cycle time that let jobs overtake; ``rework``: station 15 sends 5% of its jobs back
+    to station 12 (both the event-driven kernel's path)."""
     stations = []
     for i in range(20):
         mean = 120 if overtaking and i == 10 else 60
@@ -40,6 +41,8 @@ def issue_line(failures: bool, overtaking: bool = False) -> CompiledLine:
         st: dict = {"name": f"s{i:02d}", "cycle_time": cycle}
         if overtaking and i == 10:
             st["servers"] = 2
+        if rework and i == 15:
+            st.update(first_pass_yield=0.95, on_defect="rework", rework_at="s12")
         if failures:
             st["failures"] = {
                 "basis": "operating" if i % 2 else "calendar",
@@ -70,15 +73,18 @@ def bench_line(quick: bool) -> None:
         f"{'case':<30}{'fast visits/s':>16}{'reference visits/s':>20}{'ratio':>10}"
         f"{'lean SimPy visits/s':>21}{'ratio':>10}{'kernel only':>14}"
     )
-    for failures, overtaking in ((False, False), (True, False), (False, True), (True, True)):
-        line = issue_line(failures, overtaking)
+    cases = ((False, False, False), (True, False, False), (False, True, False))
+    for failures, overtaking, rework in (*cases, (True, True, False), (True, False, True)):
+        line = issue_line(failures, overtaking, rework)
         LineEngine(line, 0).feed(5_000)  # compile / load the cache
         fast = best_of(
             lambda line=line: LineEngine(line, 1, chunk=4096, prefetch=True).feed(n_fast), 3
         )
         draws = LineDraws(line, 1)
         p = draws.processing(draws.variants(n_ref))
-        ref = best_of(lambda: simulate_reference(line, p, None, draws.fail_keys), 1)
+        ref = best_of(
+            lambda: simulate_reference(line, p, None, draws.fail_keys, None, draws.quality_keys), 1
+        )
         # the recursion alone, on pre-drawn times (no sampling; counts only)
         engine = LineEngine(line, 2, chunk=4096, stats=False)
         vk = engine.draws.variants(4096)
@@ -99,6 +105,7 @@ def bench_line(quick: bool) -> None:
         v_lean = n_lean * 20 / lean
         label = "with failures" if failures else "no failures"
         label += ", overtaking" if overtaking else ""
+        label += ", rework" if rework else ""
         print(
             f"{label:<30}{v_fast / 1e6:>14.1f}M{v_ref / 1e6:>19.3f}M{v_fast / v_ref:>9.0f}x"
             f"{v_lean / 1e6:>20.3f}M{v_fast / v_lean:>9.0f}x"
@@ -106,7 +113,8 @@ def bench_line(quick: bool) -> None:
         )
     print(
         "kernel only: the compiled recursion on pre-drawn times (no sampling, counts "
-        "only; nan where jobs overtake and the event-driven kernel runs)"
+        "only; nan where jobs overtake or are reworked and the event-driven kernel runs; "
+        "visits count a job's stations once, not its rework passes)"
     )
     print("lean SimPy: benchmarks/lean_simpy.py, one process per station, no statistics")
 
