@@ -269,7 +269,7 @@ def test_bad_state_files_are_refused_with_one_line(written: Path, tmp_path: Path
     for change, words in (
         (station, ("plant.phases.phase1.stations", "no-such/station", "allowed")),
         (negative, ("plant.phases.phase1.entrance", "0 or more")),
-        (format_, ("version", "allowed: 1")),
+        (format_, ("version", "allowed: 1, 2")),
     ):
         edited = _edit(state, tmp_path / "edited.json", change)
         _refused(tmp_path, [*short, "--state", str(edited)], str(edited), *words)
@@ -294,3 +294,20 @@ def test_a_start_of_production_before_the_horizon_needs_a_state(
     summary = json.loads((out / "summary.json").read_text())
     assert summary["vehicles_produced"] > 0
     assert any("planner's part" in n for n in summary["notes"])
+
+
+def test_a_state_of_an_earlier_version_starts_from_its_planners_part(
+    whole: tuple[list[str], RunResult], tmp_path: Path
+) -> None:
+    # version 1's exact part holds the line's books without the rework and scrap
+    # columns: it is left out, with a note, and the planner's part is read as written
+    _, full = whole
+    doc = dict(full.states["2025-05"])
+    assert doc["version"] == run_state.VERSION == 2 and doc["exact"] is not None
+    older = _roundtrip({**doc, "version": 1}, tmp_path / "v1.json")
+    assert older.exact is None and older.older and not older.edited
+    assert older.plant == doc["plant"]
+    note = run_state.note(older)
+    assert note is not None and "earlier evplant" in note
+    with pytest.raises(run_state.EvplantError, match="allowed: 1, 2"):
+        _roundtrip({**doc, "version": 3}, tmp_path / "v3.json")

@@ -58,7 +58,10 @@ from .venture import Venture
 from .venture import state as venture_state
 
 FORMAT = "evplant-state"
-VERSION = 1
+# 2: the line engine's books count rework and scrap (more columns); a version-1 file's
+# planner's part is read as it was, its exact part no longer fits and is left out
+VERSION = 2
+_OLDER = (1,)
 STATE_JSON = "state.json"
 _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
@@ -164,6 +167,7 @@ class RunState:
     venture: dict[str, Any] | None
     exact: dict[str, Any] | None  # decoded; None when absent or the planner's part was edited
     edited: bool  # an exact part was there, but the planner's part no longer matches it
+    older: bool = False  # written by an earlier version, whose exact part is left out
 
     @property
     def next_month(self) -> str:
@@ -233,8 +237,10 @@ def read_doc(doc: Any, source: str) -> RunState:
         raise bad("", "must be a JSON object written by `evplant run`")
     if doc.get("format") != FORMAT:
         raise bad("format", f"{doc.get('format')!r}; allowed: {FORMAT!r}")
-    if doc.get("version") != VERSION:
-        raise bad("version", f"{doc.get('version')!r}; allowed: {VERSION}")
+    version = doc.get("version")
+    if version != VERSION and version not in _OLDER:
+        allowed = ", ".join(str(v) for v in (*_OLDER, VERSION))
+        raise bad("version", f"{version!r}; allowed: {allowed}")
     month = doc.get("month")
     if not isinstance(month, str) or not re.fullmatch(_MONTH, month):
         raise bad("month", f"{month!r}; allowed: a month written YYYY-MM")
@@ -249,7 +255,7 @@ def read_doc(doc: Any, source: str) -> RunState:
         raise bad("seed", f"{seed!r}; allowed: a whole number, 0 or more")
     digest = doc.get("scenario_digest")
     exact, edited = None, False
-    raw = doc.get("exact")
+    raw = doc.get("exact") if version == VERSION else None
     if raw is not None:
         if not isinstance(raw, dict):
             raise bad("exact", "not an object; allowed: the exact part a run wrote, or none")
@@ -274,6 +280,7 @@ def read_doc(doc: Any, source: str) -> RunState:
         venture,
         exact,
         edited,
+        older=version != VERSION,
     )
 
 
@@ -344,6 +351,11 @@ def apply(state: RunState, plant: Plant, venture: Venture | None, t: int) -> Non
 
 def note(state: RunState) -> str | None:
     """What a run started from this state should tell the planner, if anything."""
+    if state.older:
+        return (
+            f"{state.source}: written by an earlier evplant, whose exact part does not fit "
+            "this one, so the run starts from the planner's part"
+        )
     if state.edited:
         return (
             f"{state.source}: the planner's part was edited, so the run starts from it, not "
