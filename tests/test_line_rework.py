@@ -313,7 +313,7 @@ def test_the_plant_refuses_scrap_on_a_feeder_and_loops_through_a_join() -> None:
     with pytest.raises(EvplantError) as err:
         simulate(scenario, seed=1)
     assert "plant.phases.phase1.shops.body.stations.biw-check.on_defect" in str(err.value)
-    assert "passes 'body/underbody', an assembly join" in str(err.value)
+    assert "passes 'body/underbody', an assembly join," in str(err.value)
 
 
 def test_the_plant_reworks_paint_and_scraps_at_final_test_conserving_every_car() -> None:

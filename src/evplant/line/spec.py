@@ -380,12 +380,20 @@ class CompiledLine:
             k = i
             while True:
                 joins = bool((np.asarray(self.feeders[k]) >= 0).any())
-                if joins or self.resequence[k] or self.gate[k] >= 0:
+                kind = (
+                    "an assembly join"
+                    if joins
+                    else "a resequencing store"
+                    if self.resequence[k]
+                    else "a station awaiting a part"
+                    if self.gate[k] >= 0
+                    else ""
+                )
+                if kind:
                     return i, (
                         f"station {self.names[i]!r}: the rework loop to "
-                        f"{self.names[target]!r} passes {self.names[k]!r}, an assembly "
-                        f"join, resequencing store or station awaiting a part, which a "
-                        f"loop may not contain"
+                        f"{self.names[target]!r} passes {self.names[k]!r}, {kind}, which a "
+                        f"loop may not contain; allowed: a rework_at after it"
                     )
                 if k == target:
                     break
