@@ -160,7 +160,7 @@ class LineEngine:
         if extend_calendar is None:
             extend_calendar = line.calendar_spec is not None
         self._extend = extend_calendar
-        self._buf = Visits.empty(chunk, line.m)
+        self._buf = Visits.scratch(chunk, line.m)
         self._start_state()
 
     def _start_state(self) -> None:
@@ -279,7 +279,7 @@ class LineEngine:
                 self._run(got, kept[lo:hi])
             else:
                 k = hi - lo
-                self._run(got, self._buf if k == self.chunk else Visits.empty(k, self.line.m))
+                self._run(got, self._buf if k == self.chunk else Visits.scratch(k, self.line.m))
         return kept
 
     def advance(self, until: float) -> None:

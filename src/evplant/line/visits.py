@@ -35,6 +35,18 @@ class Visits:
             repair=np.zeros((n, m)),
         )
 
+    @classmethod
+    def scratch(cls, n: int, m: int) -> Visits:
+        """Visits for a kernel to overwrite whole (the max-plus path writes every job
+        at every station): not filled in first."""
+        return cls(
+            entry=np.empty((n, m)),
+            end=np.empty((n, m)),
+            departure=np.empty((n, m)),
+            server=np.empty((n, m), dtype=np.int64),
+            repair=np.empty((n, m)),
+        )
+
     @property
     def n(self) -> int:
         return int(self.entry.shape[0])
