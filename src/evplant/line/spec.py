@@ -137,6 +137,16 @@ class Station(_Model):
         return self
 
 
+def misplaced_rework(stations: Sequence[Station]) -> tuple[Station, list[str]] | None:
+    """The first station whose ``rework_at`` is not itself or a station before it in
+    ``stations``, with the names it may give; None if every target is one of those."""
+    names = [s.name for s in stations]
+    for i, st in enumerate(stations):
+        if st.rework_at is not None and st.rework_at not in names[: i + 1]:
+            return st, names[: i + 1]
+    return None
+
+
 class Clock(_Model):
     start: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$", description="HH:MM")
     end: str = Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$", description="HH:MM")
@@ -244,14 +254,16 @@ class LineSpec(_Model):
         names = [s.name for s in self.stations]
         if len(set(names)) != m:
             raise ValueError("station names must be unique")
+        misplaced = misplaced_rework(self.stations)
+        if misplaced is not None:
+            s, allowed = misplaced
+            raise ValueError(
+                f"station {s.name!r}: rework_at {s.rework_at!r} is not this station or "
+                f"one before it ({', '.join(allowed)})"
+            )
         for i, s in enumerate(self.stations):
             if s.rework_at is None:
                 continue
-            if s.rework_at not in names[: i + 1]:
-                raise ValueError(
-                    f"station {s.name!r}: rework_at {s.rework_at!r} is not this station or "
-                    f"one before it ({', '.join(names[: i + 1])})"
-                )
             k = names.index(s.rework_at)
             if any(st.resequence for st in self.stations[k : i + 1]):
                 raise ValueError(

@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, Field, PositiveFloat, model_validator
 
 from ..base import Model as _Model
-from ..line.spec import Station
+from ..line.spec import Station, misplaced_rework
 from ..months import Month, as_text, check_day
 from .costs import PlantCosts
 
@@ -53,14 +53,14 @@ class ShopSpec(_Model):
             )
         if any(b < 0 for b in self.buffers):
             raise ValueError(f"shop {self.name!r}: buffer capacities must be >= 0")
-        names = [s.name for s in self.stations]
-        for i, st in enumerate(self.stations):
-            if st.rework_at is not None and st.rework_at not in names[: i + 1]:
-                raise ValueError(
-                    f"shop {self.name!r}, station {st.name!r}: rework_at {st.rework_at!r} "
-                    f"is not this station or one before it in the shop "
-                    f"({', '.join(names[: i + 1])})"
-                )
+        misplaced = misplaced_rework(self.stations)
+        if misplaced is not None:
+            st, allowed = misplaced
+            raise ValueError(
+                f"shop {self.name!r}, station {st.name!r}: rework_at {st.rework_at!r} "
+                f"is not this station or one before it in the shop ({', '.join(allowed)})"
+            )
+        for st in self.stations:
             if st.on_defect == "scrap" and self.joins is not None:
                 raise ValueError(
                     f"shop {self.name!r}, station {st.name!r}: a feeder shop's part has a "

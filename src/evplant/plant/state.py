@@ -126,6 +126,18 @@ def _count(value: Any, field: str) -> int:
     return int(value)
 
 
+def _at_most(
+    value: Any, field: str, names: list[str], mix: np.ndarray, room: int, what: str
+) -> list[int]:
+    """:func:`_by_variant`, refused where there are more vehicles than ``room``."""
+    got = _by_variant(value, field, names, mix)
+    if len(got) > room:
+        raise EvplantError(
+            f"{len(got)} vehicles; allowed: at most its {room} {what}", field=field
+        )
+    return got
+
+
 def _by_variant(value: Any, field: str, names: list[str], mix: np.ndarray) -> list[int]:
     """Local variant index per vehicle: ``value`` a count (the phase's mix) or a mapping
     of variant to count."""
@@ -204,23 +216,19 @@ def _place(plant: Plant, run: PhaseRun, got: Mapping[str, Any], t: int, field: s
     # build order: the vehicle furthest down the line is the oldest, so goes first
     for i in reversed(main):
         name = line.names[i]
-        here = _by_variant(stations.get(name, 0), f"{field}.stations.{name}", variants, mix)
-        if len(here) > int(line.servers[i]):
-            raise EvplantError(
-                f"{len(here)} vehicles; allowed: at most its {int(line.servers[i])} servers",
-                field=f"{field}.stations.{name}",
-            )
+        here = _at_most(
+            stations.get(name, 0), f"{field}.stations.{name}", variants, mix,
+            int(line.servers[i]), "servers",
+        )  # fmt: skip
         first += [i] * len(here)
         kinds += here
         j = int(line.up[i])
         if j >= 0:
             before = line.names[j]
-            store = _by_variant(stores.get(before, 0), f"{field}.stores.{before}", variants, mix)
-            if len(store) > int(line.buffers[j]):
-                raise EvplantError(
-                    f"{len(store)} vehicles; allowed: at most its {int(line.buffers[j])} places",
-                    field=f"{field}.stores.{before}",
-                )
+            store = _at_most(
+                stores.get(before, 0), f"{field}.stores.{before}", variants, mix,
+                int(line.buffers[j]), "places",
+            )  # fmt: skip
             first += [i] * len(store)
             kinds += store
     waiting = _by_variant(got.get("entrance", 0), f"{field}.entrance", variants, mix)
