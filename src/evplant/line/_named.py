@@ -47,7 +47,7 @@ N_LINE = 4
 
 # --- what the max-plus kernel books as it goes (``Books.mode``) -----------------------
 BOOK_COUNT = 0  # entries at the first station, departures from the last, completions
-BOOK_ALL = 1  # every station's time statistics (``_stats._book_visits``)
+BOOK_ALL = 1  # every station's time statistics (``_stats._book_station``)
 
 
 class Topology(NamedTuple):

@@ -15,7 +15,7 @@ Which path each feature takes (chosen per line, ``CompiledLine.in_build_order``)
   assembly joins (a resequencing store changes nothing there: jobs arrive in build
   order). The rows of each chunk are booked into the statistics right after the
   kernel has done them (``_stats.book_rows``), with the same loop body
-  (``_stats._book_visits``) that measures the reference engine's visits;
+  (``_stats._book_station``) that measures the reference engine's visits;
 - a line with a station whose servers let jobs overtake (several servers, the
   default) runs through the compiled event-driven kernel, ``_events.run_events``,
   which carries every feature above plus overtaking and resequencing stores, and logs
@@ -359,7 +359,9 @@ class LineEngine:
         n = int(ev.sc[_events.SC_LOG_N])
         if n == 0:
             return
-        _stats.book_log(ev.log, n, self._failures(), self._calendar(), self._books)
+        _stats.book_log(
+            ev.log, n, self.line.servers, self._failures(), self._calendar(), self._books
+        )
         ev.sc[_events.SC_LOG_N] = 0
 
     def bin_stats(self, k: int) -> BinStats:
@@ -402,7 +404,9 @@ class LineEngine:
                 trace,
             )
             done = _trace(out[total : total + got])
-            _stats.book_rows(done, variant[total:], fail, self._calendar(), self._books)
+            _stats.book_rows(
+                done, variant[total:], topo.servers, fail, self._calendar(), self._books
+            )
             total += got
             if status == _kernel.STATUS_DONE:
                 return total
@@ -420,14 +424,19 @@ class LineEngine:
     def _book(self, vis: Visits) -> None:
         """Book visits run elsewhere (the reference engine's), each station's in its
         time order; completions are not split by variant."""
-        _stats.accumulate(_trace(vis), self._failures(), self._calendar(), self._books)
+        _stats.accumulate(
+            _trace(vis), self.line.servers, self._failures(), self._calendar(), self._books
+        )
 
     def _book_log_of(self, log: np.ndarray, variants: np.ndarray) -> None:
         """Book a log of visits run elsewhere (``ReferenceResult.log``: every visit, in
         the order jobs left their stations), counts and completions included."""
         b = self._books
         n = len(log)
-        _stats.book_log(np.ascontiguousarray(log[:, :6]), n, self._failures(), self._calendar(), b)
+        _stats.book_log(
+            np.ascontiguousarray(log[:, :6]), n, self.line.servers, self._failures(),
+            self._calendar(), b,
+        )  # fmt: skip
         st = log[:, 0].astype(np.int64)
         fate, job, redo = log[:, 6].astype(np.int64), log[:, 7].astype(np.int64), log[:, 8]
         nb = len(b.edges) - 1
