@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
@@ -93,6 +93,22 @@ def rework_cases(draw: st.DrawFn) -> tuple[Case, np.ndarray]:
     return (line, seed, v, p, release, keys), qkeys
 
 
+def _open_tie(line: CompiledLine, log: np.ndarray) -> bool:
+    """Whether two jobs were sent back to one station from two stations in one instant
+    (within 8 ulps, as the contract's instants), in the reference's log (station, ...,
+    departure, fate, ...)."""
+    back = log[log[:, 6] == 1]
+    for target in np.unique(line.rework_to[back[:, 0].astype(np.int64)]):
+        rows = back[line.rework_to[back[:, 0].astype(np.int64)] == target]
+        rows = rows[np.argsort(rows[:, 4], kind="stable")]
+        near = np.diff(rows[:, 4]) <= 8.0 * np.finfo(float).eps * np.maximum(
+            np.abs(rows[1:, 4]), 1.0
+        )
+        if np.any(near & (rows[1:, 0] != rows[:-1, 0])):
+            return True
+    return False
+
+
 @property_settings
 @given(rework_cases())
 def test_rework_and_scrap_agree_with_the_reference_on_identical_draws(
@@ -100,19 +116,32 @@ def test_rework_and_scrap_agree_with_the_reference_on_identical_draws(
 ) -> None:
     (line, _, _, p, release, keys), qkeys = case
     assert line.in_build_order == (not line.overtakes.any() and not line.defect.any())
-    ref = simulate_reference(line, p, release, keys, quality_keys=qkeys)
+    try:
+        ref = simulate_reference(line, p, release, keys, quality_keys=qkeys)
+    except EvplantError:
+        # a calendar without a spec that ends too early: the fast engine must say so too
+        event("the calendar ends first")
+        with pytest.raises(EvplantError):
+            run_fast(line, p, release, keys, qkeys)
+        return
     if not np.array_equal(ref.calendar.starts, line.calendar.starts):
         line = line.with_calendar(ref.calendar)
     fast = run_fast(line, p, release, keys, qkeys)
-    assert_same_visits(fast.kept, ref.visits)  # type: ignore[attr-defined]
     bins = fast._books.bins.sum(axis=0)
-    assert_allclose(bins[:, B_REWORK], ref.reworked)
-    assert_allclose(bins[:, B_SCRAP], ref.scrapped)
+    if _open_tie(line, np.asarray(ref.log)):
+        # the contract leaves the order of such jobs open: only what does not hang on
+        # it is compared (below: what every run conserves)
+        event("jobs sent back to one station from two stations in one instant")
+    else:
+        assert_same_visits(fast.kept, ref.visits)  # type: ignore[attr-defined]
+        assert_allclose(bins[:, B_REWORK], ref.reworked)
+        assert_allclose(bins[:, B_SCRAP], ref.scrapped)
+        done = len(p) - ref.scrapped.sum()
+        assert fast.jobs_done == done
+        assert ref.throughput_per_hour * ref.T / 3600 == pytest.approx(done)
     # conservation: every job finished or was scrapped; every entry left again
-    done = len(p) - ref.scrapped.sum()
-    assert fast.jobs_done == done
-    assert fast._books.line[3] == ref.scrapped.sum()
-    assert ref.throughput_per_hour * ref.T / 3600 == pytest.approx(done)
+    assert fast.jobs_done + fast._books.line[3] == len(p)
+    assert fast._books.line[3] == bins[:, B_SCRAP].sum()
     assert_allclose(bins[:, B_IN], bins[:, B_OUT])
     # what was sent back to each station came in again
     sent = np.zeros(line.m)
