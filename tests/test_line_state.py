@@ -5,6 +5,8 @@ to the jobs fed less those done."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -13,13 +15,15 @@ from evplant.line.engine import LineEngine
 from evplant.line.spec import CompiledLine, LineSpec
 
 
-def line(overtake: bool, stations: int = 3) -> CompiledLine:
-    spec = {
+def line(
+    overtake: bool, stations: int = 3, booths: int = 2, calendar: dict | None = None
+) -> CompiledLine:
+    spec: dict = {
         "stations": [
             {
                 "name": f"s{i}",
                 "cycle_time": {"dist": "lognormal", "mean": 60.0, "cv": 0.4},
-                "servers": 2 if i == 1 else 1,
+                "servers": booths if i == 1 else 1,
                 "keep_sequence": not overtake,
                 "failures": {"basis": "operating", "mtbf": 3600, "mttr": 300},
             }
@@ -27,6 +31,8 @@ def line(overtake: bool, stations: int = 3) -> CompiledLine:
         ],
         "buffers": [2] * (stations - 1),
     }
+    if calendar is not None:
+        spec["calendar"] = calendar
     return LineSpec.model_validate(spec).compile()
 
 
@@ -73,3 +79,68 @@ def test_a_state_from_another_line_or_path_is_refused_naming_what_does_not_fit()
         line_state.restore(LineEngine(line(False), 1, bin_edges=months(2)), counting)
     with pytest.raises(line_state.StateMismatch, match="books.bins"):
         line_state.restore(LineEngine(line(False), 1, bin_edges=months(5)), taken)
+
+
+def test_a_state_whose_arrays_do_not_fit_is_refused_with_their_shapes() -> None:
+    taken = line_state.capture(LineEngine(line(False), 1, bin_edges=months(2)))
+    # a third booth: the failure streams' keys (station, server, ttf|ttr) do not fit
+    wider = LineEngine(line(False, booths=3), 1, bin_edges=months(2))
+    with pytest.raises(
+        line_state.StateMismatch,
+        match=re.escape("draws.fail_keys: uint64[3, 2, 2] does not fit uint64[3, 3, 2]"),
+    ):
+        line_state.restore(wider, taken)
+    # a state edited by hand: the draws' counters as floats, repair codes cut short
+    fresh = LineEngine(line(False), 1, bin_edges=months(2))
+    counts = dict(taken, **{"draws.counts": taken["draws.counts"].astype(np.float64)})
+    shape = list(taken["draws.counts"].shape)
+    with pytest.raises(
+        line_state.StateMismatch,
+        match=re.escape(f"draws.counts: float64{shape} does not fit int64{shape}"),
+    ):
+        line_state.restore(fresh, counts)
+    short = dict(taken, ttr_code=taken["ttr_code"][:, :2])
+    with pytest.raises(line_state.StateMismatch, match="ttr_code: another line's repair times"):
+        line_state.restore(LineEngine(line(False), 1, bin_edges=months(2)), short)
+    # the event-driven path's own arrays: another kmax there too
+    ev = line_state.capture(LineEngine(line(True), 1, bin_edges=months(2)))
+    with pytest.raises(line_state.StateMismatch, match=r"draws\.fail_keys"):
+        line_state.restore(LineEngine(line(True, booths=3), 1, bin_edges=months(2)), ev)
+
+
+SHIFTS = {"shifts": [{"start": "06:00", "end": "14:00"}], "days": ["mon", "tue", "wed"]}
+
+
+def test_a_state_from_another_calendar_is_refused() -> None:
+    edges = months(3)
+    shifts = line(False, calendar=SHIFTS)
+    taken = line_state.capture(LineEngine(shifts, 1, bin_edges=edges))
+    # the same line, always working: its calendar never ends
+    with pytest.raises(line_state.StateMismatch, match="calendar_end"):
+        line_state.restore(LineEngine(line(False), 1, bin_edges=edges), taken)
+    always = line_state.capture(LineEngine(line(False), 1, bin_edges=edges))
+    with pytest.raises(line_state.StateMismatch, match="always works, this one has shifts"):
+        line_state.restore(LineEngine(shifts, 1, bin_edges=edges), always)
+    # other shifts: grown as far as the state's, the calendars still end apart
+    late = dict(SHIFTS, shifts=[{"start": "14:00", "end": "22:00"}])
+    with pytest.raises(line_state.StateMismatch, match="does not match"):
+        line_state.restore(LineEngine(line(False, calendar=late), 1, bin_edges=edges), taken)
+    # the same shifts: taken after the calendar grew, put back into a fresh engine
+    engine = LineEngine(shifts, 1, bin_edges=months(40))
+    start = float(shifts.calendar.end)
+    rel = np.linspace(0.0, 3.0 * start, 400)
+    engine.feed(len(rel), release=rel, until=float(rel[-1]))
+    grown = line_state.capture(engine)
+    assert grown["calendar_end"] > start
+    again = LineEngine(shifts, 1, bin_edges=months(40))
+    line_state.restore(again, grown)
+    assert again.line.calendar.end == grown["calendar_end"]
+
+
+def test_placing_jobs_needs_a_finite_instant() -> None:
+    engine = LineEngine(line(False), 1, bin_edges=months(2))
+    with pytest.raises(ValueError, match="finite instant"):
+        line_state.place(engine, np.array([1]), np.array([0]), float("inf"))
+    # nothing to place: nothing happens
+    line_state.place(engine, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0.0)
+    assert engine.draws.next_job == 0

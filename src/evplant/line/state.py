@@ -112,7 +112,10 @@ def restore(engine: LineEngine, state: Mapping[str, Any]) -> None:
         raise StateMismatch("events: the state was taken on the other line path")
     if bool(state["stats"]) is False and engine.stats:
         raise StateMismatch("stats: the state counted jobs only (stats=False)")
-    # the calendar grows by doubling (LineEngine._grow_calendar): grow it as far
+    # the calendar grows by doubling (LineEngine._grow_calendar): grow it as far (a
+    # calendar that never ends is not reached that way)
+    if math.isinf(float(state["calendar_end"])) and not math.isinf(engine.line.calendar.end):
+        raise StateMismatch("calendar_end: the state's line always works, this one has shifts")
     while engine.line.calendar.end < float(state["calendar_end"]):
         engine._grow_calendar()
     if engine.line.calendar.end != float(state["calendar_end"]):
