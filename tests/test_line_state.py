@@ -72,10 +72,15 @@ def test_a_state_from_another_line_or_path_is_refused_naming_what_does_not_fit()
     taken = line_state.capture(LineEngine(line(False), 1, bin_edges=months(2)))
     with pytest.raises(line_state.StateMismatch, match="m: 3 stations, this line has 4"):
         line_state.restore(LineEngine(line(False, 4), 1, bin_edges=months(2)), taken)
-    with pytest.raises(line_state.StateMismatch, match="other line path"):
+    with pytest.raises(
+        line_state.StateMismatch, match="^events: the state was taken on the other line path$"
+    ):
         line_state.restore(LineEngine(line(True), 1, bin_edges=months(2)), taken)
     counting = line_state.capture(LineEngine(line(False), 1, bin_edges=months(2), stats=False))
-    with pytest.raises(line_state.StateMismatch, match="counted jobs only"):
+    with pytest.raises(
+        line_state.StateMismatch,
+        match=re.escape("stats: the state counted jobs only (stats=False)") + "$",
+    ):
         line_state.restore(LineEngine(line(False), 1, bin_edges=months(2)), counting)
     with pytest.raises(line_state.StateMismatch, match="books.bins"):
         line_state.restore(LineEngine(line(False), 1, bin_edges=months(5)), taken)
@@ -100,7 +105,7 @@ def test_a_state_whose_arrays_do_not_fit_is_refused_with_their_shapes() -> None:
     ):
         line_state.restore(fresh, counts)
     short = dict(taken, ttr_code=taken["ttr_code"][:, :2])
-    with pytest.raises(line_state.StateMismatch, match="ttr_code: another line's repair times"):
+    with pytest.raises(line_state.StateMismatch, match="^ttr_code: another line's repair times$"):
         line_state.restore(LineEngine(line(False), 1, bin_edges=months(2)), short)
     # the event-driven path's own arrays: another kmax there too
     ev = line_state.capture(LineEngine(line(True), 1, bin_edges=months(2)))
@@ -119,11 +124,16 @@ def test_a_state_from_another_calendar_is_refused() -> None:
     with pytest.raises(line_state.StateMismatch, match="calendar_end"):
         line_state.restore(LineEngine(line(False), 1, bin_edges=edges), taken)
     always = line_state.capture(LineEngine(line(False), 1, bin_edges=edges))
-    with pytest.raises(line_state.StateMismatch, match="always works, this one has shifts"):
+    with pytest.raises(
+        line_state.StateMismatch,
+        match="^calendar_end: the state's line always works, this one has shifts$",
+    ):
         line_state.restore(LineEngine(shifts, 1, bin_edges=edges), always)
     # other shifts: grown as far as the state's, the calendars still end apart
     late = dict(SHIFTS, shifts=[{"start": "14:00", "end": "22:00"}])
-    with pytest.raises(line_state.StateMismatch, match="does not match"):
+    with pytest.raises(
+        line_state.StateMismatch, match="^calendar_end: the working calendar does not match$"
+    ):
         line_state.restore(LineEngine(line(False, calendar=late), 1, bin_edges=edges), taken)
     # the same shifts: taken after the calendar grew, put back into a fresh engine
     engine = LineEngine(shifts, 1, bin_edges=months(40))
@@ -144,3 +154,47 @@ def test_placing_jobs_needs_a_finite_instant() -> None:
     # nothing to place: nothing happens
     line_state.place(engine, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0.0)
     assert engine.draws.next_job == 0
+
+
+@pytest.mark.parametrize("overtake", [False, True])
+def test_a_state_is_a_copy_the_engine_runs_on_from(overtake: bool) -> None:
+    # the plant takes a state mid-run and goes on: the state must not move with it; and
+    # a ramp's repair scale travels with the state
+    ln = line(overtake)
+    edges = months(4)
+    rel = np.sort(np.random.default_rng(1).uniform(0, 4 * 30 * 86400.0, 500))
+    whole = LineEngine(ln, 3, bin_edges=edges, chunk=64)
+    whole.line = whole.line.with_repair_scale(1.5)
+    whole.feed(500, release=rel, until=float(rel[-1]))
+    going = LineEngine(ln, 3, bin_edges=edges, chunk=64)
+    going.line = going.line.with_repair_scale(1.5)
+    going.feed(200, release=rel[:200], until=float(rel[199]))
+    taken = line_state.capture(going)
+    going.feed(300, release=rel[200:], until=float(rel[-1]))  # runs on after the capture
+    again = LineEngine(ln, 3, bin_edges=edges, chunk=64)  # built with the spec's repairs
+    line_state.restore(again, taken)
+    assert np.array_equal(again.line.ttr_code, whole.line.ttr_code)
+    again.feed(300, release=rel[200:], until=float(rel[-1]))
+    a, b = whole.result(), again.result()
+    assert (a.jobs, a.horizon_s, a.lead_time_mean_s) == (b.jobs, b.horizon_s, b.lead_time_mean_s)
+    for k in range(4):
+        assert np.array_equal(whole.bin_stats(k).failed_s, again.bin_stats(k).failed_s)
+
+
+def test_the_work_in_progress_at_a_bin_end_is_counted_from_the_visits() -> None:
+    ln = line(False, stations=4)
+    edges = np.arange(9) * 3600.0
+    engine = LineEngine(ln, 2, bin_edges=np.concatenate([edges, [np.inf]]), chunk=32)
+    n = 300  # all at 0: a queue before the first station, and every buffer filling
+    vis = engine.feed(n, release=np.zeros(n), keep=True)
+    assert vis is not None
+    for k in (2, 5):
+        t = edges[k + 1]  # the end of bin k
+        wip = line_state.wip(engine, k)
+        assert wip is not None
+        on = (vis.entry < t) & (vis.departure >= t)  # entered, not yet left
+        after = (vis.departure[:, :-1] < t) & (vis.entry[:, 1:] >= t)  # left, not entered
+        assert wip.at_station.tolist() == on.sum(axis=0).tolist()
+        assert wip.after_station.tolist() == [*after.sum(axis=0).tolist(), 0]
+        assert wip.entered_first == int((vis.entry[:, 0] < t).sum())
+        assert 0 < wip.at_station.sum() + wip.after_station.sum() < n
