@@ -37,5 +37,6 @@ def test_example_gives_its_stated_figures(path: Path) -> None:
     reference = CliRunner().invoke(app, [*args, "--engine", "reference", "--json"])
     assert reference.exit_code == 0, reference.output
     ref = json.loads(reference.stdout)
+    assert (data["engine"], ref["engine"]) == ("fast", "reference")
     assert ref["throughput_per_hour"] == pytest.approx(data["throughput_per_hour"], rel=1e-9)
     assert ref["bottleneck"] == data["bottleneck"]

@@ -147,3 +147,24 @@ def test_the_bottleneck_timeline_is_empty_where_nothing_worked() -> None:
     engine.feed(2, release=np.array([0.0, 36_000.0]))
     r = engine.result()
     assert r.timeline == ["a", *[""] * 9, "a", "", ""]
+
+
+def test_the_bottleneck_is_the_station_whose_work_is_longest() -> None:
+    # A (40 s) feeds B (90 s): B works without a break and A is blocked behind it, so
+    # B's active periods are the long ones, at the line's level and in every bin
+    spec = LineSpec.model_validate(
+        {
+            "stations": [
+                {"name": "a", "cycle_time": det(40.0)},
+                {"name": "b", "cycle_time": det(90.0)},
+            ],
+            "buffers": [1],
+        }
+    )
+    edges = np.concatenate([np.arange(4) * 1800.0, [np.inf]])
+    engine = LineEngine(spec.compile(), 0, bin_edges=edges)
+    engine.feed(60, release=np.zeros(60))
+    r = engine.result()
+    assert r.bottleneck == "b"
+    assert r.timeline == ["b"] * 4
+    assert r.stations[1].busy == pytest.approx(60 * 90.0 / r.horizon_s)
