@@ -198,3 +198,30 @@ def test_the_work_in_progress_at_a_bin_end_is_counted_from_the_visits() -> None:
         assert wip.after_station.tolist() == [*after.sum(axis=0).tolist(), 0]
         assert wip.entered_first == int((vis.entry[:, 0] < t).sum())
         assert 0 < wip.at_station.sum() + wip.after_station.sum() < n
+
+
+def test_jobs_placed_mid_line_start_their_work_there() -> None:
+    # a planner's state: at t = 1000 one job on the last station, one on the middle one
+    # and one on the first; each works 60 s a station from where it stands, and the
+    # stations before it are passed in zero time, not counted as visits
+    spec = LineSpec.model_validate(
+        {
+            "stations": [
+                {"name": f"s{i}", "cycle_time": {"dist": "deterministic", "value": 60.0}}
+                for i in range(3)
+            ],
+            "buffers": [5, 5],
+        }
+    )
+    engine = LineEngine(spec.compile(), 0, bin_edges=np.array([0.0, np.inf]))
+    line_state.place(engine, np.array([2, 1, 0]), np.zeros(3, dtype=np.int64), 1000.0)
+    r = engine.result()
+    assert (r.jobs, r.horizon_s) == (3, 1180.0)  # the first-placed job: 1000 + 3 x 60
+    month = engine.bin_stats(0)
+    assert month.jobs_in.tolist() == [1.0, 2.0, 3.0]
+    assert month.jobs_out.tolist() == [1.0, 2.0, 3.0]
+    assert month.busy_s.tolist() == [60.0, 120.0, 180.0]
+    # twice the learning factor, twice the work
+    slow = LineEngine(spec.compile(), 0, bin_edges=np.array([0.0, np.inf]))
+    line_state.place(slow, np.array([2]), np.zeros(1, dtype=np.int64), 1000.0, scale=2.0)
+    assert slow.result().horizon_s == 1120.0
