@@ -98,8 +98,9 @@ def _open_tie(line: CompiledLine, log: np.ndarray) -> bool:
     (within 8 ulps, as the contract's instants), in the reference's log (station, ...,
     departure, fate, ...)."""
     back = log[log[:, 6] == 1]
-    for target in np.unique(line.rework_to[back[:, 0].astype(np.int64)]):
-        rows = back[line.rework_to[back[:, 0].astype(np.int64)] == target]
+    sent_to = line.rework_to[back[:, 0].astype(np.int64)]
+    for target in np.unique(sent_to):
+        rows = back[sent_to == target]
         rows = rows[np.argsort(rows[:, 4], kind="stable")]
         near = np.diff(rows[:, 4]) <= 8.0 * np.finfo(float).eps * np.maximum(
             np.abs(rows[1:, 4]), 1.0
