@@ -129,6 +129,22 @@ def test_parallel_servers_overtake_by_default() -> None:
     agrees_with_fast(line, p)
 
 
+def test_overtaking_servers_go_to_the_one_free_longest() -> None:
+    # Station 1 has two servers and lets jobs overtake. Job 0 on server 0 (1-6), job 1
+    # on server 1 (2-4), so server 1 is free from 4 and server 0 from 6; job 2 (10 s at
+    # station 0, 2-12) comes at 12 and takes server 1, free longest, not the lowest.
+    # Job 3 (at 22) then takes server 0, freed at 6 before server 1 at 13.
+    line = serial([1, 5, 1], [3, 3], servers=[1, 2, 1]).compile()
+    assert line.overtakes[1]
+    p = np.array([[1, 5, 1], [1, 2, 1], [10, 1, 1], [10, 1, 1]], dtype=float)
+    ref = simulate_reference(line, p)
+    vis = ref.visits
+    assert_allclose(vis.entry[:, 1], [1, 2, 12, 22])
+    assert_allclose(vis.departure[:, 1], [6, 4, 13, 23])
+    assert vis.server[:, 1].tolist() == [0, 1, 1, 0]
+    agrees_with_fast(line, p)
+
+
 def test_parallel_servers_keep_the_sequence_and_take_the_lowest_free_server() -> None:
     # Station 0 feeds a job a second; station 1 has two servers, work 5, 20, 2, 5 s;
     # station 2 takes 1 s. Job 0 on server 0 (1-6); job 1 on server 1 (2-22); job 2 on

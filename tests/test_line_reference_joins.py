@@ -258,8 +258,9 @@ def test_a_vehicle_waiting_for_its_part_holds_no_server() -> None:
     # The join (station 2) has 2 servers; feeder and main station take 1 s a job, except
     # part 3 (27 s). Join work 5, 5, 10, 1 s: job 0 on server 0 (1-6), job 1 on server 1
     # (2-7), job 2 on server 0 when job 0 leaves (6-16). Vehicle 3 is there at 4 and a
-    # server frees at 7 (server 1), but its part comes only at 30: it enters then, and
-    # takes server 0, free again since 16. It does not sit on server 1 meanwhile.
+    # server frees at 7 (server 1), but its part comes only at 30: it enters then. It
+    # does not sit on server 1 meanwhile; at 30 it takes server 1 all the same, the one
+    # free longest (since 7; server 0 since 16), as a station that overtakes hands out.
     line = feeder_main_join(1, 1, 1, store=3, b_main=3)
     line = dataclasses.replace(line, servers=np.array([1, 1, 2], dtype=np.int64))
     p = np.array([[1, 1, 5], [1, 1, 5], [1, 1, 10], [27, 1, 1]], dtype=float)
@@ -269,7 +270,7 @@ def test_a_vehicle_waiting_for_its_part_holds_no_server() -> None:
     assert_allclose(vis.departure[:, 1], [1, 2, 3, 4])
     assert_allclose(vis.entry[:, 2], [1, 2, 6, 30])
     assert_allclose(vis.departure[:, 2], [6, 7, 16, 31])
-    assert vis.server[:, 2].tolist() == [0, 1, 0, 0]
+    assert vis.server[:, 2].tolist() == [0, 1, 0, 1]
     check_join_invariants(line, p, np.zeros(4), ref)
     assert_same_visits(fast.simulate_visits(line, p), vis)
 

@@ -50,6 +50,11 @@ class EventState:
         self.sc[_events.SC_PENDING] = 1
         self.sc[_events.SC_FREE_N] = n_tok
         self.ist = np.zeros((m, _events.N_IST), dtype=np.int64)
+        # overtaking stations: their free servers, free longest first (all, at first)
+        free_srv = np.zeros((m, 1 << int(k.max(initial=1)).bit_length()), dtype=np.int64)
+        for i in np.flatnonzero(line.overtakes):
+            free_srv[i, : k[i]] = np.arange(k[i])
+            self.ist[i, _events.I_FREE_LEN] = k[i]
         self.dirty = np.zeros(2 * m + 1, dtype=np.int64)  # see _events._mark
         sources = np.flatnonzero(up < 0)
         self.dirty[sources] = 1
@@ -75,6 +80,7 @@ class EventState:
             # jobs sent back to each station for rework (rings; a job holds no place while
             # it waits for one, so a ring may hold every token)
             np.zeros((m, 1 << n_tok.bit_length()), dtype=np.int64),
+            free_srv,
         )
         self.log = np.zeros((max(8192, 4 * n_tok), _events.N_LOG))
         # jobs fed and not yet taken by every source

@@ -1,27 +1,33 @@
 """The compiled event-driven line kernel (private; use ``evplant.line.engine``).
 
-Lines in which jobs can overtake (a station with several servers that does not keep
-the sequence, ``docs/line-semantics.md``) or are reworked or scrapped
-(``Station.on_defect``) take this path: the order of jobs changes from station to
-station, a reworked job visits stations again and a scrapped one leaves the line, so
-the max-plus recursion over jobs in build order (``_kernel.run_rows``) no longer
-holds. Every other feature is carried the same way as there: shifts and both failure
-bases through ``_kernel._advance`` (the end of work ``C`` follows from the entry ``E``
-on one server), joins, zero buffers, release times, variants, and resequencing stores.
+Lines whose jobs are reworked or scrapped (``Station.on_defect``) take this path: a
+reworked job visits stations again and a scrapped one leaves the line, so neither the
+max-plus recursion over jobs in build order (``_kernel.run_rows``) nor the staggered
+recursion over each station's own order (``_stagger``) holds. So do lines with a
+resequencing store among overtaking stations, and the few overtaking lines the
+staggered recursion cannot order (``CompiledLine.stagger``); every line can run here
+(the tests run overtaking lines both ways). Every other feature is carried the same way
+as there: shifts and both failure bases through ``_kernel._advance`` (the end of work
+``C`` follows from the entry ``E`` on one server), joins, zero buffers, release times,
+variants, and resequencing stores.
 
 Which path takes what: the max-plus path carries serial lines and joins, shifts,
 failures, variants, release times, gates (parts at a station) and stations that keep
-the sequence; this path carries all of those, and overtaking, resequencing stores,
-rework loops and scrap. A defective job leaves its server as its work ends (no room
+the sequence; the staggered recursion all of those and overtaking; this path all of
+those, and resequencing stores, rework loops and scrap. A defective job leaves its
+server as its work ends (no room
 needed); a reworked one waits in a ring before its rework station (``I_RW_*``), first
 for a place (before the jobs from upstream) and then for a server (before the queue).
 
 The kernel walks instants in time order. At an instant it takes every job whose work
 ends then, lets finished jobs leave while there is room downstream (a cascade that
 runs upstream: a departure frees a place behind the station before), and only at the
-end of the instant lets waiting jobs enter free servers, each taking the lowest free
-server, station by station. Entries cause nothing else at the same instant (work takes
-time), so this order is the contract's.
+end of the instant lets waiting jobs enter free servers, station by station, in queue
+order. Entries cause nothing else at the same instant (work takes time), so this order
+is the contract's. A job takes the lowest free server, except at a station that lets
+jobs overtake: there it takes the server free longest (each such station keeps its
+free servers in a ring, ``free_srv``: a departure puts its server at the back, an entry
+takes the front; ``I_FREE_*``).
 
 It is resumable: it stops before an instant at which a source would need a job not
 fed yet (that job might enter then), or at which the caller's promise (no job fed
@@ -97,7 +103,9 @@ I_RELEASE_SET = 9  # a wake-up is on the heap: a source's release, or a gated pa
 I_RW_HEAD = 10  # jobs sent back to i for rework (a ring, first in, first out) ...
 I_RW_LEN = 11
 I_RW_PLACED = 12  # ... the first of which hold a place in the buffer before i
-N_IST = 13
+I_FREE_HEAD = 13  # an overtaking station: its free servers, free longest first (a ring)
+I_FREE_LEN = 14
+N_IST = 15
 
 # --- tokens (jobs in the line): integer columns tk[t, ...], float columns tf[t, ...] --
 T_JOB, T_VAR, T_STATION, T_SERVER, T_SEQ, T_REWORKS = range(6)
@@ -215,6 +223,7 @@ def run_events(
         np.ndarray,
         np.ndarray,
         np.ndarray,
+        np.ndarray,
     ],
     books: tuple[
         np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
@@ -236,13 +245,14 @@ def run_events(
     basis_col = 4
     starts, ends = cal.starts, cal.ends
     (sc, ist, srv_tok, queue, fin, tk, tf, tp, free_tok) = state[:9]
-    (ht, hk, hs, fst, hint, dirty, tg, rwq) = state[9:]
+    (ht, hk, hs, fst, hint, dirty, tg, rwq, free_srv) = state[9:]
     (log, bins, edges, lacc, bhint, done, scrap) = books
     t_entry, t_end, t_dep, t_srv, t_rep = trace
     n_rows = p.shape[0]
     m = line_i.shape[0]
     qmask = queue.shape[1] - 1
     rmask = rwq.shape[1] - 1
+    fmask = free_srv.shape[1] - 1
     n_trace = t_entry.shape[0]
     last_release = release[n_rows - 1] if n_rows > 0 else -math.inf
     promise = max(until, last_release)
@@ -267,12 +277,18 @@ def run_events(
                 i = dirty[m + q]
                 k = line_i[i, 0]
                 up = line_i[i, 2]
+                overtakes = line_i[i, 5] == 1
                 while True:
+                    # the server: free longest (overtaking), else the lowest free one
                     s = -1
-                    for c in range(k):
-                        if srv_tok[i, c] < 0:
-                            s = c
-                            break
+                    if overtakes:
+                        if ist[i, I_FREE_LEN] > 0:
+                            s = free_srv[i, ist[i, I_FREE_HEAD]]
+                    else:
+                        for c in range(k):
+                            if srv_tok[i, c] < 0:
+                                s = c
+                                break
                     if s < 0:
                         break
                     # the job to enter: one sent back for rework (first, if it holds a
@@ -361,6 +377,9 @@ def run_events(
                             fst[i, s, 2] = saved2
                             return STATUS_CALENDAR
                     # commit the entry
+                    if overtakes:
+                        ist[i, I_FREE_HEAD] = (ist[i, I_FREE_HEAD] + 1) & fmask
+                        ist[i, I_FREE_LEN] -= 1
                     if rw:
                         ist[i, I_RW_HEAD] = (ist[i, I_RW_HEAD] + 1) & rmask
                         ist[i, I_RW_LEN] -= 1
@@ -504,6 +523,10 @@ def run_events(
                     _mark(dirty, m, k)
                 s = tk[tok, T_SERVER]
                 srv_tok[i, s] = -1
+                if line_i[i, 5] == 1:
+                    pos = (ist[i, I_FREE_HEAD] + ist[i, I_FREE_LEN]) & fmask
+                    free_srv[i, pos] = s
+                    ist[i, I_FREE_LEN] += 1
                 _mark(dirty, m, i)
                 e = tf[tok, F_ENTRY]
                 c = tf[tok, F_END]

@@ -9,8 +9,11 @@ discrete-event way, so that a disagreement between the two points at a bug.
   a line with assembly joins has several branches (the main line and its feeder
   lines, each from a source station to where it ends), and job ``j`` walks each of
   them: on a feeder line it is vehicle ``j``'s part;
-- the servers of a station are a ``Resource`` (the entry permit) plus the set of free
-  server numbers, from which a job takes the lowest once the instant has settled;
+- the servers of a station are a ``Resource`` (the entry permit) plus the list of free
+  server numbers, from which a job takes one once the instant has settled (the jobs
+  entering in one instant in the order they entered): the lowest, or at a station
+  that lets jobs overtake the one free longest (the list is then first in, first out:
+  a departure appends its server, an entry takes the first);
 - the room behind station ``i`` (buffer ``i`` plus the servers of the station the job
   goes to) is a ``Resource``: a finished job leaves its server only with a place
   there, and gives the place back when it leaves that next station;
@@ -150,7 +153,16 @@ class _LineModel:
         # overtaking stations: jobs whose work ended in this instant (entry order, event)
         self.finishing: list[list[tuple[int, simpy.Event]]] = [[] for _ in range(self.m)]
         self.entered = [0] * self.m  # jobs that have entered each station
-        self.free = [set(range(k[i])) for i in range(self.m)]
+        # free servers: at an overtaking station in the order they were freed
+        self.free = [list(range(k[i])) for i in range(self.m)]
+        # overtaking stations: the servers freed in the last instant with a departure
+        # (good job, departure number, server) and when that instant began; they join
+        # ``free`` in the contract's order of departure (``_flush_freed``)
+        self.freed: list[list[tuple[bool, int, int]]] = [[] for _ in range(self.m)]
+        self.freed_at = [-math.inf] * self.m
+        # jobs holding a permit of station i that take a server at the end of the
+        # instant (their order into the station, a wake-up)
+        self.taking: list[list[tuple[int, simpy.Event]]] = [[] for _ in range(self.m)]
         self.branches, self.feeders = _topology(line)
         self.up = [int(u) for u in line.up]
         # the room behind each station but the last: its buffer and the next servers
@@ -340,21 +352,61 @@ class _LineModel:
         yield from self._end_of_instant()
         self.dispatching[i] = False
         waiting = self.waiting[i]
+        self._flush_freed(i)
         while self.free[i] and waiting:
             turn, wake = min(waiting, key=lambda w: w[0])
             waiting.remove((turn, wake))
-            s = min(self.free[i])
-            self.free[i].remove(s)
-            wake.succeed(s)
+            wake.succeed(self._pick_server(i))
 
-    def _take_server(self, i: int) -> Generator[simpy.Event, Any, int]:
-        """The lowest-numbered free server of station i (the entry permit is held)."""
-        if len(self.servers[i]) > 1:
-            # servers freed later in this same instant count as free too
-            yield from self._end_of_instant()
-        s = min(self.free[i])
-        self.free[i].remove(s)
+    def _pick_server(self, i: int) -> int:
+        """Take a free server of station i: the one free longest where jobs overtake
+        (first in, first out), else the lowest-numbered."""
+        self._flush_freed(i)
+        free = self.free[i]
+        s = min(free) if self.keeps[i] else free[0]
+        free.remove(s)
         return s
+
+    def _free_server(self, i: int, s: int, bad: bool) -> None:
+        """Server s of station i is free: its job has left (``bad``: a defective one)."""
+        if self.keeps[i]:
+            self.free[i].append(s)
+            return
+        now = self.env.now
+        if self.freed[i] and now > self.freed_at[i] + 8.0 * _EPS * max(abs(self.freed_at[i]), 1.0):
+            self._flush_freed(i)  # a later instant
+        if not self.freed[i]:
+            self.freed_at[i] = now
+        self.freed[i].append((not bad, len(self.freed[i]), s))
+
+    def _flush_freed(self, i: int) -> None:
+        """Put the servers freed in the last instant at the back of station i's free list,
+        in the contract's order of departure: defective jobs first (they need no room),
+        then the good ones as they left. (In this model a defective job may leave after
+        a good one of its instant: one at the last station, which needs no room either,
+        or one whose room came earlier in the instant.)"""
+        self.free[i].extend(s for *_, s in sorted(self.freed[i]))
+        self.freed[i] = []
+
+    def _take_server(self, i: int, order: int) -> Generator[simpy.Event, Any, int]:
+        """A free server of station i for the job that is the order-th into it (the
+        entry permit is held): see ``_pick_server``."""
+        if len(self.servers[i]) == 1:
+            return self._pick_server(i)
+        # servers freed later in this same instant count as free too; the jobs that
+        # enter in one instant take them in the order they entered
+        wake = self.env.event()
+        self.taking[i].append((order, wake))
+        if len(self.taking[i]) == 1:
+            self.env.process(self._hand_out(i))
+        s: int = yield wake
+        return s
+
+    def _hand_out(self, i: int) -> Process:
+        yield from self._end_of_instant()
+        for _, wake in sorted(self.taking[i], key=lambda w: w[0]):
+            wake.succeed(self._pick_server(i))
+        self.taking[i] = []
 
     def _count_wip(self, delta: int) -> None:
         now = self.env.now
@@ -425,7 +477,7 @@ class _LineModel:
             order = self.entered[i]  # this job's place in the order into station i
             self.entered[i] += 1
             if permit is not None:
-                s = yield from self._take_server(i)
+                s = yield from self._take_server(i, order)
             if first and j + 1 < self.n:
                 # job j+1 may enter the source only after job j has: start its process
                 env.process(self._job(b, j + 1))
@@ -466,7 +518,7 @@ class _LineModel:
             # station it came from and behind the feeders whose parts it took
             vis.departure[j, i] = env.now
             self._set_activity(srv, _IDLE)
-            self.free[i].add(s)
+            self._free_server(i, s, bad)
             if permit is not None:
                 self.permits[i].release(permit)
             else:
