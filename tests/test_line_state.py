@@ -73,7 +73,9 @@ def test_a_state_from_another_line_or_path_is_refused_naming_what_does_not_fit()
     with pytest.raises(line_state.StateMismatch, match="m: 3 stations, this line has 4"):
         line_state.restore(LineEngine(line(False, 4), 1, bin_edges=months(2)), taken)
     with pytest.raises(
-        line_state.StateMismatch, match="^events: the state was taken on the other line path$"
+        line_state.StateMismatch,
+        match="^path: the state was taken on the max-plus recursion, this line runs on the "
+        "staggered recursion$",
     ):
         line_state.restore(LineEngine(line(True), 1, bin_edges=months(2)), taken)
     counting = line_state.capture(LineEngine(line(False), 1, bin_edges=months(2), stats=False))

@@ -113,6 +113,47 @@ class Recursion(NamedTuple):
     hint: np.ndarray
 
 
+# --- the staggered recursion (``_stagger``) --------------------------------------------
+# a job on a server of an overtaking station: slot_f[i, c, :] and slot_i[i, c, :]
+SL_END, SL_ENTRY, SL_REPAIR = range(3)
+SL_SEQ, SL_TOK, SL_SRV = range(3)
+# a token (a job in the line): its number, variant, and the branches still carrying it
+TV_JOB, TV_VAR, TV_REFS = range(3)
+# each station's watermarks wm[i, :]: entries and visits booked so far
+WM_ENTRY, WM_VISIT = range(2)
+# counters cnt[:]
+CNT_FREE = 0  # tokens in the free list
+
+
+class Stagger(NamedTuple):
+    """The staggered recursion's state beside ``Recursion`` (whose ``ring`` holds each
+    station's departures by their own count, ``next_job`` the rows fed).
+
+    ``jring``/``sring[i, n % L]``: the token and the server of station i's n-th
+    departure; ``slot_f``/``slot_i``/``n_slot``: the jobs on an overtaking station's
+    servers (``SL_*``); ``tp[t, i]``, ``tg[t, g]``, ``tv[t, :]``: token t's work at
+    station i, its part times and ``TV_*``; ``free_tok``/``cnt``: the free tokens;
+    ``wm``: what is booked (``WM_*``); ``floor[0]``: no job enters before it (a
+    promise kept, or a line drained); ``jobtok[j % L]``: job j's token, ``trel[t]``:
+    token t's release (a source that runs behind takes its jobs late).
+    """
+
+    jring: np.ndarray
+    sring: np.ndarray
+    slot_f: np.ndarray
+    slot_i: np.ndarray
+    n_slot: np.ndarray
+    tp: np.ndarray
+    tg: np.ndarray
+    tv: np.ndarray
+    free_tok: np.ndarray
+    cnt: np.ndarray
+    wm: np.ndarray
+    floor: np.ndarray
+    jobtok: np.ndarray
+    trel: np.ndarray
+
+
 class Books(NamedTuple):
     """The statistics' state: their own copy of the failure states (calendar failures
     are walked again to book down time), open active periods (``ACT_*``), per-station

@@ -349,6 +349,32 @@ def book_rows(
         done[bin_of(t_out, edges, bhint, m), variant[r]] += 1.0
 
 
+@kernel
+def book_ranges(
+    trace: Trace,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    servers: np.ndarray,
+    fail: Failures,
+    cal: Calendar,
+    books: Books,
+) -> None:
+    """Book rows ``lo[i]..hi[i]`` of station i's column of ``trace`` (the staggered
+    recursion's: each column in that station's departure order, so each server's
+    visits in its time order); entries, totals and completions are the kernel's."""
+    entry, end, dep, srv, rep = trace
+    n, m = entry.shape
+    for r0 in range(0, n, _BLOCK):
+        r1 = min(n, r0 + _BLOCK)
+        for i in range(m):
+            a = max(lo[i], r0)
+            b = min(hi[i], r1)
+            if lo[i] >= 0 and a < b:
+                _book_station(
+                    i, servers[i], a, b, i, entry, end, dep, srv, rep, fail, cal, books, False
+                )
+
+
 def accumulate(
     trace: Trace, servers: np.ndarray, fail: Failures, cal: Calendar, books: Books
 ) -> None:

@@ -356,6 +356,31 @@ class CompiledLine:
         return not bool(self.overtakes.any()) and not bool((self.defect != DEFECT_PASS).any())
 
     @property
+    def stagger(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Where jobs overtake, how far each station runs behind in the staggered
+        recursion (``_stagger``): (lag, overtakes as 0/1), each ``[m]``; None where it
+        cannot run the line (a job reworked or scrapped, a resequencing station, or a
+        place that would wait on a departure the next station has not reached) and the
+        event-driven kernel does."""
+        if self.in_build_order or (self.defect != DEFECT_PASS).any() or self.resequence.any():
+            return None
+        ot = self.overtakes.astype(np.int64)
+        k = np.asarray(self.servers, dtype=np.int64)
+        lag = np.zeros(self.m, dtype=np.int64)
+        off = np.zeros(self.m, dtype=np.int64)
+        # stations are numbered so that the ones a station takes from come first
+        for i in range(self.m):
+            before = [int(self.up[i])] if self.up[i] >= 0 else []
+            before += [int(f) for f in self.feeders[i] if f >= 0]
+            lag[i] = max((off[b] for b in before), default=0)
+            off[i] = lag[i] + ot[i] * (k[i] - 1)
+        for i in range(self.m):
+            dn = int(self.down[i])
+            if dn >= 0 and off[dn] - off[i] > int(self.buffers[i]) + k[dn] - 1:
+                return None
+        return lag, ot
+
+    @property
     def loops(self) -> list[int]:
         """Every station inside a rework loop (from its target to the station that
         sends jobs back), in station order."""

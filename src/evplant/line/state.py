@@ -26,7 +26,9 @@ every chunk) nor ``chunk``/``prefetch``/``bin_edges`` (settings the plant gives 
 stream's counter: the draws are counter-based), ``_mix`` and ``_release_rng``
 (Generators), ``_last_release``, ``fail_keys``.
 
-``EventState`` (``engine._events``, the event-driven path only): the 17 arrays of
+``Stagger`` (``engine._stagger``, the staggered recursion only): every field.
+
+``EventState`` (``engine._events``, the event-driven path only): the 18 arrays of
 ``state`` (``sc``, ``ist`` and ``dirty`` among them, shared with the kernel, so they
 are written in place), ``log``, ``p``, ``release``, ``variant``, ``ready``, ``row0``,
 ``fed``, ``promise``.
@@ -44,13 +46,14 @@ from typing import Any
 
 import numpy as np
 
-from ._named import B_IN, B_OUT, Books, Recursion
+from ._named import B_IN, B_OUT, Books, Recursion, Stagger
 from .engine import LineEngine
 
 # the engine's arrays: (key in the state, named tuple on the engine, its field)
 _ENGINE_ARRAYS = tuple(("rec." + f, "_rec", f) for f in Recursion._fields) + tuple(
     ("books." + f, "_books", f) for f in Books._fields if f not in ("edges", "mode")
 )
+_STAGGER_ARRAYS = tuple(("stagger." + f, f) for f in Stagger._fields)
 _EVENT_ARRAYS = ("log", "p", "release", "variant", "ready")
 _EVENT_SCALARS = ("row0", "fed")
 
@@ -78,6 +81,10 @@ def capture(engine: LineEngine) -> dict[str, Any]:
     }
     for key, holder, name in _ENGINE_ARRAYS:
         out[key] = np.array(getattr(getattr(engine, holder), name), copy=True)
+    st = engine._stagger
+    if st is not None:
+        for key, name in _STAGGER_ARRAYS:
+            out[key] = np.array(getattr(st, name), copy=True)
     ev = engine._events
     if ev is not None:
         for k, arr in enumerate(ev.state):
@@ -88,6 +95,18 @@ def capture(engine: LineEngine) -> dict[str, Any]:
             out[f"events.{name}"] = int(getattr(ev, name))
         out["events.promise"] = np.array([ev.promise])
     return out
+
+
+def _path(engine: LineEngine) -> str:
+    if engine._events is not None:
+        return "event-driven kernel"
+    return "max-plus recursion" if engine._stagger is None else "staggered recursion"
+
+
+def _path_of(state: Mapping[str, Any]) -> str:
+    if "events.fed" in state:
+        return "event-driven kernel"
+    return "max-plus recursion" if "stagger.wm" not in state else "staggered recursion"
 
 
 def _put(target: np.ndarray, value: Any, name: str) -> None:
@@ -108,8 +127,11 @@ def restore(engine: LineEngine, state: Mapping[str, Any]) -> None:
     """
     if int(state["m"]) != engine.line.m:
         raise StateMismatch(f"m: {state['m']} stations, this line has {engine.line.m}")
-    if ("events.fed" in state) != (engine._events is not None):
-        raise StateMismatch("events: the state was taken on the other line path")
+    taken_on, runs_on = _path_of(state), _path(engine)
+    if taken_on != runs_on:
+        raise StateMismatch(
+            f"path: the state was taken on the {taken_on}, this line runs on the {runs_on}"
+        )
     if bool(state["stats"]) is False and engine.stats:
         raise StateMismatch("stats: the state counted jobs only (stats=False)")
     # the calendar grows by doubling (LineEngine._grow_calendar): grow it as far (a
@@ -134,6 +156,10 @@ def restore(engine: LineEngine, state: Mapping[str, Any]) -> None:
     _put(d.quality_keys, state["draws.quality_keys"], "draws.quality_keys")
     for key, holder, name in _ENGINE_ARRAYS:
         _put(getattr(getattr(engine, holder), name), state[key], key)
+    st = engine._stagger
+    if st is not None:
+        for key, name in _STAGGER_ARRAYS:
+            _put(getattr(st, name), state[key], key)
     ev = engine._events
     if ev is not None:
         # the kernel holds these very arrays (sc, ist, dirty): write them in place
