@@ -171,27 +171,38 @@ def test_chunks_and_promises_do_not_change_an_overtaking_run() -> None:
     assert pytest.approx(b.horizon_s, abs=1e-6) == ref.T
 
 
-def test_the_built_in_plants_booths_and_cells_overtake_when_the_scenario_lets_them() -> None:
+def test_the_built_in_plants_booths_and_cells_overtake() -> None:
     import datetime as dt
 
+    from evplant.line.engine import LineEngine
     from evplant.plant.calendar import phase_calendar
     from evplant.plant.layout import layout_phase
     from evplant.scenario.load import load_scenario
 
-    def overtaking(overrides: list[str]) -> set[str]:
-        spec: Any = load_scenario("beijing-etown", overrides)[0]
-        phase = spec.plant.phases[0]
-        calendar = phase_calendar(phase, set(), dt.date(2024, 1, 1), dt.date(2025, 1, 1))
+    def phase_line(name: str, overrides: list[str], k: int = 0) -> CompiledLine:
+        spec: Any = load_scenario(name, overrides)[0]
+        phase = spec.plant.phases[k]
+        # a year the phase works in (phase 2 starts in 2025)
+        year = dt.date(2024 + k, 1, 1), dt.date(2026, 1, 1)
+        calendar = phase_calendar(phase, set(), *year)
         assert calendar is not None
-        line = layout_phase(phase, calendar).line
+        return layout_phase(phase, calendar).line
+
+    def overtaking(line: CompiledLine) -> set[str]:
         return {name for name, o in zip(line.names, line.overtakes, strict=True) if o}
 
-    # as calibrated: the scenario keeps the build order at its parallel stations
-    assert overtaking([]) == set()
-    # without keep_sequence a station with several servers overtakes: the default
+    # the plan and its calibration, both phases: a car leaves a booth (a casting a
+    # cell) as soon as it is done, and the lines run on the staggered recursion
+    for name in ("beijing-etown", "beijing-etown-2023"):
+        for k in (0, 1):
+            line = phase_line(name, [], k)
+            assert overtaking(line) == {"paint/booths", "die-casting/casting-cell"}
+            assert line.stagger is not None
+            assert LineEngine(line, 0)._stagger is not None
+    # keep_sequence keeps the build order: the max-plus recursion
     shops = "plant.phases.phase1.shops"
-    free = [
-        f"{shops}.paint.stations.booths.keep_sequence=false",
-        f"{shops}.die-casting.stations.casting-cell.keep_sequence=false",
+    kept = [
+        f"{shops}.paint.stations.booths.keep_sequence=true",
+        f"{shops}.die-casting.stations.casting-cell.keep_sequence=true",
     ]
-    assert overtaking(free) == {"paint/booths", "die-casting/casting-cell"}
+    assert overtaking(phase_line("beijing-etown", kept)) == set()

@@ -350,7 +350,11 @@ def test_the_plant_reworks_paint_and_scraps_at_final_test_conserving_every_car()
     from evplant.run import simulate
     from evplant.scenario.load import load_scenario
 
-    short = ["horizon.end=2025-03", "venture=null"]
+    # the partner's start-up experience pinned (the calibrated 955 units leave the
+    # early defects ~9x their mature rate: paint's yield then falls near zero, its
+    # rework loop starves the line and output stays too low to learn, which is that
+    # what-if's own story, not this test's)
+    short = ["horizon.end=2025-03", "venture=null", "plant.partner.experience_units=4000"]
     paint = "plant.phases.phase1.shops.paint.stations.booths"
     test = "plant.phases.phase1.shops.general-assembly.stations.final-test"
     quality = [
