@@ -528,6 +528,9 @@ def assert_same_visits(got: Visits, want: Visits) -> None:
         assert_allclose(
             getattr(got, name), getattr(want, name), atol=TIME_TOL, rtol=0, err_msg=name
         )
+    # which server too: the free-longest rule at overtaking stations, the lowest free
+    # one elsewhere (with failures per server, a wrong one would show in the times)
+    np.testing.assert_array_equal(got.server, want.server, err_msg="server")
 
 
 property_settings = settings(
