@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .._numba import kernel
 from ._named import Recursion, Stagger
 from .spec import CompiledLine
 from .visits import Visits
@@ -49,14 +50,35 @@ def new_stagger(line: CompiledLine, wave: tuple[np.ndarray, np.ndarray], rec: Re
 def keep_visits(kept: Visits, rows: Visits, jid: np.ndarray, first: int) -> None:
     """Copy the visits in ``rows`` of jobs ``first .. first + len(kept)`` into ``kept``
     (row ``job - first``): the staggered recursion's rows are departures, not jobs."""
-    for i in range(jid.shape[1]):
-        j = jid[:, i] - first
-        hit = (j >= 0) & (j < kept.n)
-        if not hit.any():
-            continue
-        at = j[hit]
-        for dst, src in (
-            (kept.entry, rows.entry), (kept.end, rows.end), (kept.departure, rows.departure),
-            (kept.server, rows.server), (kept.repair, rows.repair),
-        ):  # fmt: skip
-            dst[at, i] = src[hit, i]
+    _scatter(
+        kept.entry, kept.end, kept.departure, kept.server, kept.repair,
+        rows.entry, rows.end, rows.departure, rows.server, rows.repair, jid, first,
+    )  # fmt: skip
+
+
+@kernel
+def _scatter(
+    entry: np.ndarray,
+    end: np.ndarray,
+    dep: np.ndarray,
+    srv: np.ndarray,
+    rep: np.ndarray,
+    r_entry: np.ndarray,
+    r_end: np.ndarray,
+    r_dep: np.ndarray,
+    r_srv: np.ndarray,
+    r_rep: np.ndarray,
+    jid: np.ndarray,
+    first: int,
+) -> None:
+    n, m = jid.shape
+    kept = entry.shape[0]
+    for r in range(n):
+        for i in range(m):
+            j = jid[r, i] - first
+            if 0 <= j < kept:
+                entry[j, i] = r_entry[r, i]
+                end[j, i] = r_end[r, i]
+                dep[j, i] = r_dep[r, i]
+                srv[j, i] = r_srv[r, i]
+                rep[j, i] = r_rep[r, i]
