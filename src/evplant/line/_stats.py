@@ -359,20 +359,31 @@ def book_ranges(
     cal: Calendar,
     books: Books,
 ) -> None:
-    """Book rows ``lo[i]..hi[i]`` of station i's column of ``trace`` (the staggered
-    recursion's: each column in that station's departure order, so each server's
-    visits in its time order); entries, totals and completions are the kernel's."""
+    """Book rows ``lo[i, 0]..hi[i, 0]`` of station i's column of ``trace`` (the
+    staggered recursion's: each column in that station's departure order, so each
+    server's visits in its time order); entries (:func:`book_entries`), totals and
+    completions are booked apart."""
     entry, end, dep, srv, rep = trace
     n, m = entry.shape
     for r0 in range(0, n, _BLOCK):
         r1 = min(n, r0 + _BLOCK)
         for i in range(m):
-            a = max(lo[i], r0)
-            b = min(hi[i], r1)
-            if lo[i] >= 0 and a < b:
+            a = max(lo[i, 0], r0)
+            b = min(hi[i, 0], r1)
+            if lo[i, 0] >= 0 and a < b:
                 _book_station(
                     i, servers[i], a, b, i, entry, end, dep, srv, rep, fail, cal, books, False
                 )
+
+
+@kernel
+def book_entries(ein: np.ndarray, lo: np.ndarray, hi: np.ndarray, books: Books) -> None:
+    """Count the entries ``ein[r, i]`` of rows ``lo[i, 1]..hi[i, 1]`` in their bins, for
+    every station but the first (whose entries the staggered recursion books itself)."""
+    bins, edges, bhint = books.bins, books.edges, books.bhint
+    for i in range(1, ein.shape[1]):
+        for r in range(max(lo[i, 1], 0), hi[i, 1]):
+            bins[bin_of(ein[r, i], edges, bhint, i), i, B_IN] += 1.0
 
 
 def accumulate(

@@ -358,16 +358,18 @@ class LineEngine:
         topo, fail = self._topology(), self._failures()
         m = self.line.m
         jid = np.full((len(p), m), -1, dtype=np.int64)
-        lo = np.empty(m, dtype=np.int64)
-        hi = np.empty(m, dtype=np.int64)
+        ein = np.empty((len(p), m))
+        lo = np.empty((m, 2), dtype=np.int64)
+        hi = np.empty((m, 2), dtype=np.int64)
         total = 0
         while True:
             trace = _trace(out[total:])
             status, got = _stagger.run_staggered(
                 np.ascontiguousarray(p[total:]), release[total:], variant[total:],
                 ready[total:], topo, lag, ot, fail, self._calendar(), rec, st, trace,
-                jid[total:], self._books, until, lo, hi,
+                jid[total:], self._books, until, lo, hi, ein[total:],
             )  # fmt: skip
+            _stats.book_entries(ein[total:], lo, hi, self._books)
             if self.stats:
                 done = _trace(out[total : total + got])
                 _stats.book_ranges(done, lo, hi, topo.servers, fail, self._calendar(), self._books)
