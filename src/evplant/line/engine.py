@@ -21,7 +21,7 @@ Which path each feature takes (chosen per line, ``CompiledLine.in_build_order`` 
   default) runs through the staggered recursion, ``_stagger.run_staggered``: the
   same recursion over each station's own orders of entry and departure, each station
   running a few rows behind the one before it. It carries every feature above plus
-  overtaking, at two to four times the event-driven kernel's speed on the same lines
+  overtaking, at about four times the event-driven kernel's speed on the same lines
   (``benchmarks/run.py``).
   The last departures of each station wait for jobs not fed yet; what they do before
   a promise (``until``) is worked out on a copy of the state with jobs that never come
