@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from evplant.months import month_number
@@ -293,3 +295,21 @@ def test_a_station_is_given_as_shop_and_station() -> None:
     data["components"][0]["station"] = "trim-2"
     with pytest.raises(ValueError, match="station"):
         SupplyConfig.model_validate(data)
+
+
+def test_a_supplier_naming_a_variant_twice_is_refused_in_one_line(tmp_path: Path) -> None:
+    # found by the fuzzer: [SU7, SU7] was accepted, and the second name silently dropped
+    from evplant.errors import EvplantError
+    from evplant.scenario.load import prepare
+
+    data = prepare("beijing-etown").data
+    supplier = data["venture"]["supply"]["components"][1]["suppliers"][1]
+    supplier["variants"] = [*supplier["variants"], supplier["variants"][0]]
+    path = tmp_path / "scenario.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(EvplantError) as caught:
+        prepare(path, [])
+    (problem,) = caught.value.problems
+    text = str(problem)
+    assert "\n" not in text and text.startswith(str(path))
+    assert "suppliers" in text and "variants must be distinct" in text

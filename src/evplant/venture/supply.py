@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, NonNegativeFloat, model_validator
+from pydantic import Field, NonNegativeFloat, field_validator, model_validator
 
 from .common import (
     WEEKS_PER_MONTH,
@@ -79,6 +79,14 @@ class SupplierConfig(VentureModel):
         default=0, ge=0, description="units on hand at the start of the run"
     )
     shortage: Episodes = Field(default=Episodes(), description="this supplier's own")
+
+    @field_validator("variants")
+    @classmethod
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        # a variant named twice would be booked once: refuse it rather than drop it
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError(f"variants must be distinct, got {value}")
+        return value
 
 
 class ComponentConfig(VentureModel):
