@@ -40,7 +40,7 @@ import math
 
 import numpy as np
 
-from .._numba import kernel
+from .._numba import inline, kernel
 from ._kernel import _advance
 from ._named import (
     B_IN,
@@ -80,6 +80,16 @@ STATUS_CALENDAR = 1
 STATUS_TOKENS = 2  # the token pool ran dry: a sizing bug, never a user's error
 
 
+@inline
+def _let_go(t: int, tv: np.ndarray, free_tok: np.ndarray, cnt: np.ndarray) -> None:
+    """One branch lets go of token t (a part taken at its join, a job off the line's
+    end); the last one to do so gives it back to the free list."""
+    tv[t, TV_REFS] -= 1
+    if tv[t, TV_REFS] == 0:
+        free_tok[cnt[CNT_FREE]] = t
+        cnt[CNT_FREE] += 1
+
+
 @kernel
 def run_staggered(
     p: np.ndarray,
@@ -106,14 +116,14 @@ def run_staggered(
     done).
 
     Row r of ``out``/``jid`` holds, at station i, the visit of its ``(row - off_i)``-th
-    departure (``jid``: the job, -1 where none). Entries, the line's totals and
-    completions are booked here, those before ``until`` and past the watermarks; the
-    rows ``lo[i, 0]..hi[i, 0]`` of station i are left for ``_stats.book_ranges`` to
-    book, and (but at station 0, booked here with the line's lead-time sum) its entries
-    ``ein[r, i]`` in rows ``lo[i, 1]..hi[i, 1]`` for ``_stats.book_entries``: booked
-    here, every station's entry bin cost the kernel half its speed (63-71 against
-    29-34 ns a visit, measured; stores into the books in the commit loop keep LLVM
-    from holding the row's state in registers).
+    departure (``jid``: the job, -1 where none; given no rows, not written). Entries,
+    the line's totals and completions are booked here, those before ``until`` and past
+    the watermarks; the rows ``lo[i, 0]..hi[i, 0]`` of station i are left for
+    ``_stats.book_ranges`` to book, and (but at station 0, booked here with the line's
+    lead-time sum) its entries ``ein[r, i]`` in rows ``lo[i, 1]..hi[i, 1]`` for
+    ``_stats.book_entries``: booked here, every station's entry bin cost the kernel
+    half its speed (63-71 against 29-34 ns a visit, measured; stores into the books in
+    the commit loop keep LLVM from holding the row's state in registers).
     """
     servers, buffers, up, down, feeders, gate = topo
     ring, free_at, fst, next_job, last_in, hint = rec
@@ -122,6 +132,7 @@ def run_staggered(
     entry, end, dep, srv, rep = out
     bins, edges, line, done, bhint = books.bins, books.edges, books.line, books.done, books.bhint
     full = books.mode[0] == BOOK_ALL
+    keep = jid.shape[0] > 0  # (an empty jid: the visits are not kept)
     starts, ends = cal.starts, cal.ends
     n, m = p.shape
     mask = ring.shape[1] - 1
@@ -295,7 +306,8 @@ def run_staggered(
             dep[r, i] = t_out
             srv[r, i] = d_srv
             rep[r, i] = d_rep
-            jid[r, i] = tv[d_tok, TV_JOB]
+            if keep:
+                jid[r, i] = tv[d_tok, TV_JOB]
             gone[i] = mi
             t_gone[i] = t_out
             tok_gone[i] = d_tok
@@ -342,11 +354,7 @@ def run_staggered(
                     fi = feeders[i, f]
                     if fi >= 0:
                         # the part taken from the feeder's store
-                        pt = jring[fi, e & mask]
-                        tv[pt, TV_REFS] -= 1
-                        if tv[pt, TV_REFS] == 0:
-                            free_tok[cnt[CNT_FREE]] = pt
-                            cnt[CNT_FREE] += 1
+                        _let_go(jring[fi, e & mask], tv, free_tok, cnt)
             mi = gone[i]
             if mi < 0:
                 continue
@@ -366,10 +374,6 @@ def run_staggered(
                     if not full:
                         bins[bin_of(t_out, edges, bhint, i), i, B_OUT] += 1.0
             if last:
-                t = tok_gone[i]
-                tv[t, TV_REFS] -= 1
-                if tv[t, TV_REFS] == 0:
-                    free_tok[cnt[CNT_FREE]] = t
-                    cnt[CNT_FREE] += 1
+                _let_go(tok_gone[i], tv, free_tok, cnt)
     next_job[0] = row0 + n
     return STATUS_DONE, n

@@ -20,10 +20,9 @@ from .visits import Visits
 def new_stagger(line: CompiledLine, wave: tuple[np.ndarray, np.ndarray], rec: Recursion) -> Stagger:
     """An empty line's state for the staggered recursion (its rings sized to look back
     as far as it reads)."""
-    lag, ot = wave
     m = line.m
     k = np.asarray(line.servers, dtype=np.int64)
-    off = lag + ot * (k - 1)
+    off = line.rows_behind(wave)
     kmax = int(k.max())
     length = rec.ring.shape[1]  # sized for this path by _ring_length
     # every job in the line holds a token: at most the places and servers, plus the

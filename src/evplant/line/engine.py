@@ -109,8 +109,7 @@ def _ring_length(line: CompiledLine) -> int:
     wave = line.stagger
     if wave is not None:
         # the staggered recursion also reads as far back as a station runs behind
-        lag, ot = wave
-        need += int((lag + ot * (k - 1)).max()) + int(k.max()) + 1
+        need += int(line.rows_behind(wave).max()) + int(k.max()) + 1
     return 1 << (need - 1).bit_length()  # a power of two, so the kernel can mask
 
 
@@ -357,7 +356,8 @@ class LineEngine:
         p, release, variant, ready = jobs
         topo, fail = self._topology(), self._failures()
         m = self.line.m
-        jid = np.full((len(p), m), -1, dtype=np.int64)
+        # which job each row's visits are of: needed only to keep them
+        jid = np.full((len(p) if kept is not None else 0, m), -1, dtype=np.int64)
         ein = np.empty((len(p), m))
         lo = np.empty((m, 2), dtype=np.int64)
         hi = np.empty((m, 2), dtype=np.int64)
@@ -389,9 +389,7 @@ class LineEngine:
         departure."""
         st = self._stagger
         assert st is not None and self._wave is not None
-        lag, ot = self._wave
-        off = lag + ot * (np.asarray(self.line.servers) - 1)
-        n = int(off.max()) + 1
+        n = int(self.line.rows_behind(self._wave).max()) + 1
         m = self.line.m
         rec = Recursion(*(a.copy() for a in self._rec))
         # the watermarks are the real ones, so what is booked here is booked once (the

@@ -355,6 +355,14 @@ class CompiledLine:
         then exact; otherwise the event-driven kernel (``_events``) runs the line."""
         return not bool(self.overtakes.any()) and not bool((self.defect != DEFECT_PASS).any())
 
+    def rows_behind(self, wave: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """How many rows each station's departures run behind the jobs fed, in the
+        staggered recursion ``wave`` (:attr:`stagger`): its lag, and ``k - 1`` more
+        where it overtakes."""
+        lag, ot = wave
+        out: np.ndarray = lag + ot * (np.asarray(self.servers, dtype=np.int64) - 1)
+        return out
+
     @property
     def stagger(self) -> tuple[np.ndarray, np.ndarray] | None:
         """Where jobs overtake, how far each station runs behind in the staggered
