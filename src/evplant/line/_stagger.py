@@ -110,6 +110,7 @@ def run_staggered(
     lo: np.ndarray,
     hi: np.ndarray,
     ein: np.ndarray,
+    at: np.ndarray,
 ) -> tuple[int, int]:
     """Advance the line by the jobs in ``p`` (rows in build order, with their
     ``release`` times, ``variant`` and part times ``ready``); return (status, rows
@@ -122,8 +123,14 @@ def run_staggered(
     ``_stats.book_ranges`` to book, and (but at station 0, booked here with the line's
     lead-time sum) its entries ``ein[r, i]`` in rows ``lo[i, 1]..hi[i, 1]`` for
     ``_stats.book_entries``: booked here, every station's entry bin cost the kernel
-    half its speed (63-71 against 29-34 ns a visit, measured; stores into the books in
-    the commit loop keep LLVM from holding the row's state in registers).
+    half its speed (63-71 against 29-34 ns a visit, measured; such stores keep LLVM
+    from holding the row's state in registers).
+
+    Where the calendar runs out (a station's work would end past its last window),
+    the kernel returns ``STATUS_CALENDAR`` with the row's number and ``at[0]`` the
+    station it stopped at: the row's stations before it are done and booked, and the
+    next call (``at`` passed back, the calendar extended) resumes the row there, its
+    token already taken. ``at[0] = -1``: no row to resume.
     """
     servers, buffers, up, down, feeders, gate = topo
     ring, free_at, fst, next_job, last_in, hint = rec
@@ -140,18 +147,6 @@ def run_staggered(
     for i in range(m):
         if up[i] < 0:
             n_src += 1
-    # the row's changes, undone if the calendar runs out before the row is through
-    saved = np.empty((m, 3))
-    saved_free = np.empty(m)
-    chosen = np.empty(m, dtype=np.int64)
-    entered = np.zeros(m, dtype=np.bool_)
-    t_entry = np.empty(m)
-    gone = np.full(m, -1, dtype=np.int64)  # the departure's index, -1: none
-    t_gone = np.empty(m)
-    tok_gone = np.empty(m, dtype=np.int64)
-    undo_pick = np.empty(m, dtype=np.int64)
-    undo_f = np.empty((m, 3))
-    undo_i = np.empty((m, 3), dtype=np.int64)
     for i in range(m):
         for c in range(2):
             lo[i, c] = -1
@@ -159,24 +154,27 @@ def run_staggered(
     row0 = int(next_job[0])
     for r in range(n):
         job = row0 + r
-        if cnt[CNT_FREE] == 0:
-            next_job[0] = job
-            return STATUS_TOKENS, r
-        tok0 = free_tok[cnt[CNT_FREE] - 1]
-        tv[tok0, TV_JOB] = job
-        tv[tok0, TV_VAR] = variant[r]
-        tv[tok0, TV_REFS] = n_src
-        trel[tok0] = release[r]
-        jobtok[job & mask] = tok0
-        for q in range(m):
-            tp[tok0, q] = p[r, q]
-        for q in range(tg.shape[1]):
-            tg[tok0, q] = ready[r, q]
-        ok = True
-        for i in range(m):
-            entered[i] = False
-            gone[i] = -1
-        for i in range(m):
+        i0 = 0
+        if r == 0 and at[0] >= 0:
+            # the row the calendar cut: its token is taken, its first stations done
+            i0 = at[0]
+        else:
+            if cnt[CNT_FREE] == 0:
+                next_job[0] = job
+                return STATUS_TOKENS, r
+            cnt[CNT_FREE] -= 1
+            tok0 = free_tok[cnt[CNT_FREE]]
+            tv[tok0, TV_JOB] = job
+            tv[tok0, TV_VAR] = variant[r]
+            tv[tok0, TV_REFS] = n_src
+            trel[tok0] = release[r]
+            jobtok[job & mask] = tok0
+            for q in range(m):
+                tp[tok0, q] = p[r, q]
+            for q in range(tg.shape[1]):
+                tg[tok0, q] = ready[r, q]
+        at[0] = -1
+        for i in range(i0, m):
             e = job - lag[i]
             if e < 0:
                 continue
@@ -211,11 +209,6 @@ def run_staggered(
                         break
             else:
                 s = 0
-            chosen[i] = s
-            saved[i, 0] = fst[i, s, 0]
-            saved[i, 1] = fst[i, s, 1]
-            saved[i, 2] = fst[i, s, 2]
-            saved_free[i] = free_at[i, s]
             work = tp[tok, i]
             repair = 0.0
             if t_in == math.inf:
@@ -225,6 +218,7 @@ def run_staggered(
                 # the fast path written out, as in _kernel.run_rows and _events: one
                 # inlined helper for the three measured 6-8x slower kernels (178-217
                 # against 24-31 ns a visit; numba's handling of its tuple arguments)
+                f0, f1, f2 = fst[i, s, 0], fst[i, s, 1], fst[i, s, 2]
                 b = fail.basis[i]
                 h = _window(t_in, starts, hint, i)
                 t_end = t_in + work
@@ -238,14 +232,30 @@ def run_staggered(
                 if not fits:
                     t_end, repair = _advance(t_in, work, i, s, fail, fst, cal, hint)
                 if t_end == math.inf:
-                    ok = False
-                    fst[i, s, 0] = saved[i, 0]
-                    fst[i, s, 1] = saved[i, 1]
-                    fst[i, s, 2] = saved[i, 2]
-                    break
-            entered[i] = True
-            t_entry[i] = t_in
+                    # the calendar ran out: this station is done again, from its
+                    # failure clock as it was, once the caller has extended it; the
+                    # row's stations before it are done and stay so
+                    fst[i, s, 0], fst[i, s, 1], fst[i, s, 2] = f0, f1, f2
+                    next_job[0] = job
+                    at[0] = i
+                    return STATUS_CALENDAR, r
             ein[r, i] = t_in
+            if u < 0 or g >= 0:
+                last_in[i] = t_in
+            if e >= wm[i, WM_ENTRY] and t_in < until:
+                wm[i, WM_ENTRY] = e + 1
+                if i == 0:
+                    bins[bin_of(t_in, edges, bhint, 0), 0, B_IN] += 1.0
+                    line[L_LEAD] -= t_in
+                elif full:
+                    if lo[i, 1] < 0:
+                        lo[i, 1] = r
+                    hi[i, 1] = r + 1
+            for f in range(feeders.shape[1]):
+                fi = feeders[i, f]
+                if fi >= 0:
+                    # the part taken from the feeder's store
+                    _let_go(jring[fi, e & mask], tv, free_tok, cnt)
             # the departure this row reaches, if any
             if ot[i] == 0:
                 mi = e
@@ -280,10 +290,6 @@ def run_staggered(
                     d_rep = slot_f[i, pk, SL_REPAIR]
                     d_tok = slot_i[i, pk, SL_TOK]
                     d_srv = slot_i[i, pk, SL_SRV]
-                    undo_pick[i] = pk
-                    for c in range(3):
-                        undo_f[i, c] = slot_f[i, pk, c]
-                        undo_i[i, c] = slot_i[i, pk, c]
                     if pk != ns:
                         for c in range(3):
                             slot_f[i, pk, c] = slot_f[i, ns, c]
@@ -311,72 +317,20 @@ def run_staggered(
             rep[r, i] = d_rep
             if keep:
                 jid[r, i] = tv[d_tok, TV_JOB]
-            gone[i] = mi
-            t_gone[i] = t_out
-            tok_gone[i] = d_tok
-        if not ok:
-            # undo the stations before the one whose calendar ran out; their ring
-            # entries are written again, the same, when the row is run again
-            for q in range(m):
-                if not entered[q]:
-                    continue
-                cs = chosen[q]
-                fst[q, cs, 0] = saved[q, 0]
-                fst[q, cs, 1] = saved[q, 1]
-                fst[q, cs, 2] = saved[q, 2]
-                free_at[q, cs] = saved_free[q]
-                if ot[q] == 1:
-                    if gone[q] >= 0:
-                        pk = undo_pick[q]
-                        if pk != n_slot[q]:
-                            for c in range(3):
-                                slot_f[q, pk, c] = undo_f[q, c]
-                                slot_i[q, pk, c] = undo_i[q, c]
-                    else:
-                        n_slot[q] -= 1
-            next_job[0] = job
-            return STATUS_CALENDAR, r
-        # commit: the row's token, entries, departures and the tokens they release
-        cnt[CNT_FREE] -= 1
-        for i in range(m):
-            if entered[i]:
-                e = job - lag[i]
-                t_in = t_entry[i]
-                if up[i] < 0 or gate[i] >= 0:
-                    last_in[i] = t_in
-                if e >= wm[i, WM_ENTRY] and t_in < until:
-                    wm[i, WM_ENTRY] = e + 1
-                    if i == 0:
-                        bins[bin_of(t_in, edges, bhint, 0), 0, B_IN] += 1.0
-                        line[L_LEAD] -= t_in
-                    elif full:
-                        if lo[i, 1] < 0:
-                            lo[i, 1] = r
-                        hi[i, 1] = r + 1
-                for f in range(feeders.shape[1]):
-                    fi = feeders[i, f]
-                    if fi >= 0:
-                        # the part taken from the feeder's store
-                        _let_go(jring[fi, e & mask], tv, free_tok, cnt)
-            mi = gone[i]
-            if mi < 0:
-                continue
-            t_out = t_gone[i]
-            last = down[i] < 0
             if mi >= wm[i, WM_VISIT] and t_out < until:
                 wm[i, WM_VISIT] = mi + 1
                 if lo[i, 0] < 0:
                     lo[i, 0] = r
                 hi[i, 0] = r + 1
-                if last:
+                if dn < 0:
                     line[L_DONE] += 1.0
                     line[L_LEAD] += t_out
                     if t_out > line[L_T]:
                         line[L_T] = t_out
-                    done[bin_of(t_out, edges, bhint, m), tv[tok_gone[i], TV_VAR]] += 1.0
+                    done[bin_of(t_out, edges, bhint, m), tv[d_tok, TV_VAR]] += 1.0
                     if not full:
                         bins[bin_of(t_out, edges, bhint, i), i, B_OUT] += 1.0
-            if last:
-                _let_go(tok_gone[i], tv, free_tok, cnt)
+            if dn < 0:
+                _let_go(d_tok, tv, free_tok, cnt)
     next_job[0] = row0 + n
     return STATUS_DONE, n

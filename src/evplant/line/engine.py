@@ -361,20 +361,24 @@ class LineEngine:
         ein = np.empty((len(p), m))
         lo = np.empty((m, 2), dtype=np.int64)
         hi = np.empty((m, 2), dtype=np.int64)
+        # where the calendar ran out: the row's first station to do again (-1: none)
+        at = np.full(1, -1, dtype=np.int64)
         total = 0
         while True:
             trace = _trace(out[total:])
             status, got = _stagger.run_staggered(
                 np.ascontiguousarray(p[total:]), release[total:], variant[total:],
                 ready[total:], topo, lag, ot, fail, self._calendar(), rec, st, trace,
-                jid[total:], self._books, until, lo, hi, ein[total:],
+                jid[total:], self._books, until, lo, hi, ein[total:], at,
             )  # fmt: skip
+            # the rows done, and the one the calendar cut, whose first stations are
+            span = got + 1 if at[0] >= 0 else got
             _stats.book_entries(ein[total:], lo, hi, self._books)
             if self.stats:
-                done = _trace(out[total : total + got])
+                done = _trace(out[total : total + span])
                 _stats.book_ranges(done, lo, hi, topo.servers, fail, self._calendar(), self._books)
             if kept is not None:
-                keep_visits(kept, out[total : total + got], jid[total : total + got], first)
+                keep_visits(kept, out[total : total + span], jid[total : total + span], first)
             total += got
             if status == _stagger.STATUS_DONE:
                 return
