@@ -64,6 +64,35 @@ def test_capacity_on_the_ramp_scales_with_the_cycle_time_factor() -> None:
     assert p.capacity(first, t, mature) == pytest.approx(rate * hours, rel=1e-9)
 
 
+def test_a_variant_two_phases_build_is_split_by_what_each_can_build() -> None:
+    # phase 2 builds the SU7 beside phase 1, at half its mix
+    sc, _ = load_scenario(
+        "beijing-etown-2023", ["venture=null", "plant.phases.phase2.mix={SU7: 0.5, YU7: 0.5}"]
+    )
+    p = Plant(
+        sc.plant, sc.variants, ("2024-01", "2026-12"), np.random.SeedSequence(0), threads=False
+    )
+    t = 20  # 2025-09: both phases at work
+    one, two = p.phase_capacity("phase1", t), p.phase_capacity("phase2", t)
+    assert one == p.capacity(p.phases[0], t) and two == p.capacity(p.phases[1], t)
+    assert one > 0 and two > 0
+    assert p.phase_capacity("phase3", t) == 0.0  # no such phase: it builds nothing
+    # each phase's share: what it can build of the SU7, its capacity times its mix's
+    # share of it; whole cars, the odd one to the larger remainder
+    share2 = 0.5 * two / (one + 0.5 * two)
+    n = next(n for n in range(1_000, 1_100) if n * share2 % 1 > 0.5)
+    got = p.split_plan(t, np.array([n, 0]))
+    assert got["phase2"][0] == int(np.ceil(n * share2))
+    assert got["phase1"][0] == n - got["phase2"][0] == int(np.floor(n * (1 - share2)))
+    # and with the smaller remainder, the odd car goes to the other phase
+    n = next(n for n in range(1_000, 1_100) if 0 < n * share2 % 1 < 0.5)
+    got = p.split_plan(t, np.array([n, 0]))
+    assert got["phase2"][0] == int(np.floor(n * share2))
+    # a variant one phase builds goes to it whole
+    got = p.split_plan(t, np.array([0, 7]))
+    assert list(got["phase1"]) == [0, 0] and list(got["phase2"]) == [0, 7]
+
+
 def test_kits_that_arrive_late_in_the_month_are_built_late() -> None:
     # a plan well below capacity, so no month carries cars in work into the next
     early, late = plant(), plant()

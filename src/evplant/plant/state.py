@@ -234,6 +234,9 @@ def _place(plant: Plant, run: PhaseRun, got: Mapping[str, Any], t: int, field: s
     waiting = _by_variant(got.get("entrance", 0), f"{field}.entrance", variants, mix)
     first += [main[0]] * len(waiting)
     kinds += waiting
+    # the vehicles started so far: those built and those now in work (with none in
+    # work, too: the built ones were started, or in work would count them as owed)
+    run.released = int(run.built) + len(first)
     if not first:
         return
     state = plant.ramp(run)
@@ -241,6 +244,5 @@ def _place(plant: Plant, run: PhaseRun, got: Mapping[str, Any], t: int, field: s
     run.repair_factor = state.repair_time_factor
     at = max(float(plant.edges[t]), run.sop_s)
     line_state.place(engine, np.array(first), np.array(kinds), at, scale=state.cycle_time_factor)
-    run.released = int(run.built) + len(first)
     pv = plant.phase_variants(run)
     np.add.at(plant.released_by_variant, np.array(pv)[np.array(kinds)], 1.0)
