@@ -56,6 +56,10 @@ def test_a_number_of_vehicles_takes_the_phases_mix_spread_evenly() -> None:
 
 
 def test_the_cars_built_set_the_phases_learning() -> None:
+    # not given: none built
+    plant = fresh_plant()
+    plant_state.apply_planner(plant, {"phases": {"phase1": {"entrance": 1}}}, T)
+    assert plant.phases[0].built == 0.0 and plant.in_work(plant.phases[0]) == 1
     plant = fresh_plant()
     plant_state.apply_planner(plant, phase1(), T)
     assert plant.phases[0].built == 10_000.0
@@ -84,6 +88,24 @@ def test_the_cars_built_set_the_phases_learning() -> None:
         (
             {"phase1": {"built": True}},
             "plant.phases.phase1.built: True; allowed: cars built so far, 0 or more",
+        ),
+        (
+            {"phase1": {"built": "many"}},
+            "plant.phases.phase1.built: 'many'; allowed: cars built so far, 0 or more",
+        ),
+        (
+            {"phase1": {"stations": [1]}},
+            "plant.phases.phase1.stations: must be a mapping of station to vehicles",
+        ),
+        (
+            {"phase1": {"stores": 3}},
+            "plant.phases.phase1.stores: must be a mapping of station to vehicles",
+        ),
+        (
+            {"phase1": {"stores": {"paint/no-such": 1}}},
+            "plant.phases.phase1.stores: 'paint/no-such' is not a station of this phase's "
+            "main line; allowed: its stations' names (stamping/press-line, body/underbody, "
+            "body/framing, ...; see the state a run writes)",
         ),
         (
             {"phase1": {"entrance": 2.5}},
