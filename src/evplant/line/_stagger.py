@@ -117,9 +117,10 @@ def run_staggered(
     done).
 
     Row r of ``out``/``jid`` holds, at station i, the visit of its ``(row - off_i)``-th
-    departure (``jid``: the job, -1 where none; given no rows, not written). Entries,
-    the line's totals and completions are booked here, those before ``until`` and past
-    the watermarks; the rows ``lo[i, 0]..hi[i, 0]`` of station i are left for
+    departure (``jid``: the job, -1 where none; given no rows, not written; ``out``
+    and ``ein`` are not written either when the books count only and no visit is
+    kept). Entries, the line's totals and completions are booked here, those before
+    ``until`` and past the watermarks; the rows ``lo[i, 0]..hi[i, 0]`` of station i are left for
     ``_stats.book_ranges`` to book, and (but at station 0, booked here with the line's
     lead-time sum) its entries ``ein[r, i]`` in rows ``lo[i, 1]..hi[i, 1]`` for
     ``_stats.book_entries``: booked here, every station's entry bin cost the kernel
@@ -140,6 +141,9 @@ def run_staggered(
     bins, edges, line, done, bhint = books.bins, books.edges, books.line, books.done, books.bhint
     full = books.mode[0] == BOOK_ALL
     keep = jid.shape[0] > 0  # (an empty jid: the visits are not kept)
+    # the rows are read by the statistics and by a caller keeping the visits; counting
+    # only (Monte Carlo), nothing reads them
+    rows = full or keep
     starts, ends = cal.starts, cal.ends
     n, m = p.shape
     mask = ring.shape[1] - 1
@@ -239,7 +243,8 @@ def run_staggered(
                     next_job[0] = job
                     at[0] = i
                     return STATUS_CALENDAR, r
-            ein[r, i] = t_in
+            if rows:
+                ein[r, i] = t_in
             if u < 0 or g >= 0:
                 last_in[i] = t_in
             if e >= wm[i, WM_ENTRY] and t_in < until:
@@ -310,11 +315,12 @@ def run_staggered(
             sring[i, mi & mask] = d_srv
             if ot[i] == 0 and k > 1:
                 free_at[i, d_srv] = t_out
-            entry[r, i] = d_in
-            end[r, i] = d_end
-            dep[r, i] = t_out
-            srv[r, i] = d_srv
-            rep[r, i] = d_rep
+            if rows:
+                entry[r, i] = d_in
+                end[r, i] = d_end
+                dep[r, i] = t_out
+                srv[r, i] = d_srv
+                rep[r, i] = d_rep
             if keep:
                 jid[r, i] = tv[d_tok, TV_JOB]
             if mi >= wm[i, WM_VISIT] and t_out < until:
