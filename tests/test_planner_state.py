@@ -1,6 +1,8 @@
-"""A planner's state of the plant, read into a fresh plant (``plant.state.apply_planner``):
-every edit a planner can get wrong is refused with the field and what is allowed, and
-a count of vehicles given as a number is spread over the phase's mix."""
+"""The plant's part of a run's state (``plant.state``). A planner's part read into a fresh
+plant: every edit a planner can get wrong is refused with the field and what is allowed,
+a count of vehicles given as a number is spread over the phase's mix, placed vehicles
+work at the ramp's speed, and the part a run writes reads back as the same plant. An
+exact part of another plant is refused."""
 
 from __future__ import annotations
 
@@ -20,8 +22,9 @@ BOOTHS = "paint/booths"  # two servers, a store of ten after it
 OVEN = "paint/oven-inspect"  # one server, after the booths' store
 
 
-def fresh_plant() -> Plant:
-    sc, _ = load_scenario("beijing-etown-2023", ["venture=null", f"plant.phases.phase1.mix={MIX}"])
+def fresh_plant(extra: tuple[str, ...] = ()) -> Plant:
+    sets = ["venture=null", f"plant.phases.phase1.mix={MIX}", *extra]
+    sc, _ = load_scenario("beijing-etown-2023", sets)
     return Plant(
         sc.plant,
         sc.variants,
@@ -164,3 +167,74 @@ def test_what_a_planner_may_place_fits_the_line() -> None:
     part = phase1(stations={BOOTHS: 2, OVEN: 1}, stores={BOOTHS: 10}, entrance=0)
     plant_state.apply_planner(plant, part, T)
     assert plant.in_work(plant.phases[0]) == 13
+
+
+def test_placed_vehicles_work_at_the_ramps_speed() -> None:
+    # the same car placed at the entrance of a phase that has built none and of one
+    # that has built a million: its work at every station scaled by the ramp's factor
+    seen = []
+    for built in (0, 1_000_000):
+        plant = fresh_plant()
+        plant_state.apply_planner(plant, phase1(built=built, entrance=1), T)
+        factor = plant.ramp(plant.phases[0]).cycle_time_factor
+        month = plant.step(T, np.zeros(2, dtype=np.int64))
+        assert month.totals.produced == 1
+        seen.append((factor, float(plant.phases[0].engine.bin_stats(T).busy_s.sum())))
+    (slow, busy_slow), (fast, busy_fast) = seen
+    assert slow > 1.2 * fast
+    assert busy_slow / busy_fast == pytest.approx(slow / fast, rel=1e-9)
+
+
+def test_the_planners_part_a_run_writes_reads_back_as_the_same_plant() -> None:
+    # no store after paint, one place after body: a station with no store has none
+    stores = (
+        "plant.phases.phase1.shops.paint.store_after=0",
+        "plant.phases.phase1.shops.body.store_after=1",
+    )
+    plant = fresh_plant(stores)
+    for t in range(T + 1):
+        plant.step(t, np.array([9_000, 3_000]))
+    part = plant_state.planner_part(plant, T)
+    got = part["phases"]["phase1"]
+    run = plant.phases[0]
+    assert got["built"] == run.built > 0 and got["in_work"] == plant.in_work(run) > 0
+    line = run.engine.line
+    main = plant_state.line_state.main_line(run.engine)
+    # a store after every main-line station that has one, and none after the last
+    assert set(got["stations"]) == {line.names[i] for i in main}
+    assert set(got["stores"]) == {
+        line.names[i] for i in main if line.buffers[i] > 0 and line.down[i] >= 0
+    }
+    assert OVEN not in got["stores"] and "body/biw-check" in got["stores"]
+    held = sum(got["stations"].values()) + sum(got["stores"].values())
+    assert held > 0 and held + got["entrance"] == got["in_work"]
+    # read into a fresh plant at the next month: the same learning and the same cars
+    again = fresh_plant(stores)
+    plant_state.apply_planner(again, part, T + 1)
+    for a, b in zip(again.phases, plant.phases, strict=True):
+        assert a.built == b.built and again.in_work(a) == plant.in_work(b)
+
+
+def test_an_exact_part_of_another_plant_is_refused() -> None:
+    plant = fresh_plant()
+    plant.step(T, np.array([500, 0]))
+    part = plant_state.exact_part(plant)
+    del part["phases"]["phase2"]
+    with pytest.raises(EvplantError) as err:
+        plant_state.apply_exact(fresh_plant(), part)
+    assert str(err.value) == (
+        "exact.plant.phases: phases ['phase1'] are not this plant's ['phase1', 'phase2']"
+    )
+    part = plant_state.exact_part(plant)
+    part["phases"]["phase1"]["engine"] = {}
+    with pytest.raises(EvplantError) as err:
+        plant_state.apply_exact(fresh_plant(), part)
+    assert str(err.value).startswith("exact.plant.phases.phase1: does not fit this line (")
+    # a part written before scrap was counted: none scrapped
+    part = plant_state.exact_part(plant)
+    for got in part["phases"].values():
+        del got["scrapped"]
+    again = fresh_plant()
+    plant_state.apply_exact(again, part)
+    assert [r.scrapped for r in again.phases] == [0.0, 0.0]
+    assert [r.released for r in again.phases] == [r.released for r in plant.phases]
