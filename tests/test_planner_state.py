@@ -190,6 +190,7 @@ def test_the_planners_part_a_run_writes_reads_back_as_the_same_plant() -> None:
     stores = (
         "plant.phases.phase1.shops.paint.store_after=0",
         "plant.phases.phase1.shops.body.store_after=1",
+        "plant.phases.phase1.shops.die-casting.buffers=[0]",
     )
     plant = fresh_plant(stores)
     for t in range(T + 1):
@@ -206,6 +207,22 @@ def test_the_planners_part_a_run_writes_reads_back_as_the_same_plant() -> None:
         line.names[i] for i in main if line.buffers[i] > 0 and line.down[i] >= 0
     }
     assert OVEN not in got["stores"] and "body/biw-check" in got["stores"]
+    # the feeder lines' parts and the ramp, written for the reader (not read back)
+    off_main = [i for i in range(line.m) if i not in main]
+    where = plant_state.line_state.wip(run.engine, T)
+    assert where is not None and off_main
+    assert got["feeders"]["stations"] == {line.names[i]: int(where.at_station[i]) for i in off_main}
+    assert got["feeders"]["stores"] == {
+        line.names[i]: int(where.after_station[i]) for i in off_main if line.buffers[i] > 0
+    }
+    assert "die-casting/casting-cell" not in got["feeders"]["stores"]
+    assert "die-casting/trim-inspect" in got["feeders"]["stores"]
+    ramp = plant.ramp(run)
+    assert got["ramp"] == {
+        "cycle_time_factor": ramp.cycle_time_factor,
+        "repair_time_factor": ramp.repair_time_factor,
+        "defect_factor": ramp.defect_factor,
+    }
     held = sum(got["stations"].values()) + sum(got["stores"].values())
     assert held > 0 and held + got["entrance"] == got["in_work"]
     # read into a fresh plant at the next month: the same learning and the same cars
