@@ -314,3 +314,61 @@ def test_a_station_that_no_phase_has_or_a_join_is_refused_with_its_component() -
                 sc.plant, sc.variants, HORIZON, np.random.SeedSequence(0), parts_at={"chip": where}
             )
         assert err.value.problems[0].field == "venture.supply.components.chip.station"
+
+
+def test_the_months_bottleneck_is_the_station_of_the_longest_active_period() -> None:
+    for m in build(plant(), 6)[2:]:
+        longest = max(m.stations, key=lambda s: s.active_period_mean_s)
+        assert longest.active_period_mean_s > 0
+        assert (m.totals.bottleneck_shop, m.totals.bottleneck_station) == (
+            longest.shop,
+            f"{longest.shop}/{longest.station}",
+        )
+
+
+@pytest.mark.parametrize("on_defect", ["scrap", "rework"])
+def test_where_a_station_scraps_or_reworks_its_shops_quality_is_what_happened(
+    on_defect: str,
+) -> None:
+    # a final test that fails one car in twenty when mature (more on the ramp's early
+    # defects): general assembly's quality is the share of the cars it finished right
+    # first time, not the yield the scenario gives (its other stations pass more)
+    at = "plant.phases.phase1.shops.general-assembly.stations.final-test"
+    sets = [f"{at}.first_pass_yield=0.95", f"{at}.on_defect={on_defect}"]
+    if on_defect == "rework":
+        sets.append(f"{at}.rework_at=trim-2")
+    p = plant(sets)
+    run = p.phases[0]
+    last = run.engine.line.names.index("general-assembly/final-test")
+    seen = 0
+    for t in range(6):
+        m = p.step(t, np.array([3_000, 0]))
+        phase = m.phases[0]
+        if phase.produced == 0:
+            continue
+        seen += 1
+        # the cars that failed final test: scrapped, or sent back (each time they fail)
+        failed = phase.scrapped if on_defect == "scrap" else run.engine.bin_stats(t).reworked[last]
+        assert failed > 0
+        shop = next(s for s in m.shops if s.shop == "general-assembly")
+        assert shop.quality == pytest.approx(phase.produced / (phase.produced + failed))
+        assert shop.quality < 0.9
+    assert seen >= 4
+
+
+def test_a_month_one_phase_does_not_work_still_has_the_others_stations() -> None:
+    # phase 1 starts in September, phase 2 (the YU7) in March: from March to August
+    # only phase 2's stations and shops have a month
+    later = [
+        "plant.phases.phase1.sop=2024-09-01",
+        "plant.phases.phase1.shifts=[{start: '2024-09-01', shifts: 2, hours: 8, days_per_week: 5}]",
+        "plant.phases.phase2.construction={start: '2023-01', end: '2024-02'}",
+        "plant.phases.phase2.sop=2024-03-01",
+        "plant.phases.phase2.shifts.0.start=2024-03-01",
+    ]
+    p = plant(later)
+    assert [r.name for r in p.phases] == ["phase1", "phase2"]
+    months = [p.step(t, np.array([0, 2_000])) for t in range(6)]
+    for m in months[3:]:
+        assert m.stations and {s.phase for s in m.stations} == {"phase2"}
+        assert m.totals.bottleneck_station.split("/")[0] == m.totals.bottleneck_shop != ""
