@@ -353,6 +353,9 @@ def test_where_a_station_scraps_or_reworks_its_shops_quality_is_what_happened(
         shop = next(s for s in m.shops if s.shop == "general-assembly")
         assert shop.quality == pytest.approx(phase.produced / (phase.produced + failed))
         assert shop.quality < 0.9
+        # vehicles conserved per variant: each variant's in work is its own started,
+        # less built, less scrapped
+        assert sum(v.in_work for v in m.variants) == p.in_work(run)
     assert seen >= 4
 
 
@@ -372,3 +375,12 @@ def test_a_month_one_phase_does_not_work_still_has_the_others_stations() -> None
     for m in months[3:]:
         assert m.stations and {s.phase for s in m.stations} == {"phase2"}
         assert m.totals.bottleneck_station.split("/")[0] == m.totals.bottleneck_shop != ""
+
+
+def test_counting_only_builds_the_same_cars_and_keeps_no_station_records() -> None:
+    full, counted = build(plant(), 6), build(plant(stats=False), 6)
+    assert [m.totals.produced for m in counted] == [m.totals.produced for m in full]
+    assert sum(m.totals.produced for m in counted) > 0
+    for m in counted:
+        assert m.shops == [] and m.stations == []
+        assert (m.totals.bottleneck_shop, m.totals.bottleneck_station) == ("", "")
