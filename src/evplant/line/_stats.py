@@ -138,13 +138,21 @@ def _close_period(i: int, s: int, act: np.ndarray, acc: np.ndarray, bins: np.nda
     act[i, s, ACT_START] = -1.0
 
 
+# unsigned indices in _book_station (as in _stagger): numba checks a signed index for
+# wraparound at every access, where LLVM cannot prove it non-negative; the hints, the
+# rows, the station, the column and the server here are all non-negative. Literal
+# ints would turn an unsigned index back into a signed one, hence these.
+_ONE = np.uint64(1)
+_ZERO = np.uint64(0)
+
+
 @inline
 def _window_at(
-    h: int, starts: np.ndarray, ends: np.ndarray, cum: np.ndarray
+    h: np.uint64, starts: np.ndarray, ends: np.ndarray, cum: np.ndarray
 ) -> tuple[float, float, float, float]:
     """Calendar window h as locals: its start, its end, the working time before it and
     the next window's start (inf after the last)."""
-    nxt = starts[h + 1] if h + 1 < len(starts) else np.inf
+    nxt = starts[h + _ONE] if h + _ONE < np.uint64(len(starts)) else np.inf
     return starts[h], ends[h], cum[h], nxt
 
 
@@ -184,41 +192,43 @@ def _book_station(
     basis, ttf_code, ttr_code, table, keys = fail
     starts, ends, cum = cal
     fst, act, acc, bins, edges, line, done, hint, bhint, mode, _ = books
-    nbins = len(edges) - 1
-    h = hint[i]
+    iu = np.uint64(i)
+    cu = np.uint64(col)
+    nbins = np.uint64(len(edges) - 1)
+    h = np.uint64(hint[iu])
     w_lo, w_hi, w_cum, w_next = _window_at(h, starts, ends, cum)
-    b = bhint[i]
-    b_next = edges[b + 1] if b + 1 < nbins else np.inf
-    bas = basis[i]
-    busy_sum = acc[i, BUSY]
-    blocked_sum = acc[i, BLOCKED]
-    jobs = acc[i, JOBS]
+    b = np.uint64(bhint[iu])
+    b_next = edges[b + _ONE] if b + _ONE < nbins else np.inf
+    bas = basis[iu]
+    busy_sum = acc[iu, BUSY]
+    blocked_sum = acc[iu, BLOCKED]
+    jobs = acc[iu, JOBS]
     # server 0's open active period; with several servers it is loaded per visit
-    p_w0, p_work, p_start = act[i, 0, ACT_W0], act[i, 0, ACT_WORK], act[i, 0, ACT_START]
-    p_end, p_bin0, p_bin1 = act[i, 0, ACT_END], act[i, 0, ACT_BIN0], act[i, 0, ACT_BIN1]
-    for r in range(r0, r1):
-        s = int(server[r, col])
-        e = entry[r, col]
-        c = end[r, col]
-        d = dep[r, col]
+    p_w0, p_work, p_start = act[iu, 0, ACT_W0], act[iu, 0, ACT_WORK], act[iu, 0, ACT_START]
+    p_end, p_bin0, p_bin1 = act[iu, 0, ACT_END], act[iu, 0, ACT_BIN0], act[iu, 0, ACT_BIN1]
+    for r in range(np.uint64(r0), np.uint64(r1)):
+        s = np.uint64(server[r, cu])
+        e = entry[r, cu]
+        c = end[r, cu]
+        d = dep[r, cu]
         # W(t) for e <= c <= d, walking the window forward from e's (entries come in
         # order except where jobs overtake, hence the walk back)
-        if e < w_lo and h > 0:
-            while h > 0 and starts[h] > e:
-                h -= 1
+        if e < w_lo and h > _ZERO:
+            while h > _ZERO and starts[h] > e:
+                h -= _ONE
             w_lo, w_hi, w_cum, w_next = _window_at(h, starts, ends, cum)
         while w_next <= e:
-            h += 1
+            h += _ONE
             w_lo, w_hi, w_cum, w_next = _window_at(h, starts, ends, cum)
         we = w_cum if e <= w_lo else w_cum + min(e, w_hi) - w_lo
         while w_next <= c:
-            h += 1
+            h += _ONE
             w_lo, w_hi, w_cum, w_next = _window_at(h, starts, ends, cum)
         wc = w_cum if c <= w_lo else w_cum + min(c, w_hi) - w_lo
         wd = wc
         if d != c:  # blocked
             while w_next <= d:
-                h += 1
+                h += _ONE
                 w_lo, w_hi, w_cum, w_next = _window_at(h, starts, ends, cum)
             wd = w_cum if d <= w_lo else w_cum + min(d, w_hi) - w_lo
         down_work = 0.0
@@ -226,56 +236,56 @@ def _book_station(
         if bas == FAIL_CALENDAR:
             # the next down interval usually starts later: skip the call (its array
             # arguments cost ~100 ns in reference counting alone)
-            if fst[i, s, FST_A] < d:
-                hint[i] = h
-                if fst[i, s, FST_A] < c:
+            if fst[iu, s, FST_A] < d:
+                hint[iu] = h
+                if fst[iu, s, FST_A] < c:
                     down_work = _down_between(
-                        e, c, i, s, keys, ttf_code, ttr_code, table, starts, ends, cum, fst, acc,
-                        bins, edges, hint, bhint,
+                        e, c, i, int(s), keys, ttf_code, ttr_code, table, starts, ends, cum, fst,
+                        acc, bins, edges, hint, bhint,
                     )  # fmt: skip
-                if fst[i, s, FST_A] < d:
+                if fst[iu, s, FST_A] < d:
                     down_block = _down_between(
-                        c, d, i, s, keys, ttf_code, ttr_code, table, starts, ends, cum, fst, acc,
-                        bins, edges, hint, bhint,
+                        c, d, i, int(s), keys, ttf_code, ttr_code, table, starts, ends, cum, fst,
+                        acc, bins, edges, hint, bhint,
                     )  # fmt: skip
-                h = hint[i]
+                h = np.uint64(hint[iu])
                 w_lo, w_hi, w_cum, w_next = _window_at(h, starts, ends, cum)
         elif bas == FAIL_OPERATING:
-            down_work = repair[r, col]
+            down_work = repair[r, cu]
             if down_work > 0.0:
-                acc[i, FAILED] += down_work
-                bins[bin_of(c, edges, bhint, i), i, B_FAILED] += down_work
+                acc[iu, FAILED] += down_work
+                bins[bin_of(c, edges, bhint, i), iu, B_FAILED] += down_work
         busy = (wc - we) - down_work
         blocked = (wd - wc) - down_block
         busy_sum += busy
         blocked_sum += blocked
         jobs += 1.0
         # the bins of e <= c <= d, walking forward from e's (as the window)
-        if e < edges[b] and b > 0:
-            while b > 0 and edges[b] > e:
-                b -= 1
-            b_next = edges[b + 1] if b + 1 < nbins else np.inf
+        if e < edges[b] and b > _ZERO:
+            while b > _ZERO and edges[b] > e:
+                b -= _ONE
+            b_next = edges[b + _ONE] if b + _ONE < nbins else np.inf
         while b_next <= e:
-            b += 1
-            b_next = edges[b + 1] if b + 1 < nbins else np.inf
+            b += _ONE
+            b_next = edges[b + _ONE] if b + _ONE < nbins else np.inf
         be = b
         bc = b
         if b_next <= c:
-            while bc + 1 < nbins and edges[bc + 1] <= c:
-                bc += 1
+            while bc + _ONE < nbins and edges[bc + _ONE] <= c:
+                bc += _ONE
         bd = bc
-        while bd + 1 < nbins and edges[bd + 1] <= d:
-            bd += 1
-        bins[bc, i, B_BUSY] += busy
-        bins[bd, i, B_BLOCKED] += blocked
-        bins[bd, i, B_OUT] += 1.0
+        while bd + _ONE < nbins and edges[bd + _ONE] <= d:
+            bd += _ONE
+        bins[bc, iu, B_BUSY] += busy
+        bins[bd, iu, B_BLOCKED] += blocked
+        bins[bd, iu, B_OUT] += 1.0
         if book_entry:
-            bins[be, i, B_IN] += 1.0
+            bins[be, iu, B_IN] += 1.0
         # Roser's active period: entry to end of work, merged with the one before when
         # the server starts again the instant it finished
         if k > 1:
-            p_w0, p_work, p_start = act[i, s, ACT_W0], act[i, s, ACT_WORK], act[i, s, ACT_START]
-            p_end, p_bin0, p_bin1 = act[i, s, ACT_END], act[i, s, ACT_BIN0], act[i, s, ACT_BIN1]
+            p_w0, p_work, p_start = act[iu, s, ACT_W0], act[iu, s, ACT_WORK], act[iu, s, ACT_START]
+            p_end, p_bin0, p_bin1 = act[iu, s, ACT_END], act[iu, s, ACT_BIN0], act[iu, s, ACT_BIN1]
         if p_start >= 0.0 and e == p_end:
             p_work += wc - we
             p_end = c
@@ -283,26 +293,26 @@ def _book_station(
         else:
             if p_start >= 0.0:
                 # the open period ends (written out: a call here cost ~15 ns a visit)
-                acc[i, ACT_SUM] += p_work
-                acc[i, ACT_CNT] += 1.0
-                b1 = int(p_bin1)
-                bins[b1, i, B_ACT_SUM] += p_work
-                bins[b1, i, B_ACT_CNT] += 1.0
-                for bb in range(int(p_bin0), b1 + 1):
-                    if p_work > bins[bb, i, B_ACT_MAX]:
-                        bins[bb, i, B_ACT_MAX] = p_work
+                acc[iu, ACT_SUM] += p_work
+                acc[iu, ACT_CNT] += 1.0
+                b1 = np.uint64(p_bin1)
+                bins[b1, iu, B_ACT_SUM] += p_work
+                bins[b1, iu, B_ACT_CNT] += 1.0
+                for bb in range(np.uint64(p_bin0), b1 + _ONE):
+                    if p_work > bins[bb, iu, B_ACT_MAX]:
+                        bins[bb, iu, B_ACT_MAX] = p_work
             p_w0, p_work, p_start, p_end, p_bin0, p_bin1 = we, wc - we, e, c, be, bc
         if k > 1:
-            act[i, s, ACT_W0], act[i, s, ACT_WORK], act[i, s, ACT_START] = p_w0, p_work, p_start
-            act[i, s, ACT_END], act[i, s, ACT_BIN0], act[i, s, ACT_BIN1] = p_end, p_bin0, p_bin1
+            act[iu, s, ACT_W0], act[iu, s, ACT_WORK], act[iu, s, ACT_START] = p_w0, p_work, p_start
+            act[iu, s, ACT_END], act[iu, s, ACT_BIN0], act[iu, s, ACT_BIN1] = p_end, p_bin0, p_bin1
     if k == 1:
-        act[i, 0, ACT_W0], act[i, 0, ACT_WORK], act[i, 0, ACT_START] = p_w0, p_work, p_start
-        act[i, 0, ACT_END], act[i, 0, ACT_BIN0], act[i, 0, ACT_BIN1] = p_end, p_bin0, p_bin1
-    acc[i, BUSY] = busy_sum
-    acc[i, BLOCKED] = blocked_sum
-    acc[i, JOBS] = jobs
-    hint[i] = h
-    bhint[i] = b
+        act[iu, 0, ACT_W0], act[iu, 0, ACT_WORK], act[iu, 0, ACT_START] = p_w0, p_work, p_start
+        act[iu, 0, ACT_END], act[iu, 0, ACT_BIN0], act[iu, 0, ACT_BIN1] = p_end, p_bin0, p_bin1
+    acc[iu, BUSY] = busy_sum
+    acc[iu, BLOCKED] = blocked_sum
+    acc[iu, JOBS] = jobs
+    hint[iu] = h
+    bhint[iu] = b
 
 
 # rows booked a station at a time: 256 rows of a trace's five columns (50 KB) stay in
