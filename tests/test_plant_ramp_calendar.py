@@ -104,6 +104,11 @@ def test_a_phases_windows_follow_its_weeks_regimes_and_holidays() -> None:
     assert np.array_equal(cal.ends, days * DAY + 6 * H + np.array([8] * 7 + [16] * 5) * H)
     assert shifts_on(p, dt.date(2024, 1, 2)) == (0, 0.0)  # before start of production
     assert shifts_on(p, dt.date(2024, 1, 3)) == (1, 8.0)  # from its first day
+    # a phase whose first regime starts after its start of production works from then
+    late = phase("2024-01-03", {"start": "2024-01-08", "shifts": 1, "hours": 8, "days_per_week": 5})
+    assert shifts_on(late, dt.date(2024, 1, 5)) == (0, 0.0)
+    first = phase_calendar(late, set(), T0, dt.date(2024, 1, 22))
+    assert first is not None and first.starts[0] == 7 * DAY + 7 * H  # Monday 8, 07:00
     assert shifts_on(p, dt.date(2024, 1, 12)) == (1, 8.0)
     assert shifts_on(p, dt.date(2024, 1, 15)) == (2, 8.0)
 
