@@ -74,25 +74,23 @@ def phase(sop: str, *regimes: dict[str, Any]) -> Any:
     return SimpleNamespace(sop=sop, shifts=[ShiftRegime.model_validate(r) for r in regimes])
 
 
+def regime(start: str, shifts: int, **more: float) -> dict[str, Any]:
+    """A shift regime of 8-hour shifts; what else is not given takes the spec's default
+    (6 days a week, the first shift at 07:00)."""
+    return {"start": start, "shifts": shifts, "hours": 8, **more}
+
+
+# three shifts of 8 h from 22:00 every day: each day's work runs into the next's
+ROUND_THE_CLOCK = regime("2024-01-01", 3, days_per_week=7, first_shift_starts=22)
+
+
 def test_a_phases_windows_follow_its_weeks_regimes_and_holidays() -> None:
     # from Wednesday 3 January: one shift of 8 h at 06:00 on weekdays, two from Monday
     # 15 January; Wednesday 10 January is a holiday; until Monday 22 January
     p = phase(
         "2024-01-03",
-        {
-            "start": "2024-01-01",
-            "shifts": 1,
-            "hours": 8,
-            "days_per_week": 5,
-            "first_shift_starts": 6,
-        },
-        {
-            "start": "2024-01-15",
-            "shifts": 2,
-            "hours": 8,
-            "days_per_week": 5,
-            "first_shift_starts": 6,
-        },
+        regime("2024-01-01", 1, days_per_week=5, first_shift_starts=6),
+        regime("2024-01-15", 2, days_per_week=5, first_shift_starts=6),
     )
     off = holiday_days([Holiday(start="2024-01-10", days=1)])
     cal = phase_calendar(p, off, T0, dt.date(2024, 1, 22))
@@ -104,66 +102,34 @@ def test_a_phases_windows_follow_its_weeks_regimes_and_holidays() -> None:
     assert np.array_equal(cal.ends, days * DAY + 6 * H + np.array([8] * 7 + [16] * 5) * H)
     assert shifts_on(p, dt.date(2024, 1, 2)) == (0, 0.0)  # before start of production
     assert shifts_on(p, dt.date(2024, 1, 3)) == (1, 8.0)  # from its first day
+    assert shifts_on(p, dt.date(2024, 1, 12)) == (1, 8.0)
+    assert shifts_on(p, dt.date(2024, 1, 15)) == (2, 8.0)
     # a phase whose first regime starts after its start of production works from then
-    late = phase("2024-01-03", {"start": "2024-01-08", "shifts": 1, "hours": 8, "days_per_week": 5})
+    late = phase("2024-01-03", regime("2024-01-08", 1, days_per_week=5))
     assert shifts_on(late, dt.date(2024, 1, 5)) == (0, 0.0)
     first = phase_calendar(late, set(), T0, dt.date(2024, 1, 22))
     assert first is not None and first.starts[0] == 7 * DAY + 7 * H  # Monday 8, 07:00
-    assert shifts_on(p, dt.date(2024, 1, 12)) == (1, 8.0)
-    assert shifts_on(p, dt.date(2024, 1, 15)) == (2, 8.0)
 
 
 def test_shifts_round_the_clock_are_one_window_and_a_phase_that_never_works_none() -> None:
-    # three shifts of 8 h from 22:00 every day: each day's work runs into the next's
-    p = phase(
-        "2024-01-01",
-        {
-            "start": "2024-01-01",
-            "shifts": 3,
-            "hours": 8,
-            "days_per_week": 7,
-            "first_shift_starts": 22,
-        },
-    )
-    cal = phase_calendar(p, set(), T0, dt.date(2024, 1, 4))
+    cal = phase_calendar(phase("2024-01-01", ROUND_THE_CLOCK), set(), T0, dt.date(2024, 1, 4))
     assert cal is not None
     assert list(cal.starts) == [22 * H] and list(cal.ends) == [2 * DAY + 22 * H + 24 * H]
     # round the clock on the 1st, then one shift at 06:00: the 2nd's shift lies inside
     # the night's window, which keeps its end
     p = phase(
         "2024-01-01",
-        {
-            "start": "2024-01-01",
-            "shifts": 3,
-            "hours": 8,
-            "days_per_week": 7,
-            "first_shift_starts": 22,
-        },
-        {
-            "start": "2024-01-02",
-            "shifts": 1,
-            "hours": 8,
-            "days_per_week": 7,
-            "first_shift_starts": 6,
-        },
+        ROUND_THE_CLOCK,
+        regime("2024-01-02", 1, days_per_week=7, first_shift_starts=6),
     )
     cal = phase_calendar(p, set(), T0, dt.date(2024, 1, 4))
     assert cal is not None
     assert list(cal.starts) == [22 * H, 2 * DAY + 6 * H]
     assert list(cal.ends) == [DAY + 22 * H, 2 * DAY + 14 * H]
     # a start of production after the calendar's end, or no working day before it
-    assert (
-        phase_calendar(
-            phase("2024-02-01", {"start": "2024-01-01", "shifts": 1, "hours": 8}),
-            set(),
-            T0,
-            dt.date(2024, 1, 31),
-        )
-        is None
-    )
-    weekend = phase(
-        "2024-01-06", {"start": "2024-01-01", "shifts": 1, "hours": 8, "days_per_week": 5}
-    )
+    after = phase("2024-02-01", regime("2024-01-01", 1))
+    assert phase_calendar(after, set(), T0, dt.date(2024, 1, 31)) is None
+    weekend = phase("2024-01-06", regime("2024-01-01", 1, days_per_week=5))
     assert phase_calendar(weekend, set(), T0, dt.date(2024, 1, 8)) is None
 
 
