@@ -128,12 +128,12 @@ def run_staggered(
     departure (``jid``: the job, -1 where none; given no rows, not written; ``out``
     and ``ein`` are not written either when the books count only and no visit is
     kept). Entries, the line's totals and completions are booked here, those before
-    ``until`` and past the watermarks; the rows ``lo[i, 0]..hi[i, 0]`` of station i are left for
-    ``_stats.book_ranges`` to book, and (but at station 0, booked here with the line's
-    lead-time sum) its entries ``ein[r, i]`` in rows ``lo[i, 1]..hi[i, 1]`` for
-    ``_stats.book_entries``: booked here, every station's entry bin cost the kernel
-    half its speed (63-71 against 29-34 ns a visit, measured; such stores keep LLVM
-    from holding the row's state in registers).
+    ``until`` and past the watermarks; the rows ``lo[i, 0]..hi[i, 0]`` of station i
+    are left for ``_stats.book_ranges`` to book, and (but at station 0, booked here
+    with the line's lead-time sum) its entries ``ein[r, i]`` in rows
+    ``lo[i, 1]..hi[i, 1]`` for ``_stats.book_entries``: booked here, every station's
+    entry bin cost the kernel half its speed (63-71 against 29-34 ns a visit,
+    measured; such stores keep LLVM from holding the row's state in registers).
 
     Where the calendar runs out (a station's work would end past its last window),
     the kernel returns ``STATUS_CALENDAR`` with the row's number and ``at[0]`` the

@@ -371,7 +371,7 @@ class LineEngine:
                 ready[total:], topo, lag, ot, fail, self._calendar(), rec, st, trace,
                 jid[total:], self._books, until, lo, hi, ein[total:], at,
             )  # fmt: skip
-            # the rows done, and the one the calendar cut, whose first stations are
+            # the rows done, and the one the calendar cut (its first stations done)
             span = got + 1 if at[0] >= 0 else got
             _stats.book_entries(ein[total:], lo, hi, self._books)
             if self.stats:
