@@ -544,14 +544,16 @@ def calibrate(
     for row in parameter_rows(post):
         table.add_row(row["label"], f"{row['prior_p50']:.4g}", f"{row['posterior_p10']:.4g}",
                       f"{row['posterior_p50']:.4g}", f"{row['posterior_p90']:.4g}",
-                      f"{row['r_hat']:.2f}")
+                      f"{row['r_hat']:.3f}")
     out.print(table)
     fit = fit_rows(post)
     inside = sum(1 for r in fit if r["within_p10_p90"])
     out.print(
         f"{inside} of {len(fit)} statements within the fit's P10-P90; {post.simulations} "
-        f"simulations in {post.seconds:.1f} s ({post.executor}); acceptance "
-        f"{post.diagnostics['acceptance_fraction']:.2f}"
+        f"simulations in {post.seconds:.1f} s ({post.executor}); largest R-hat "
+        f"{post.diagnostics['r_hat_max']:.3f} over {post.diagnostics['runs']} runs"
+        + ("" if post.diagnostics["reached_posterior"] else
+           " (the budget ran out before every run reached the posterior: give more)")
     )
     out.print(f"wrote {', '.join(str(f) for f in res.files)}")
 

@@ -74,8 +74,7 @@ def calibrate(
     EvplantError
         For bad input or a budget too small for the parameters.
     """
-    from ..inputs import read_yaml
-    from ..scenario.load import DEFAULT, scenario_text
+    from ..scenario.load import DEFAULT
 
     scenario = DEFAULT if scenario is None else scenario
     if budget < 1:
@@ -86,18 +85,67 @@ def calibrate(
         scenario, observed, budget=budget, seed=seed, workers=workers, scheduler=scheduler,
         overrides=overrides, origin=origin, progress=progress, executor=executor,
     )
+    return written(post, scenario, overrides, name, out_dir, budget, report)
+
+
+def written(
+    post: Posterior, scenario: str | Path, overrides: Sequence[str], name: str | None,
+    out_dir: str | Path | None, budget: int, report: bool,
+) -> Calibrated:
+    """Write a finished calibration's (or assimilation's) outputs; see :func:`calibrate`."""
+    from ..inputs import read_yaml
+    from ..scenario.load import scenario_text
+    from .outputs import strip_calibration
+
     text, source = scenario_text(str(scenario))
+    text = strip_calibration(text)
     if overrides:  # the file's text lacks the overrides: edit the data they made instead
         import yaml
 
         from ..scenario.load import prepare
 
+        data = prepare(scenario, overrides).data
+        data.pop("posterior", None)
         text = f"# {source} with {' '.join(overrides)}\n" + yaml.safe_dump(
-            prepare(scenario, overrides).data, sort_keys=False, allow_unicode=True, width=100
+            data, sort_keys=False, allow_unicode=True, width=100
         )
     _, lines = read_yaml(text, source)
-    final = name or f"{post.scenario}-calibrated"
+    final = name or (f"{post.scenario}-calibrated" if post.method == "calibrate" else post.scenario)
     target = Path(out_dir) if out_dir is not None else Path("runs") / f"{final}"
     files = write_all(target, post, text=text, lines=lines, name=final, budget=budget,
                       report=report)
     return Calibrated(post, target, final, files)
+
+
+def assimilate(
+    scenario: str | Path,
+    observed: str | Path | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    budget: int = 2000,
+    seed: int = 0,
+    workers: int = 1,
+    scheduler: str | None = None,
+    overrides: Sequence[str] = (),
+    name: str | None = None,
+    progress: Progress | None = None,
+    report: bool = True,
+    executor: Any = None,
+) -> Calibrated:
+    """Take the record's statements after a calibrated scenario's last fitted month into
+    its posterior (:mod:`.assimilate`), and write the same outputs as :func:`calibrate`.
+
+    ``name``: the new scenario's name (default: the scenario's own).
+    Raises EvplantError for bad input (no posterior, a record that ends before the last
+    fitted month, a budget too small) before anything is written."""
+    from .assimilate import run_assimilation
+
+    if budget < 1:
+        raise EvplantError("must be at least 1", field="--budget")
+    if name is not None and not name.strip():
+        raise EvplantError("must not be empty", field="--name")
+    post = run_assimilation(
+        scenario, observed, budget=budget, seed=seed, workers=workers, scheduler=scheduler,
+        overrides=overrides, progress=progress, executor=executor,
+    )
+    return written(post, scenario, overrides, name, out_dir, budget, report)

@@ -55,3 +55,8 @@ class PosteriorRef(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     file: str = Field(min_length=1, description="posterior.parquet, relative to the scenario")
+    fitted_through: str | None = Field(
+        None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="the last month of the record the posterior has seen (YYYY-MM): "
+        "`evplant assimilate` takes in the statements after it",
+    )

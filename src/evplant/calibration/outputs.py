@@ -44,6 +44,7 @@ def posterior_table(post: Posterior) -> Any:
     n = len(post.samples)
     cols: dict[str, Any] = {
         "sample": pa.array(np.arange(n, dtype=np.int64)),
+        "run": pa.array(post.run.astype(np.int64)),
         "walker": pa.array(post.walker.astype(np.int64)),
         "step": pa.array(post.step.astype(np.int64)),
         "weight": pa.array(np.full(n, 1.0 / n)),
@@ -72,7 +73,7 @@ def read_posterior(path: str | Path) -> tuple[list[str], np.ndarray, np.ndarray]
         raise EvplantError("posterior file not found", file=str(path)) from None
     except Exception as exc:  # pyarrow raises its own types for a broken file
         raise EvplantError(f"not a readable Parquet file ({exc})", file=str(path)) from None
-    fixed = {"sample", "walker", "step", "weight", "log_posterior", "log_likelihood"}
+    fixed = {"sample", "run", "walker", "step", "weight", "log_posterior", "log_likelihood"}
     paths = [c for c in table.column_names if c not in fixed]
     if not paths or "weight" not in table.column_names or table.num_rows == 0:
         raise EvplantError(
@@ -140,7 +141,7 @@ def parameter_rows(post: Posterior) -> list[dict[str, Any]]:
             "prior_p90": float(q_prior[2, j]), "posterior_p10": float(q_post[0, j]),
             "posterior_p50": float(q_post[1, j]), "posterior_p90": float(q_post[2, j]),
             "point": point[j], "effective_samples": d["effective_samples"][j],
-            "r_hat": d["r_hat"][j],
+            "ess_tail": d["ess_tail"][j], "r_hat": d["r_hat"][j],
         }
         for j, p in enumerate(post.params)
     ]
@@ -158,7 +159,7 @@ def summary(post: Posterior, fit: list[dict[str, Any]], budget: int) -> dict[str
         "fit_months": f"{post.fit_months[0]}..{post.fit_months[1]}",
         "statements": len(post.statements),
         "statements_within_p10_p90": int(sum(inside)),
-        "sampler": "emcee ensemble: stretch and differential-evolution moves",
+        "sampler": "waste-free SMC with adaptive tempering (independent runs, pooled)",
         "diagnostics": post.diagnostics,
         "parameters": parameter_rows(post),
     })
@@ -172,6 +173,15 @@ def rounded_point(post: Posterior) -> list[float | int]:
 
 
 _VALUE = r"(-?[0-9][0-9_.eE+-]*)"
+_MARK = re.compile(r"\s*calibrated: posterior median \(was ([^)]*)\);?")
+_HEADER = re.compile(r"\A# [^\n]* calibrated by `evplant (calibrate|assimilate)`[^\n]*\n(# [^\n]*\n){1,2}")
+_TAIL = re.compile(r"\n# The calibration's samples:[^\n]*\n# [^\n]*\nposterior:\n(  [^\n]*\n)+\Z")
+
+
+def strip_calibration(text: str) -> str:
+    """A calibrated scenario's text without what a calibration added around it (its
+    header and ``posterior:`` section), so it can be calibrated again."""
+    return _TAIL.sub("\n", _HEADER.sub("", text)).rstrip("\n") + "\n"
 
 
 def calibrated_text(
@@ -194,12 +204,16 @@ def calibrated_text(
             return _dumped(text, post, name, posterior_file)
         new = repr(value)
         code = code[: m.start(2)] + new + code[m.end(2):]
-        note = f"calibrated: posterior median (was {m.group(2)})"
+        was = m.group(2)
+        if (old := _MARK.match(comment)) is not None:  # calibrated before: keep the plan's value
+            was, comment = old.group(1), comment[old.end():]
+            sep = sep if comment.strip() else ""
+        note = f"calibrated: posterior median (was {was})"
         out[line - 1] = f"{code} # {note};{comment}" if sep else f"{code}   # {note}"
     body = "\n".join(out) + "\n"
     body = re.sub(r"(?m)^name:.*$", f"name: {name}", body, count=1)
     header = (
-        f"# {name}: {post.scenario} calibrated by `evplant calibrate` on "
+        f"# {name}: {post.scenario} calibrated by `evplant {post.method}` on "
         f"{len(post.statements)} statements of the record\n# ({post.fit_months[0]}.."
         f"{post.fit_months[1]}); values marked 'calibrated' are posterior medians, and\n"
         f"# `evplant mc` draws them jointly from {posterior_file}.\n"
@@ -207,7 +221,7 @@ def calibrated_text(
     tail = (
         "\n# The calibration's samples: `evplant mc` draws the calibrated parameters from\n"
         "# them, jointly, in place of their priors.\n"
-        f"posterior:\n  file: {posterior_file}\n"
+        f"posterior:\n  file: {posterior_file}\n  fitted_through: \"{post.fit_months[1]}\"\n"
     )
     result = header + body + tail
     if _same(result, text, post, name, posterior_file):
@@ -220,7 +234,7 @@ def _expected(text: str, post: Posterior, name: str, posterior_file: str) -> Any
 
     data = plan.apply(load_text(text), post.locs, rounded_point(post))
     data["name"] = name
-    data["posterior"] = {"file": posterior_file}
+    data["posterior"] = {"file": posterior_file, "fitted_through": post.fit_months[1]}
     return data
 
 
@@ -237,7 +251,7 @@ def _same(result: str, text: str, post: Posterior, name: str, posterior_file: st
 
 def _dumped(text: str, post: Posterior, name: str, posterior_file: str) -> str:
     data = _expected(text, post, name, posterior_file)
-    head = f"# {name}: {post.scenario} calibrated by `evplant calibrate` (written as data)\n"
+    head = f"# {name}: {post.scenario} calibrated by `evplant {post.method}` (written as data)\n"
     return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 

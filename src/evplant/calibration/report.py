@@ -111,9 +111,10 @@ def render_calibration(post: Posterior, fit: Sequence[dict[str, Any]]) -> str:
         Card("Statements within P10-P90", f"{inside} of {len(fit)}"),
         Card("Simulations", fmt_count(post.simulations),
              f"{post.seconds:.0f} s, {post.simulations / max(post.seconds, 1e-9):.1f}/s"),
-        Card("Kept samples", fmt_count(d["kept_samples"]),
-             f"{d['walkers']} walkers x {d['steps'] - d['burn_in_steps']} steps"),
-        Card("Acceptance", f"{100 * d['acceptance_fraction']:.0f}%"),
+        Card("Particles", fmt_count(d["particles"]),
+             f"{d['runs']} independent runs, up to {d['stages']} stages"),
+        Card("Largest R-hat", f"{d['r_hat_max']:.3f}",
+             "the runs agree" if d["runs_agree"] else "the runs disagree: a larger budget"),
     ]
     by_metric: dict[str, list[dict[str, Any]]] = {}
     for r in fit:
@@ -129,19 +130,23 @@ def render_calibration(post: Posterior, fit: Sequence[dict[str, Any]]) -> str:
     q = np.quantile(post.samples, (0.1, 0.5, 0.9), axis=0)
     qp = np.quantile(post.prior_samples, (0.1, 0.5, 0.9), axis=0)
     params = table(
-        ["parameter", "path", "prior P10-P90", "posterior P10", "P50", "P90", "ESS", "R-hat"],
+        ["parameter", "path", "prior P10-P90", "posterior P10", "P50", "P90", "ESS bulk",
+         "ESS tail", "R-hat"],
         [[p.name, p.path, f"{qp[0, j]:.4g} - {qp[2, j]:.4g}", f"{q[0, j]:.4g}",
           f"{q[1, j]:.4g}", f"{q[2, j]:.4g}", f"{d['effective_samples'][j]:.0f}",
-          f"{d['r_hat'][j]:.2f}"] for j, p in enumerate(post.params)],
-        numeric=(3, 4, 5, 6, 7),
+          f"{d['ess_tail'][j]:.0f}", f"{d['r_hat'][j]:.3f}"] for j, p in enumerate(post.params)],
+        numeric=(3, 4, 5, 6, 7, 8),
     )
     diag = table(
         ["diagnostic", "value"],
-        [["walkers", str(d["walkers"])],
-         ["steps (burn-in)", f"{d['steps']} ({d['burn_in_steps']})"],
-         ["acceptance fraction", f"{d['acceptance_fraction']:.3f}"],
-         ["longest autocorrelation, steps", f"{max(d['autocorrelation_steps']):.1f}"],
-         ["chain at least 10 autocorrelation times", "yes" if d["chain_long_enough"] else "no"],
+        [["method", d["method"]],
+         ["independent runs x particles", f"{d['runs']} x {d['particles'] // d['runs']}"],
+         ["tempering stages (per run)", ", ".join(str(r["stages"]) for r in d["per_run"])],
+         ["every run reached the posterior", "yes" if d["reached_posterior"] else
+          "no: the budget ran out and the last step was one reweighting"],
+         ["log evidence (per run)", ", ".join(f"{z:.1f}" for z in d["log_evidence"])],
+         ["last stage's acceptance", f"{d['acceptance_fraction']:.3f}"],
+         ["largest rank-normalised R-hat", f"{d['r_hat_max']:.3f}"],
          ["proposals making no valid scenario", str(sum(d["invalid_proposals"].values()))],
          ["executor", post.executor]],
     )
@@ -155,9 +160,11 @@ def render_calibration(post: Posterior, fit: Sequence[dict[str, Any]]) -> str:
                 "What the record taught: each parameter's prior (grey) and posterior (blue).",
                 [prior_posterior(post), params]),
         Section("diagnostics", "The sampler",
-                "emcee's ensemble sampler; the first half of the chain is burn-in. Effective "
-                "sample sizes come from the integrated autocorrelation time; R-hat near 1 "
-                "means the walkers' half-chains agree.", [diag]),
+                "Waste-free SMC with adaptive tempering, in independent runs pooled into one "
+                "posterior. R-hat (rank-normalised, ArviZ) compares the runs: near 1 they "
+                "found the same posterior; bulk and tail ESS count what the particles are "
+                "worth. The log evidences of the runs should agree within a unit or so.",
+                [diag]),
     ]
     return document(
         f"Calibration: {post.scenario}",
