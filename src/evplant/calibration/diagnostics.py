@@ -53,9 +53,9 @@ def rank_stats(latent: np.ndarray, run: np.ndarray, seed: int) -> dict[str, list
                 out["ess_bulk"].append(float("nan"))
                 out["ess_tail"].append(float("nan"))
                 continue
-            out["r_hat"].append(float(az.rhat(xj, method="rank")))
-            out["ess_bulk"].append(float(az.ess(xj, method="bulk")))
-            out["ess_tail"].append(float(az.ess(xj, method="tail")))
+            out["r_hat"].append(float(az.rhat(xj, method="rank")))  # type: ignore[no-untyped-call]
+            out["ess_bulk"].append(float(az.ess(xj, method="bulk")))  # type: ignore[no-untyped-call]
+            out["ess_tail"].append(float(az.ess(xj, method="tail")))  # type: ignore[no-untyped-call]
     return out
 
 

@@ -174,7 +174,8 @@ def rounded_point(post: Posterior) -> list[float | int]:
 
 _VALUE = r"(-?[0-9][0-9_.eE+-]*)"
 _MARK = re.compile(r"\s*calibrated: posterior median \(was ([^)]*)\);?")
-_HEADER = re.compile(r"\A# [^\n]* calibrated by `evplant (calibrate|assimilate)`[^\n]*\n(# [^\n]*\n){1,2}")
+_HEADER = re.compile(
+    r"\A# [^\n]* calibrated by `evplant (calibrate|assimilate)`[^\n]*\n(# [^\n]*\n){1,2}")
 _TAIL = re.compile(r"\n# The calibration's samples:[^\n]*\n# [^\n]*\nposterior:\n(  [^\n]*\n)+\Z")
 
 

@@ -86,7 +86,7 @@ class Particles:
     draw: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def logpost(self, beta: float) -> np.ndarray:
-        return self.log_prior + tempered(self.a, self.b, beta)
+        return np.asarray(self.log_prior + tempered(self.a, self.b, beta))
 
 
 @dataclass
@@ -138,7 +138,7 @@ def systematic(w: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
     u = (rng.random() + np.arange(m)) / m
     c = np.cumsum(w)
     c[-1] = 1.0
-    return np.minimum(np.searchsorted(c, u, side="right"), len(w) - 1)
+    return np.asarray(np.minimum(np.searchsorted(c, u, side="right"), len(w) - 1))
 
 
 def weighted_cov(theta: np.ndarray, w: np.ndarray) -> np.ndarray:

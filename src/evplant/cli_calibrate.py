@@ -1,0 +1,197 @@
+"""The calibration's commands: ``evplant calibrate``, ``assimilate`` and ``backtest``.
+
+Registered on :data:`evplant.cli.app` (imported at the end of ``cli.py``); they share
+its error handling and options.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from .cli import (
+    ScenarioArg,
+    SchedulerOption,
+    SetOption,
+    WorkersOption,
+    _named,
+    app,
+    err,
+    out,
+    user_errors,
+)
+
+if TYPE_CHECKING:
+    from .calibration.api import Calibrated
+
+ObservedOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--observed", help="observations CSV (default: the scenario's calibration.observed)"
+    ),
+]
+BudgetOption = Annotated[
+    int, typer.Option("--budget", "-b", min=1, help="the most simulations to run")
+]
+
+
+@app.command()
+@user_errors
+def calibrate(
+    scenario: ScenarioArg = None,
+    observed: ObservedOption = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="output folder (default: runs/<name>)")
+    ] = None,
+    budget: BudgetOption = 4000,
+    seed: Annotated[int, typer.Option(help="random seed", min=0)] = 0,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    name: Annotated[
+        str | None, typer.Option(help="the calibrated scenario's name (default <name>-calibrated)")
+    ] = None,
+    overrides: SetOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Learn the scenario's calibration parameters from the observed record (Bayesian,
+    MCMC); write the posterior, the fit, a calibrated scenario and a report."""
+    scenario = _named(scenario)
+    from .calibration.api import calibrate as run_calibrate
+    from .experiments.console import progress_bar
+
+    try:
+        with progress_bar(err, disable=quiet, description="simulations") as progress:
+            res = run_calibrate(
+                str(scenario), observed, out_dir=out_dir, budget=budget, seed=seed,
+                workers=workers, scheduler=scheduler, overrides=overrides or [], name=name,
+                progress=progress,
+            )
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing was written")
+        raise typer.Exit(130) from None
+    _print_posterior(res)
+
+
+@app.command()
+@user_errors
+def backtest(
+    scenario: ScenarioArg = None,
+    origin: Annotated[
+        list[str] | None,
+        typer.Option("--origin", help="YYYY-MM: calibrate before it, forecast after (repeatable)"),
+    ] = None,
+    observed: ObservedOption = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path(
+        "runs/backtest"
+    ),
+    budget: BudgetOption = 2000,
+    draws: Annotated[
+        int, typer.Option(min=2, help="posterior samples simulated for each forecast")
+    ] = 40,
+    seed: Annotated[int, typer.Option(help="random seed", min=0)] = 0,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    overrides: SetOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """For each origin: calibrate on the record before it, forecast the rest, and score
+    the forecast's error and the coverage of its P10-P90 band."""
+    scenario = _named(scenario)
+    from rich.table import Table
+
+    from .calibration.backtest import backtest as run_backtest
+    from .experiments.console import progress_bar
+
+    with progress_bar(err, disable=quiet, description="simulations") as progress:
+        res = run_backtest(
+            str(scenario), origin or [], observed, out_dir=out_dir, budget=budget, draws=draws,
+            seed=seed, workers=workers, scheduler=scheduler, overrides=overrides or [],
+            progress=progress,
+        )
+    table = Table(title="backtest", title_justify="left")
+    for col in ("origin", "fitted", "forecast", "mean |error| (reported)", "inside P10-P90"):
+        table.add_column(col, justify="right")
+    for sc in res.origins:
+        s = sc.score()
+        err_txt = "-" if s["mean_abs_error"] is None else f"{100 * s['mean_abs_error']:.1f}%"
+        inside = "-" if s["coverage_p10_p90"] is None else f"{100 * s['coverage_p10_p90']:.0f}%"
+        table.add_row(s["origin"], str(s["fitted_statements"]), str(s["forecast_statements"]),
+                      err_txt, inside)
+    out.print(table)
+    out.print(f"wrote {', '.join(str(f) for f in res.files)} and a calibration per origin")
+
+
+
+
+def _print_posterior(res: Calibrated) -> None:
+    from rich.table import Table
+
+    from .calibration.outputs import fit_rows, parameter_rows
+
+    post = res.posterior
+    table = Table(title=f"{res.name}: posterior (P10 / P50 / P90)", title_justify="left")
+    for col in ("parameter", "prior P50", "P10", "P50", "P90", "R-hat"):
+        table.add_column(col, justify="left" if col == "parameter" else "right")
+
+    for row in parameter_rows(post):
+        table.add_row(row["label"], f"{row['prior_p50']:.4g}", f"{row['posterior_p10']:.4g}",
+                      f"{row['posterior_p50']:.4g}", f"{row['posterior_p90']:.4g}",
+                      f"{row['r_hat']:.3f}")
+    out.print(table)
+    fit = fit_rows(post)
+    inside = sum(1 for r in fit if r["within_p10_p90"])
+    out.print(
+        f"{inside} of {len(fit)} statements within the fit's P10-P90; {post.simulations} "
+        f"simulations in {post.seconds:.1f} s ({post.executor}); largest R-hat "
+        f"{post.diagnostics['r_hat_max']:.3f} over {post.diagnostics['runs']} runs"
+        + ("" if post.diagnostics["reached_posterior"] else
+           " (the budget ran out before every run reached the posterior: give more)")
+    )
+    out.print(f"wrote {', '.join(str(f) for f in res.files)}")
+    what = res.posterior.diagnostics.get("assimilation")
+    if what is not None:
+        out.print(
+            f"took in {what['new_statements']} statements after {what['fitted_through_before']}"
+            f" (now fitted through {what['fitted_through']}): {what['path']}; one reweighting "
+            f"kept an ESS of {what['ess_of_one_reweighting']:.0f} of {what['particles']}"
+        )
+
+
+@app.command()
+@user_errors
+def assimilate(
+    scenario: ScenarioArg = None,
+    observed: ObservedOption = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="output folder (default: runs/<name>)")
+    ] = None,
+    budget: BudgetOption = 2000,
+    seed: Annotated[int, typer.Option(help="random seed", min=0)] = 0,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
+    name: Annotated[
+        str | None, typer.Option(help="the new scenario's name (default: the scenario's own)")
+    ] = None,
+    overrides: SetOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Take the record's months after a calibrated scenario's last fitted month into its
+    posterior (data tempering from the posterior it has, not from the plan); write the
+    same outputs as calibrate."""
+    scenario = _named(scenario)
+    from .calibration.api import assimilate as run_assimilate
+    from .experiments.console import progress_bar
+
+    try:
+        with progress_bar(err, disable=quiet, description="simulations") as progress:
+            res = run_assimilate(
+                str(scenario), observed, out_dir=out_dir, budget=budget, seed=seed,
+                workers=workers, scheduler=scheduler, overrides=overrides or [], name=name,
+                progress=progress,
+            )
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing was written")
+        raise typer.Exit(130) from None
+    _print_posterior(res)
