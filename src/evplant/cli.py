@@ -545,4 +545,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # `python -m evplant.cli`: this module runs as __main__, and the commands registered
+    # from other modules went to `evplant.cli.app`; run that one
+    from evplant.cli import main as _main
+
+    _main()
