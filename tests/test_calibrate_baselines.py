@@ -24,7 +24,8 @@ RECORD = parse_observations(
 2024Q2,delivered,eq,1100,vehicles,"780 over May, June: 390 each breaks May's floor: 400, 380"
 2024-07,delivered,approx,450,vehicles,
 2024Q3,delivered,eq,1500,vehicles,"August, September: 525 each"
-2024,delivered,eq,5000,vehicles,"Q4 not given: 5000 - 3200 = 1800, 600 a month"
+2024Q4,delivered,eq,1800,vehicles,"no month given: 600 a month"
+2024,delivered,eq,5000,vehicles,the year: its own figure only (never spread)
 2025-01,delivered,eq,700,vehicles,
 2025-02,delivered,eq,760,vehicles,
 2025-03,delivered,eq,790,vehicles,
@@ -76,7 +77,7 @@ def test_a_flows_monthly_series_by_hand() -> None:
         "2024-01": 100, "2024-02": 200, "2024-03": 300,  # the quarter's rest, over its floor
         "2024-04": 320, "2024-05": 400, "2024-06": 380,  # May held at its floor
         "2024-07": 450, "2024-08": 525, "2024-09": 525,
-        "2024-10": 600, "2024-11": 600, "2024-12": 600,  # the year's rest
+        "2024-10": 600, "2024-11": 600, "2024-12": 600,
         "2025-01": 700, "2025-02": 760, "2025-03": 790,
     })
     # a floor with no total covering it is the month's value; with its quarter, the rest
@@ -85,6 +86,18 @@ def test_a_flows_monthly_series_by_hand() -> None:
     assert [june[f"2025-0{m}"] for m in (4, 5, 6)] == pytest.approx([2500 / 3] * 3)
     with pytest.raises(ValueError, match="flow"):
         monthly_series(RECORD, "gross_margin")
+
+
+def test_a_years_total_is_not_spread_over_months_the_record_does_not_give() -> None:
+    # 2024 less its quarters leaves 1800 for Q4, but a year's residue is often only the
+    # sources' disagreement (the plant's 2024 leaves 60 cars for a quarter of none)
+    no_q4 = [s for s in RECORD if s.period != "2024Q4"]
+    series = monthly_series(known_at(no_q4, "2025-03"), "delivered")
+    assert "2024-10" not in series and series["2024-09"] == 525
+    got = naive_forecasts(no_q4, "2025-02", Q2)
+    assert got.last == pytest.approx(1500)  # 2024Q4 unknown: 2024Q3 is the last complete
+    # the year's own figure is still the year-earlier total of a year
+    assert naive_forecasts(no_q4, "2025-03", YEAR).seasonal == pytest.approx(2250 * 5000 / 600)
 
 
 def test_flow_baselines_by_hand() -> None:
@@ -117,7 +130,7 @@ def test_a_record_ending_before_the_origins_quarter_uses_its_last_complete_quart
     assert got.last == pytest.approx(2250)
     assert got.seasonal == pytest.approx(2250 * 1500 / 600)
     assert got.trend == pytest.approx(line_at([12, 13, 14], [700, 760, 790], [18, 19, 20]))
-    # mid-quarter: 2025Q1 lacks March at 2025-02, so 2024Q4 (from the year) is the last
+    # mid-quarter: 2025Q1 lacks March at 2025-02, so 2024Q4 is the last complete one
     feb = naive_forecasts(RECORD, "2025-02", Q2)
     assert feb.last == pytest.approx(1800)
     assert feb.trend == pytest.approx(line_at([11, 12, 13], [600, 700, 760], [15, 16, 17]))

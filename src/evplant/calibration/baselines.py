@@ -19,15 +19,24 @@ bounds ("over 20,000").  A month's value is, in order:
 
 1. its own ``eq`` (or ``approx``) statement (several: ``eq`` before ``approx``, then
    their mean);
-2. its share of a covering period's ``eq`` total (quarters first, then years): the
-   total minus the months already known, spread evenly over the months not given.  A
-   month's own bound is honoured: a month whose even share would break its bound is set
-   at the bound and the rest re-spread, the worst first.  This comes before the bound
-   itself because a quarter's exact total says more about its months than "over
-   10,000" does: a record of floors and exact quarters (the plant's 2025) would
-   otherwise give months at their floors, quarters below the reported ones, and
-   baselines biased low, which flatters the twin;
-3. its own ``ge``/``le`` bound, where no total covers it.
+2. its share of its quarter's ``eq`` total: the total minus the months already known,
+   spread evenly over the months not given.  A month's own bound is honoured: a month
+   whose even share would break its bound is set at the bound and the rest re-spread,
+   the worst first (where the bounds and the total disagree, the bounds win).  This
+   comes before the bound itself because a quarter's exact total says more about its
+   months than "over 10,000" does: a record of floors and exact quarters (the plant's
+   2025) would otherwise give months at their floors, quarters below the reported
+   ones, and baselines biased low, which flatters the twin;
+3. its own ``ge``/``le`` bound, where no quarter total covers it.
+
+A year's total is not spread: the plant's 2024 total less its three reported quarters
+leaves 60 cars (sources differing), which would make a first quarter of 20 cars a month
+out of a quarter with no deliveries reported, and a year-earlier change of 1,000 times.
+A month the record does not give stays unknown, and so does every baseline that needs it.
+
+The trend is only as good as the months: where the record gives the last three months
+only as one quarter's total (or as equal floors), they are even and the trend is the
+last quarter's level, which is what a planner holding that record could draw.
 
 Shares come per quarter, from quarter statements only (a ratio of sums cannot be spread
 over months).  Levels are read where a statement ends.  A flow never goes below zero
@@ -78,6 +87,10 @@ def _span(s: Statement) -> range:
     return range(month_number(s.first), month_number(s.last) + 1)
 
 
+def _is_quarter(s: Statement) -> bool:
+    return s.months == 3 and month_number(s.first) % 3 == 0
+
+
 def _nonnegative(stmts: Sequence[Statement]) -> bool:
     return all(s.value >= 0 for s in stmts)
 
@@ -102,8 +115,8 @@ def _series(stmts: Sequence[Statement]) -> dict[int, float]:
         elif s.relation == "le":
             hi[m] = min(hi.get(m, math.inf), s.value)
     floor = 0.0 if _nonnegative(stmts) else -math.inf
-    totals = [s for s in stmts if s.relation == "eq" and s.first != s.last]
-    for s in sorted(totals, key=lambda t: (t.months, month_number(t.first))):
+    totals = [s for s in stmts if s.relation == "eq" and _is_quarter(s)]
+    for s in sorted(totals, key=lambda t: month_number(t.first)):
         free = [m for m in _span(s) if m not in series]
         if not free:
             continue
@@ -201,10 +214,8 @@ def _flow(stmts: Sequence[Statement], cut: int, target: Statement) -> Naive:
 
 
 def _share(stmts: Sequence[Statement], cut: int, target: Statement) -> Naive:
-    quarters = {month_number(s.last): v for s in stmts
-                if s.months == 3 and month_number(s.first) % 3 == 0
-                and (v := _exact(stmts, month_number(s.first), month_number(s.last)))
-                is not None}
+    quarters = {month_number(s.last): v for s in stmts if _is_quarter(s)
+                and (v := _exact(stmts, month_number(s.first), month_number(s.last))) is not None}
     ends = sorted(q for q in quarters if q <= cut)
     if not ends:
         return Naive(math.nan, math.nan, math.nan)
