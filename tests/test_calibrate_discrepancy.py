@@ -20,6 +20,7 @@ from evplant.calibration.discrepancy import (
     standardised,
 )
 from evplant.calibration.observations import Statement, period_months
+from evplant.calibration.scores import score_statement
 
 
 def stmt(period: str, metric: str) -> Statement:
@@ -212,3 +213,14 @@ def test_rows_are_checked_and_thin_metrics_get_nothing() -> None:
                        (ErrorRow("delivered", 1.0, 1.0, 2.0, 1.0, 3.0), "ordered")]:
         with pytest.raises(ValueError, match=words):
             fit_discrepancy([bad])
+
+
+def test_a_scored_figure_makes_a_row_and_a_bound_does_not() -> None:
+    first, last = period_months("2025Q3")
+    figure = Statement("2025Q3", first, last, "delivered", "eq", 100.0, "vehicles")
+    scored = score_statement(figure, np.arange(1.0, 101.0))
+    row = ErrorRow.from_scored("2025-06", figure, scored)
+    assert row == ErrorRow("delivered", 2.0, 100.0, scored.p10, scored.p50, scored.p90)
+    floor = Statement("2025Q3", first, last, "delivered", "ge", 100.0, "vehicles")
+    with pytest.raises(ValueError, match="bound"):
+        ErrorRow.from_scored("2025-06", floor, score_statement(floor, np.arange(1.0, 101.0)))

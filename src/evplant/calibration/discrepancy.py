@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
 
 from ..months import month_number
 from .observations import METRICS, Statement
+from .scores import Scored
 
 __all__ = [
     "Discrepancy",
@@ -123,6 +124,15 @@ class ErrorRow:
     p10: float
     p50: float
     p90: float
+
+    @classmethod
+    def from_scored(cls, origin: str, stmt: Statement, scored: Scored) -> ErrorRow:
+        """The row of a reported figure (``eq`` or ``approx``) scored at ``origin``, its
+        horizon by :func:`horizon_months`; a bound has no error to learn from."""
+        if stmt.relation in ("ge", "le"):
+            raise ValueError(f"{stmt.label()}: a bound has no error to fit a discrepancy on")
+        return cls(stmt.metric, horizon_months(origin, stmt), stmt.value, scored.p10,
+                   scored.p50, scored.p90)
 
 
 def standardised(row: ErrorRow) -> tuple[float, float] | None:
