@@ -5,5 +5,10 @@
 - :mod:`.config`: the scenario's ``calibration:`` section;
 - :mod:`.inference`: the posterior, by MCMC (emcee) on a common-random-numbers likelihood;
 - :mod:`.outputs`: posterior.parquet, fit.csv, the calibrated scenario.yaml;
-- :mod:`.backtest`: calibrate before an origin, forecast after it, score the forecast.
+- :mod:`.backtest`: calibrate before an origin, forecast after it, score the forecast;
+- :mod:`.scores`: proper scores of an ensemble against a statement (CRPS, censored CRPS
+  of a bound, interval score);
+- :mod:`.baselines`: the naive forecasts a planner would make from the record alone;
+- :mod:`.discrepancy`: the model's structural error by horizon, fitted on backtest
+  errors, widening the model's ensemble into the predictive one.
 """
