@@ -80,13 +80,20 @@ def backtest(
     scenario: ScenarioArg = None,
     origin: Annotated[
         list[str] | None,
-        typer.Option("--origin", help="YYYY-MM: calibrate before it, forecast after (repeatable)"),
+        typer.Option("--origin", help="YYYY-MM, the last month a forecast knows (repeatable; "
+                     "default: every quarter's end from the record's second quarter)"),
     ] = None,
     observed: ObservedOption = None,
     out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path(
         "runs/backtest"
     ),
-    budget: BudgetOption = 2000,
+    budget: Annotated[
+        int, typer.Option("--budget", "-b", min=1, help="simulations of the first calibration")
+    ] = 4000,
+    assimilate_budget: Annotated[
+        int | None, typer.Option(min=1, help="simulations of each assimilation "
+                                 "(default: a quarter of --budget)")
+    ] = None,
     draws: Annotated[
         int, typer.Option(min=2, help="posterior samples simulated for each forecast")
     ] = 40,
@@ -96,34 +103,38 @@ def backtest(
     overrides: SetOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
-    """For each origin: calibrate on the record before it, forecast the rest, and score
-    the forecast's error and the coverage of its P10-P90 band."""
+    """Rolling origins: calibrate at the first, assimilate the record to each later one,
+    forecast the rest; score error, band coverage and skill against naive forecasts."""
     scenario = _named(scenario)
     from rich.table import Table
 
     from .calibration.backtest import backtest as run_backtest
+    from .calibration.backtest import default_origins
     from .experiments.console import progress_bar
 
+    origins = origin or default_origins(str(scenario), observed, overrides or [])
     with progress_bar(err, disable=quiet, description="simulations") as progress:
         res = run_backtest(
-            str(scenario), origin or [], observed, out_dir=out_dir, budget=budget, draws=draws,
-            seed=seed, workers=workers, scheduler=scheduler, overrides=overrides or [],
-            progress=progress,
+            str(scenario), origins, observed, out_dir=out_dir, budget=budget,
+            assimilate_budget=assimilate_budget, draws=draws, seed=seed, workers=workers,
+            scheduler=scheduler, overrides=overrides or [], progress=progress,
         )
     table = Table(title="backtest", title_justify="left")
-    for col in ("origin", "fitted", "forecast", "mean |error| (reported)", "inside P10-P90"):
-        table.add_column(col, justify="right")
-    for sc in res.origins:
-        s = sc.score()
-        err_txt = "-" if s["mean_abs_error"] is None else f"{100 * s['mean_abs_error']:.1f}%"
-        inside = "-" if s["coverage_p10_p90"] is None else f"{100 * s['coverage_p10_p90']:.0f}%"
-        table.add_row(s["origin"], str(s["fitted_statements"]), str(s["forecast_statements"]),
-                      err_txt, inside)
+    for col in ("origin", "scored", "mean |error|", "model band holds", "predictive holds",
+                "skill vs last Q", "vs seasonal", "vs trend"):
+        table.add_column(col, justify="right", overflow="fold")
+
+    def pct(x: float | None, signed: bool = False) -> str:
+        return "-" if x is None else (f"{100 * x:+.0f}%" if signed else f"{100 * x:.0f}%")
+
+    for s in [*(sc.score() for sc in res.origins), res.summary()]:
+        table.add_row(s["origin"], str(s["scored"]),
+                      "-" if s["mean_abs_error"] is None else f"{100 * s['mean_abs_error']:.1f}%",
+                      pct(s["coverage_p10_p90"]), pct(s["coverage_predictive"]),
+                      pct(s["skill_vs_naive_last"], True), pct(s["skill_vs_naive_seasonal"], True),
+                      pct(s["skill_vs_naive_trend"], True))
     out.print(table)
-    out.print(f"wrote {', '.join(str(f) for f in res.files)} and a calibration per origin")
-
-
-
+    out.print(f"wrote {', '.join(str(f) for f in res.files)} and a posterior per origin")
 
 def _print_posterior(res: Calibrated) -> None:
     from rich.table import Table

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvplantError
-from .inference import Posterior, run_calibration
+from .inference import Observed, Posterior, run_calibration
 from .outputs import write_all
 
 Progress = Callable[[int, int], None]
@@ -26,7 +26,7 @@ class Calibrated:
 
 def calibrate(
     scenario: str | Path | None = None,
-    observed: str | Path | None = None,
+    observed: Observed = None,
     *,
     out_dir: str | Path | None = None,
     budget: int = 4000,
@@ -119,7 +119,7 @@ def written(
 
 def assimilate(
     scenario: str | Path,
-    observed: str | Path | None = None,
+    observed: Observed = None,
     *,
     out_dir: str | Path | None = None,
     budget: int = 2000,
@@ -131,6 +131,7 @@ def assimilate(
     progress: Progress | None = None,
     report: bool = True,
     executor: Any = None,
+    origin: str | None = None,
 ) -> Calibrated:
     """Take the record's statements after a calibrated scenario's last fitted month into
     its posterior (:mod:`.assimilate`), and write the same outputs as :func:`calibrate`.
@@ -146,6 +147,6 @@ def assimilate(
         raise EvplantError("must not be empty", field="--name")
     post = run_assimilation(
         scenario, observed, budget=budget, seed=seed, workers=workers, scheduler=scheduler,
-        overrides=overrides, progress=progress, executor=executor,
+        overrides=overrides, progress=progress, executor=executor, origin=origin,
     )
     return written(post, scenario, overrides, name, out_dir, budget, report)

@@ -42,6 +42,7 @@ from .inference import (
     RUNS,
     STEPS,
     Density,
+    Observed,
     Posterior,
     chains_for,
     pooled,
@@ -80,7 +81,7 @@ def posterior_of(scenario: str | Path, overrides: Sequence[str] = ()) -> tuple[
 
 def run_assimilation(
     scenario: str | Path,
-    observed: str | Path | None = None,
+    observed: Observed = None,
     *,
     budget: int = 2000,
     seed: int = 0,
@@ -90,13 +91,15 @@ def run_assimilation(
     progress: Progress | None = None,
     executor: Sequential | DaskExecutor | None = None,
     runs: int = RUNS,
+    origin: str | None = None,
 ) -> Posterior:
-    """Take in the statements after the scenario's posterior's last fitted month."""
+    """Take in the statements after the scenario's posterior's last fitted month (those
+    that end before ``origin`` only, if given)."""
     t0 = time.perf_counter()
     if seed < 0:
         raise EvplantError("must not be negative", field="--seed")
     paths, values, weights, through = posterior_of(scenario, overrides)
-    s = setup(scenario, observed, seed=seed, overrides=overrides)
+    s = setup(scenario, observed, seed=seed, overrides=overrides, origin=origin)
     fit = s.fit
     last = s.months[1]
     if month_number(last) <= month_number(through):

@@ -27,14 +27,22 @@ from .likelihood import ObservationModel
 
 class CalibrationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-    observed: str | None = Field(
-        None, description="observations CSV, relative to the scenario file (--observed overrides)"
+    observed: str | list[str] | None = Field(
+        None, description="observations CSV, or a list of them read as one record, relative "
+        "to the scenario file (--observed overrides)"
     )
     seeds: int = Field(
         2, ge=1, le=16, description="simulation seeds averaged in each likelihood (common to all)"
     )
     parameters: list[Uncertainty] = Field(min_length=1, description="what is learnt, and priors")
     observation_model: ObservationModel = ObservationModel()
+
+    @property
+    def observed_files(self) -> list[str]:
+        """The record's files, in order (none: the record must be given)."""
+        if self.observed is None:
+            return []
+        return [self.observed] if isinstance(self.observed, str) else list(self.observed)
 
     @model_validator(mode="after")
     def _priors(self) -> CalibrationConfig:

@@ -157,18 +157,23 @@ class Posterior:
         return np.asarray(np.nanquantile(flat, q, axis=0))
 
 
+Observed = str | Path | Sequence[str | Path] | None
+
+
 def _resolve_observed(
-    name_or_path: str, cfg: CalibrationConfig, observed: str | Path | None
+    name_or_path: str, cfg: CalibrationConfig, observed: Observed
 ) -> list[Statement]:
     from ..scenario.load import beside
 
-    if observed is not None:
+    if isinstance(observed, str | Path):
         return read_observations(observed)
-    if cfg.observed is None:
+    if observed is not None:  # several files, read as one record
+        return [s for f in observed for s in read_observations(f)]
+    if not cfg.observed_files:
         raise EvplantError(
             "no observations: give --observed FILE or calibration.observed in the scenario"
         )
-    return read_observations(beside(name_or_path, cfg.observed))
+    return [s for f in cfg.observed_files for s in read_observations(beside(name_or_path, f))]
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,7 @@ class Setup:
 
 def setup(
     scenario: str | Path,
-    observed: str | Path | None = None,
+    observed: Observed = None,
     *,
     seed: int = 0,
     overrides: Sequence[str] = (),
@@ -416,7 +421,7 @@ def pooled(
 
 def run_calibration(
     scenario: str | Path,
-    observed: str | Path | None = None,
+    observed: Observed = None,
     *,
     budget: int = 4000,
     seed: int = 0,

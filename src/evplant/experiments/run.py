@@ -113,8 +113,8 @@ def prepare(
     if base.posterior is not None:
         posterior, params = _posterior(str(scenario), base, params)
         locs = plan.check_params(data, params)
-    if base.calibration is not None and base.calibration.observed is not None:
-        observed = _observed(str(scenario), base.calibration.observed)
+    if base.calibration is not None and base.calibration.observed_files:
+        observed = _observed(str(scenario), base.calibration.observed_files)
     pinned = set(prepared.overridden)
     keep = [i for i, loc in enumerate(locs) if loc not in pinned]
     params = [params[i] for i in keep]
@@ -176,7 +176,7 @@ def _posterior(
     return plan.PosteriorDraws(tuple(paths), values, weights), rest + drawn
 
 
-def _observed(name_or_path: str, relative: str) -> tuple[Any, ...]:
+def _observed(name_or_path: str, relative: list[str]) -> tuple[Any, ...]:
     """The record's statements, to show over the fans. The record is only shown, never
     used, by a Monte Carlo run: a scenario copied away from its record still runs, and
     its report says why no record is drawn."""
@@ -184,7 +184,7 @@ def _observed(name_or_path: str, relative: str) -> tuple[Any, ...]:
     from ..scenario.load import beside
 
     try:
-        return tuple(read_observations(beside(name_or_path, relative)))
+        return tuple(s for f in relative for s in read_observations(beside(name_or_path, f)))
     except EvplantError as exc:
         return (str(exc.problems[0]),)
 

@@ -108,11 +108,11 @@ def check(source: str, items: Sequence[str], origin: Mapping[str, int],
 FILE_FIELDS = ("posterior", "calibration")
 
 
-def _files(prepared: Prepared) -> tuple[str | None, str | None]:
+def _files(prepared: Prepared) -> tuple[str | None, tuple[str, ...]]:
     """The files a scenario names: its posterior samples and its observed record."""
     sc = prepared.scenario
     return (sc.posterior.file if sc.posterior is not None else None,
-            sc.calibration.observed if sc.calibration is not None else None)
+            tuple(sc.calibration.observed_files) if sc.calibration is not None else ())
 
 
 def short_end(prepared: Prepared, months: int = SHORT_MONTHS) -> str | None:
