@@ -284,7 +284,8 @@ def _forecast(
     ahead = [s for s in full.statements if month_number(s.first) > cut]
     months = month_range(*full.months)
     fit = full.fit
-    compiled = compile_statements(ahead, months, full.cfg.observation_model)
+    compiled = compile_statements(ahead, months, full.cfg.observation_model,
+                                  full.cfg.structural())
     job = FitJob(fit.data, fit.source, fit.params, fit.locs, compiled,
                  tuple(needed_columns(ahead)), fit.seeds)
     pick = child_rng(seed, _FORECAST, cut).choice(len(post.latent), size=draws, replace=False) \

@@ -11,6 +11,9 @@
         errors: {eq: 0.03, approx: 0.15, bound: 0.03}
         metrics:
           revenue: {scale: 1.027}                 # the segment is wider than the cars
+      discrepancy:                                # the model's own error (evplant backtest)
+        metrics:
+          delivered: {sd: 0.05, sd_per_month: 0.03}
 
 Each parameter is a dotted path to a number in the scenario, as for ``--set``, with a
 prior law (``uniform``, ``triangular``, ``normal``, ``lognormal``); ``integer: true``
@@ -22,7 +25,16 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..scenario.uncertainty import Uncertainty
+from .discrepancy import Discrepancy
 from .likelihood import ObservationModel
+
+
+class VintageRef(BaseModel):
+    """An earlier forecast: its name and its ``forecast.csv``, relative to the scenario."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=80)
+    forecast: str = Field(min_length=1, description="a forecast.csv, relative to the scenario")
 
 
 class CalibrationConfig(BaseModel):
@@ -36,6 +48,21 @@ class CalibrationConfig(BaseModel):
     )
     parameters: list[Uncertainty] = Field(min_length=1, description="what is learnt, and priors")
     observation_model: ObservationModel = ObservationModel()
+    discrepancy: Discrepancy | None = Field(
+        None, description="the model's structural error per metric, growing with the "
+        "forecast horizon (fitted by `evplant backtest`): in the fit at the origin, and in "
+        "`evplant mc`'s predictive bands",
+    )
+
+    vintages: list[VintageRef] = Field(
+        default_factory=list, description="earlier forecasts of this plant (forecast.csv "
+        "files of `evplant mc`), drawn beside a Monte Carlo run's own")
+
+    def structural(self) -> dict[str, float]:
+        """The structural error at the origin per metric (none: no discrepancy)."""
+        if self.discrepancy is None:
+            return {}
+        return {m: self.discrepancy.sd(m, 0.0) for m in self.discrepancy.metrics}
 
     @property
     def observed_files(self) -> list[str]:

@@ -41,6 +41,8 @@ class McJob:
     months: tuple[str, ...]
     posterior: plan.PosteriorDraws | None = None
     observed: tuple[Any, ...] = ()  # the record's statements, for the report
+    forecast: Any = None  # a ForecastSpec: how the report and forecast.csv widen the bands
+    vintages: tuple[Any, ...] = ()  # earlier forecasts (Vintage), for the report
 
 
 @dataclass

@@ -28,6 +28,15 @@ from ..scenario.uncertainty import Uncertainty
 from . import kpis as K
 from . import plan
 from .executors import DaskExecutor, Sequential, make_executor
+from .forecast import (
+    FORECAST_CSV,
+    ForecastRow,
+    ForecastSpec,
+    Vintage,
+    default_origin,
+    forecast_csv,
+    forecast_rows,
+)
 from .replicate import Batch, McJob, run_batch, scenario_for
 from .sensitivity import Tornado, default_outputs, tornado
 from .stats import Paired, Stat, describe, paired
@@ -66,9 +75,17 @@ class McResult:
     executor: str = ""
     files: list[Path] = field(default_factory=list)
     observed: tuple[Any, ...] = ()  # the record's statements (calibrated scenarios)
+    forecast: ForecastSpec | None = None  # how forecast.csv's predictive band is made
+    vintages: tuple[Vintage, ...] = ()  # earlier forecasts of the scenario, for the report
 
     def kpi(self, name: str) -> np.ndarray:
         return self.kpi_values[:, self.kpi_names.index(name)]
+
+    def forecast_rows(self) -> list[ForecastRow]:
+        """Both bands of every period and metric (:mod:`.forecast`); none without a spec."""
+        if self.forecast is None:
+            return []
+        return forecast_rows(self.paths, self.months, self.forecast, self.seed)
 
     def param(self, path: str) -> np.ndarray:
         return self.values[:, [p.path for p in self.params].index(path)]
@@ -121,6 +138,12 @@ def prepare(
     locs = [locs[i] for i in keep]
     months = month_range(base.horizon.start, base.horizon.end)
     venture = base.venture is not None
+    cal = base.calibration
+    spec = ForecastSpec(
+        default_origin(months, base.posterior.fitted_through if base.posterior else None),
+        cal.discrepancy if cal is not None else None,
+        {m: mm.scale for m, mm in cal.observation_model.metrics.items()} if cal else {},
+    )
     job = McJob(
         data=data,
         source=source,
@@ -133,6 +156,8 @@ def prepare(
         months=tuple(months),
         posterior=posterior,
         observed=observed,
+        forecast=spec,
+        vintages=_vintages(str(scenario), cal.vintages if cal is not None else []),
     )
     manifest = Manifest(
         scenario=base.name,
@@ -187,6 +212,24 @@ def _observed(name_or_path: str, relative: list[str]) -> tuple[Any, ...]:
         return tuple(s for f in relative for s in read_observations(beside(name_or_path, f)))
     except EvplantError as exc:
         return (str(exc.problems[0]),)
+
+
+def _vintages(name_or_path: str, refs: Sequence[Any]) -> tuple[Vintage, ...]:
+    """The scenario's earlier forecasts (``calibration.vintages``), for the report; one
+    that cannot be read is left out of the report, which says why."""
+    from ..scenario.load import beside
+    from .forecast import read_forecast
+
+    out = []
+    for ref in refs:
+        path = beside(name_or_path, ref.forecast)
+        try:
+            rows = read_forecast(Path(path).read_text(encoding="utf-8"), str(path))
+        except (OSError, EvplantError) as exc:
+            out.append(Vintage(f"{ref.name} (not drawn: {exc})", ()))
+            continue
+        out.append(Vintage(ref.name, tuple(rows)))
+    return tuple(out)
 
 
 def _plain(summary: dict[str, Any]) -> dict[str, Any]:
@@ -338,6 +381,8 @@ def _result(
         stats=stats,
         tornado=tornados,
         observed=tuple(job.observed),
+        forecast=job.forecast,
+        vintages=tuple(job.vintages),
     )
 
 
@@ -346,6 +391,10 @@ def write_outputs(result: McResult, *, report: bool = True) -> list[Path]:
     set: each to a temporary name, all renamed into place once all are complete."""
     out = result.out_dir
     files = [out / REPLICATIONS_CSV, out / MONTHLY_PARQUET, out / SUMMARY_JSON]
+    forecast = None
+    if result.forecast is not None:
+        forecast = forecast_csv(result.forecast_rows())
+        files.append(out / FORECAST_CSV)
     html = None
     if report:
         from .report import render_mc
@@ -357,8 +406,12 @@ def write_outputs(result: McResult, *, report: bool = True) -> list[Path]:
         tmp[0].write_text(replications_csv(result), encoding="utf-8")
         write_monthly(tmp[1], result)
         tmp[2].write_text(json.dumps(result.summary(), indent=2) + "\n", encoding="utf-8")
+        at = 3
+        if forecast is not None:
+            tmp[at].write_text(forecast, encoding="utf-8")
+            at += 1
         if html is not None:
-            tmp[3].write_text(html, encoding="utf-8")
+            tmp[at].write_text(html, encoding="utf-8")
     return files
 
 
