@@ -205,6 +205,11 @@ def render_mc(result: McResult) -> str:
         "replications month by month; the line is the median.",
         fans,
     ))
+    from .forecast_report import forecast_section
+
+    ahead = forecast_section(result)
+    if ahead is not None:
+        sections.insert(1, ahead)
     if result.tornado:
         sections.append(Section(
             "sensitivity", "Sensitivity",
