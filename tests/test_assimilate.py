@@ -117,11 +117,11 @@ def test_cli_assimilate_refuses_a_record_that_ends_before_the_last_fitted_month(
 ) -> None:
     short = tmp_path / "short.csv"
     rows = observed.read_text().splitlines()
-    short.write_text("\n".join(r for r in rows if r.startswith(("period", "2024-0", "2024Q1")))
-                     + "\n")
+    keep = ("period", "2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024Q1")
+    short.write_text("\n".join(r for r in rows if r.startswith(keep)) + "\n")
     msg = refused(["assimilate", str(first_half.out_dir / "scenario.yaml"), "--observed",
                    str(short)], tmp_path / "x")
-    assert "not after the posterior's last fitted month 2024-06" in msg
+    assert "ends at 2024-05, not after the posterior's last fitted month 2024-06" in msg
 
 
 def test_cli_assimilate_refuses_a_bad_record_and_a_plan(
