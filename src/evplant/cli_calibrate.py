@@ -32,6 +32,11 @@ ObservedOption = Annotated[
         "--observed", help="observations CSV (default: the scenario's calibration.observed)"
     ),
 ]
+ThroughOption = Annotated[
+    str | None,
+    typer.Option("--through", help="YYYY-MM: fit only the statements that end by this month "
+                 "(default: the whole record)"),
+]
 BudgetOption = Annotated[
     int, typer.Option("--budget", "-b", min=1, help="the most simulations to run")
 ]
@@ -52,6 +57,7 @@ def calibrate(
     name: Annotated[
         str | None, typer.Option(help="the calibrated scenario's name (default <name>-calibrated)")
     ] = None,
+    through: ThroughOption = None,
     overrides: SetOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
@@ -66,7 +72,7 @@ def calibrate(
             res = run_calibrate(
                 str(scenario), observed, out_dir=out_dir, budget=budget, seed=seed,
                 workers=workers, scheduler=scheduler, overrides=overrides or [], name=name,
-                progress=progress,
+                progress=progress, origin=_after(through),
             )
     except KeyboardInterrupt:
         err.print("interrupted: nothing was written")
@@ -136,6 +142,23 @@ def backtest(
     out.print(table)
     out.print(f"wrote {', '.join(str(f) for f in res.files)} and a posterior per origin")
 
+def _after(through: str | None) -> str | None:
+    """The first month not fitted, for ``--through YYYY-MM`` (None: the whole record)."""
+    from .calibration.observations import period_months
+    from .errors import EvplantError
+    from .months import month_label, month_number
+
+    if through is None:
+        return None
+    try:
+        first, last = period_months(through)
+    except ValueError:
+        first = last = ""
+    if not first or first != last:
+        raise EvplantError(f"{through!r} must be a month YYYY-MM", field="--through")
+    return month_label(month_number(through) + 1)
+
+
 def _print_posterior(res: Calibrated) -> None:
     from rich.table import Table
 
@@ -185,6 +208,7 @@ def assimilate(
     name: Annotated[
         str | None, typer.Option(help="the new scenario's name (default: the scenario's own)")
     ] = None,
+    through: ThroughOption = None,
     overrides: SetOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
@@ -200,7 +224,7 @@ def assimilate(
             res = run_assimilate(
                 str(scenario), observed, out_dir=out_dir, budget=budget, seed=seed,
                 workers=workers, scheduler=scheduler, overrides=overrides or [], name=name,
-                progress=progress,
+                progress=progress, origin=_after(through),
             )
     except KeyboardInterrupt:
         err.print("interrupted: nothing was written")
