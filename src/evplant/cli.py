@@ -213,6 +213,7 @@ def run(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from . import state as run_state
+    from .experiments.central import central_case
     from .outdir import claim
     from .report import render_run
     from .results import write_run
@@ -223,7 +224,8 @@ def run(
     if begun is None and start is not None:
         raise EvplantError("needs --state FILE, the state to continue from", field="--start")
     prepared = prepare(scenario, overrides or [], started=begun.phases if begun else ())
-    sc, source = prepared.scenario, prepared.source
+    case = central_case(scenario, prepared)  # uncertain values at their centre, as mc's
+    sc, source = case.scenario, prepared.source
     if begun is not None and seed is None and begun.exact is not None:
         seed = begun.seed
     seed = 0 if seed is None else seed
@@ -253,6 +255,7 @@ def run(
         result = simulate(sc, seed, progress=progress, start=begun, state_at=at)
         summary = result.summary
         summary.source, summary.seed, summary.overrides = source, seed, list(overrides or [])
+        summary.central = [r.to_dict() for r in case.replaced]
         values, extra = None, {}
         if marginal:
             import json
@@ -263,7 +266,7 @@ def run(
                        unit="runs")
             values = plant_marginal_values(
                 scenario, year=marginal_year, replications=marginal_replications, seed=seed,
-                overrides=overrides or [],
+                overrides=[*(overrides or []), *case.as_overrides()],
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             ).to_dict()
             extra["marginal.json"] = json.dumps(values, indent=2) + "\n"

@@ -35,7 +35,9 @@ class Summary(DictView):
     break-even, totals), ``notes`` what a planner should know about the run's dates and
     orders (:mod:`evplant.scenario.timeline`), ``timeline`` the scenario's timeline as
     rows for the report's chart; ``source``/``seed``/``overrides`` say how the run was
-    made (set by the CLI; left out of :meth:`to_dict` while None).
+    made, ``central`` which uncertain values it set to their law's centre (path, label,
+    law, written, central: :mod:`evplant.experiments.central`) (set by the CLI; left
+    out of :meth:`to_dict` while None).
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class Summary(DictView):
         source: str | None = None,
         seed: int | None = None,
         overrides: list[str] | None = None,
+        central: list[dict[str, Any]] | None = None,
         notes: list[str] | None = None,
         timeline: list[dict[str, str]] | None = None,
     ) -> None:
@@ -54,13 +57,14 @@ class Summary(DictView):
         self.notes = list(notes or [])
         self.timeline = list(timeline or [])
         self.source, self.seed, self.overrides = source, seed, overrides
+        self.central = central
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as written to ``summary.json``."""
         out: dict[str, Any] = dict(self.plant)
         out.update(self.venture)
         out["notes"], out["timeline"] = list(self.notes), list(self.timeline)
-        for key in ("source", "seed", "overrides"):
+        for key in ("source", "seed", "overrides", "central"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
