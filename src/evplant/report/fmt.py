@@ -5,6 +5,8 @@ from __future__ import annotations
 import calendar
 from typing import Any
 
+import numpy as np
+
 from ..months import first_day
 from .data import month_index, num
 
@@ -40,6 +42,9 @@ LABELS = {
     "brand": "Brand",
     "budget_used_share": "Share of budget used",
     "discount_rate_per_year": "Discount rate (a year)",
+    "spent_before_start_cny": "Spent before the run (sunk: in the investment, not the NPV)",
+    "capex_before_start_cny": "Capex items dated before the run (paid at its start)",
+    "capex_after_end_cny": "Capex items after the horizon (outside the run)",
 }
 
 
@@ -71,6 +76,19 @@ def money(value: Any, currency: str = "CNY", *, signed: bool = False) -> str:
         if a >= scale:
             return f"{sign}{unit}{_sig3(a / scale)} {suffix}"
     return f"{sign}{unit}{a:,.0f}"
+
+
+def number(value: Any, digits: int = 4) -> str:
+    """A plain number as written in a scenario: whole numbers with separators, others
+    to ``digits`` significant figures, never in scientific notation."""
+    v = num(value)
+    if v is None:
+        return "\u2013"
+    if float(v).is_integer() or abs(v) >= 10**digits:
+        return count(v)
+    text = np.format_float_positional(abs(v), precision=digits, unique=False,
+                                      fractional=False, trim="-")
+    return f"{MINUS}{text}" if v < 0 else text
 
 
 def _sig3(x: float) -> str:
