@@ -234,7 +234,7 @@ def validate_scenario(
     try:
         return Scenario.model_validate(data, context={"started_phases": tuple(started)})
     except ValidationError as exc:
-        problems = problems_from_validation(exc, source, lines or {})
+        problems = problems_from_validation(exc, source, lines or {}, Scenario)
         fixed = []
         for prob, err in zip(problems, exc.errors(include_url=False), strict=True):
             loc = tuple(err["loc"])
