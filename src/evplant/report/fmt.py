@@ -214,7 +214,7 @@ def auto(key: str, value: Any) -> str:
 
 
 def names(value: dict[Any, Any]) -> str:
-    """A mapping of named things (the brands) as their names: 'Xiaomi, Tesla'."""
+    """A mapping of named things (the brands) as their names, comma-separated."""
     return ", ".join(
         str(v.get("name") or k) if isinstance(v, dict) else str(k) for k, v in value.items()
     )
