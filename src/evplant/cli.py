@@ -533,7 +533,6 @@ def calibrate(
     """Learn the scenario's calibration parameters from the observed record (Bayesian,
     MCMC); write the posterior, the fit, a calibrated scenario and a report."""
     scenario = _named(scenario)
-    from rich.table import Table
 
     from .calibration.api import calibrate as run_calibrate
     from .experiments.console import progress_bar
@@ -549,15 +548,17 @@ def calibrate(
         err.print("interrupted: nothing was written")
         raise typer.Exit(130) from None
     post = res.posterior
-    table = Table(title=f"{res.name}: posterior (P10 / P50 / P90)", title_justify="left")
-    for col in ("parameter", "prior P50", "P10", "P50", "P90", "R-hat"):
-        table.add_column(col, justify="left" if col == "parameter" else "right")
     from .calibration.outputs import fit_rows, parameter_rows
+    from .experiments.console import wrapping_table
+    from .report.fmt import by_name
 
+    table = wrapping_table(f"{res.name}: posterior (P10 / P50 / P90)",
+                           ("parameter", "prior P50", "P10", "P50", "P90", "R-hat"))
+    table.title_justify = "left"
     for row in parameter_rows(post):
-        table.add_row(row["label"], f"{row['prior_p50']:.4g}", f"{row['posterior_p10']:.4g}",
-                      f"{row['posterior_p50']:.4g}", f"{row['posterior_p90']:.4g}",
-                      f"{row['r_hat']:.2f}")
+        table.add_row(row["label"], *(by_name(row["path"], row[k]) for k in (
+            "prior_p50", "posterior_p10", "posterior_p50", "posterior_p90")),
+            f"{row['r_hat']:.2f}")
     out.print(table)
     fit = fit_rows(post)
     inside = sum(1 for r in fit if r["within_p10_p90"])
