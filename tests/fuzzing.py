@@ -99,8 +99,20 @@ def _base() -> dict[str, Any]:
     # the calibration and its posterior name files beside the built-in scenario
     for key in ("calibration", "posterior"):
         data.pop(key, None)
-    data["uncertainty"] = [u for u in data["uncertainty"] if u.get("law") != "posterior"]
+    data["uncertainty"] = [u for u in data["uncertainty"] if u.get("law") != "posterior"
+                           and _resolves(data, u["path"])]  # not the capex items cut above
     return data
+
+
+def _resolves(data: Any, path: str) -> bool:
+    from evplant.errors import EvplantError
+    from evplant.scenario.paths import resolve
+
+    try:
+        resolve(data, path)
+    except EvplantError:
+        return False
+    return True
 
 
 def dump(data: Any) -> str:

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from evplant.cli import app
+from evplant.report import fmt
 
 runner = CliRunner()
 SHORT = ["--set", "horizon.end=2024-08", "--quiet"]
@@ -97,28 +98,46 @@ def test_compare_shows_the_difference_in_cars_and_money(
             rows[cells[0]] = cells[1:]
 
     def number(text: str) -> float:
-        return float(text.replace(",", ""))
+        """A figure as the table writes it ('CNY 1.23 bn', '52.3%', '-1,234') read back."""
+        t = text.replace("\u2212", "-").replace(",", "").replace("CNY", "").replace("US$", "")
+        scale = 1.0
+        for suffix, factor in ((" tn", 1e12), (" bn", 1e9), (" m", 1e6), ("%", 0.01),
+                               (" pts", 0.01), (" weeks", 1.0)):
+            if t.endswith(suffix):
+                t, scale = t[: -len(suffix)], factor
+        return float(t.replace(" ", "")) * scale
 
-    # every figure of the table is the two runs' own summary figures and their difference
+    def close(text: str, value: float) -> bool:
+        """Within what the format keeps: three figures of money, 0.1 point of a share,
+        0.1 week, a whole car (two decimals of a ratio)."""
+        if "CNY" in text or "US$" in text:
+            return number(text) == pytest.approx(value, rel=5e-3, abs=1.0)
+        if text.endswith(("%", "pts")):
+            return number(text) == pytest.approx(value, abs=5e-4)
+        return number(text) == pytest.approx(value, abs=0.5)
+
+    # every figure of the table is the two runs' own summary figures and their difference,
+    # under its label, formatted by its unit
     checked = 0
     for key, a in sa.items():
         b = sb.get(key)
         if isinstance(a, bool) or not isinstance(a, int | float) or not isinstance(b, int | float):
             continue
-        assert key in rows, key
-        got_a, got_b, diff = (number(c) for c in rows[key][:3])
-        assert got_a == pytest.approx(a, abs=0.5) and got_b == pytest.approx(b, abs=0.5), key
-        assert diff == pytest.approx(b - a, abs=1.0), key
+        label = fmt.label(key)
+        assert label in rows, key
+        got_a, got_b, diff = rows[label][:3]
+        assert close(got_a, a) and close(got_b, b), (key, rows[label])
+        assert close(diff, b - a) or number(diff) == pytest.approx(b - a, rel=5e-3), key
         checked += 1
-    assert checked >= 5 and "vehicles_produced" in rows
+    assert checked >= 5 and "Vehicles produced" in rows
     # the cars: the summary's total is the sum of the monthly table, and the partner
     # makes the difference the table shows
     for run, summary in ((base_run, sa), (other, sb)):
         monthly = pq.read_table(run / "monthly.parquet").column("produced").to_pylist()
         assert summary["vehicles_produced"] == pytest.approx(sum(monthly), abs=0.5)
-    assert number(rows["vehicles_produced"][2]) < 0  # slower ramp without the partner
+    assert number(rows["Vehicles produced"][2]) < 0  # slower ramp without the partner
     for year, count in sa["produced_by_year"].items():
-        a, b, diff = (number(c) for c in rows[f"produced {year}"][:3])
+        a, b, diff = (number(c) for c in rows[f"Produced in {year}"][:3])
         assert a == pytest.approx(count, abs=0.5)
         assert b == pytest.approx(sb["produced_by_year"][year], abs=0.5)
         assert diff == pytest.approx(b - a, abs=1.0)

@@ -359,7 +359,7 @@ SUMMARY_KEYS = {
     "lowest_cash_month", "final_cash_cny", "break_even_month", "payback_month",
     "cum_investment_usd", "budget_usd", "budget_label", "budget_end_month", "budget_used_share",
     "budget_exhausted_month", "cum_investment_usd_at_budget_end", "capex_before_start_cny",
-    "capex_after_end_cny",
+    "capex_after_end_cny", "spent_before_start_cny",
 }  # fmt: skip
 
 
@@ -393,6 +393,7 @@ def test_summary_of_hand_made_flows() -> None:
     f, s = flows_books([1, -4, 0, 0.5, 2.5, 2, 1, 1], budget_start_month="2023-02")
     assert set(s) == SUMMARY_KEYS
     assert s["budget_label"] == "US$1bn"  # its amount, as no label is given
+    assert s["spent_before_start_cny"] == 4.0  # sunk: reported as spent before the run
     assert s["lowest_cash_cny"] == 7.0 and s["lowest_cash_usd"] == 3.5
     assert s["lowest_cash_month"] == "2024-02"
     assert s["final_cash_cny"] == 14.0

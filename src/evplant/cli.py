@@ -35,8 +35,22 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        out.print(f"evplant {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="print the version and exit"),
+    ] = False,
+) -> None:
     """A digital twin for planning an EV plant and the venture around it."""
 
 
@@ -213,6 +227,7 @@ def run(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from . import state as run_state
+    from .experiments.central import central_case
     from .outdir import claim
     from .report import render_run
     from .results import write_run
@@ -223,7 +238,8 @@ def run(
     if begun is None and start is not None:
         raise EvplantError("needs --state FILE, the state to continue from", field="--start")
     prepared = prepare(scenario, overrides or [], started=begun.phases if begun else ())
-    sc, source = prepared.scenario, prepared.source
+    case = central_case(scenario, prepared)  # uncertain values at their centre, as mc's
+    sc, source = case.scenario, prepared.source
     if begun is not None and seed is None and begun.exact is not None:
         seed = begun.seed
     seed = 0 if seed is None else seed
@@ -253,6 +269,7 @@ def run(
         result = simulate(sc, seed, progress=progress, start=begun, state_at=at)
         summary = result.summary
         summary.source, summary.seed, summary.overrides = source, seed, list(overrides or [])
+        summary.central = [r.to_dict() for r in case.replaced]
         values, extra = None, {}
         if marginal:
             import json
@@ -263,7 +280,7 @@ def run(
                        unit="runs")
             values = plant_marginal_values(
                 scenario, year=marginal_year, replications=marginal_replications, seed=seed,
-                overrides=overrides or [],
+                overrides=[*(overrides or []), *case.as_overrides()],
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             ).to_dict()
             extra["marginal.json"] = json.dumps(values, indent=2) + "\n"
@@ -281,6 +298,8 @@ def run(
 def _print_summary(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
+    from .report import fmt
+
     out.print(f"[bold]{summary['scenario']}[/bold], {summary['horizon']}")
     table = Table()
     table.add_column("year")
@@ -296,17 +315,23 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"bottleneck: {summary['bottleneck_shop']} ({summary['bottleneck_station']})",
     ]
     for key, label in (
-        ("npv_cny", "NPV, CNY"),
-        ("lowest_cash_cny", "lowest cash, CNY"),
+        ("npv_cny", "NPV"),
+        ("lowest_cash_cny", "lowest cash"),
         ("break_even_month", "break-even month"),
-        ("cum_investment_usd", "investment, USD"),
+        ("cum_investment_usd", "investment"),
         ("budget_used_share", f"share of the {summary.get('budget_label', 'budget')} budget"),
+        ("spent_before_start_cny", "spent before the run"),
     ):
         if key in summary:
             value = summary[key]
             if isinstance(value, float):
-                value = f"{value:.1%}" if key.endswith("share") else f"{value:,.0f}"
+                value = fmt.auto(key, value)  # money with its unit, shares as %
             lines.append(f"{label}: {value if value is not None else 'never'}")
+    if summary.get("central"):
+        lines.append(
+            f"{len(summary['central'])} uncertain values set to the centre of their laws "
+            "(the report lists them; --set pins one)"
+        )
     for line in lines:
         out.print(line)
     for note in summary.get("notes") or []:
@@ -367,31 +392,19 @@ def compare(
     ] = None,
 ) -> None:
     """Show two runs side by side: cars and money, table and plots."""
-    from rich.table import Table
-
     from . import atomic
+    from .experiments.console import wrapping_table
     from .report import render_compare
+    from .report.compare import summary_rows
     from .results import read_run
 
     a_run, b_run = read_run(run_a), read_run(run_b)
     sa, sb = a_run.summary, b_run.summary
-    table = Table(title=f"{run_a} vs {run_b}")
-    for col in ("figure", str(run_a), str(run_b), "B - A"):
-        table.add_column(col, justify="left" if col == "figure" else "right")
-    for key in _comparable(sa, sb):
-        a, b = sa[key], sb[key]
-        table.add_row(key, f"{a:,.0f}", f"{b:,.0f}", f"{b - a:+,.0f}")
-    ya, yb = sa.get("produced_by_year", {}), sb.get("produced_by_year", {})
-    for year in sorted(set(ya) & set(yb)):
-        table.add_row(
-            f"produced {year}",
-            f"{ya[year]:,.0f}",
-            f"{yb[year]:,.0f}",
-            f"{yb[year] - ya[year]:+,.0f}",
-        )
-    for key in ("first_month_at_target_rate", "break_even_month", "bottleneck_shop"):
-        if key in sa or key in sb:
-            table.add_row(key, str(sa.get(key)), str(sb.get(key)), "")
+    # the rows of compare.html, formatted by their unit, in a table that wraps
+    headers, body = summary_rows(sa, sb, (str(run_a), str(run_b)))
+    table = wrapping_table(f"{run_a} vs {run_b}", headers)
+    for row in body:
+        table.add_row(*row)
     out.print(table)
     html = render_compare(a_run.rows(), sa, str(run_a), b_run.rows(), sb, str(run_b))
     target = out_file or Path(run_b) / "compare.html"
@@ -518,19 +531,6 @@ def serve(
         raise EvplantError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
-
-
-def _comparable(sa: dict[str, Any], sb: dict[str, Any]) -> list[str]:
-    keys = []
-    for key, value in sa.items():
-        other = sb.get(key)
-        if (
-            isinstance(value, int | float)
-            and isinstance(other, int | float)
-            and not isinstance(value, bool)
-        ):
-            keys.append(key)
-    return keys
 
 
 app.add_typer(optimize_app, name="optimize")

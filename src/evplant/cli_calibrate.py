@@ -112,11 +112,9 @@ def backtest(
     """Rolling origins: calibrate at the first, assimilate the record to each later one,
     forecast the rest; score error, band coverage and skill against naive forecasts."""
     scenario = _named(scenario)
-    from rich.table import Table
-
     from .calibration.backtest import backtest as run_backtest
     from .calibration.backtest import default_origins
-    from .experiments.console import progress_bar
+    from .experiments.console import progress_bar, wrapping_table
 
     origins = origin or default_origins(str(scenario), observed, overrides or [])
     with progress_bar(err, disable=quiet, description="simulations") as progress:
@@ -125,10 +123,9 @@ def backtest(
             assimilate_budget=assimilate_budget, draws=draws, seed=seed, workers=workers,
             scheduler=scheduler, overrides=overrides or [], progress=progress,
         )
-    table = Table(title="backtest", title_justify="left")
-    for col in ("origin", "scored", "mean |error|", "model band holds", "predictive holds",
-                "skill vs last Q", "vs seasonal", "vs trend"):
-        table.add_column(col, justify="right", overflow="fold")
+    table = wrapping_table("backtest", ("origin", "scored", "mean |error|", "model band holds",
+                                        "predictive holds", "skill vs last Q", "vs seasonal",
+                                        "vs trend"))
 
     def pct(x: float | None, signed: bool = False) -> str:
         return "-" if x is None else (f"{100 * x:+.0f}%" if signed else f"{100 * x:.0f}%")
@@ -160,19 +157,18 @@ def _after(through: str | None) -> str | None:
 
 
 def _print_posterior(res: Calibrated) -> None:
-    from rich.table import Table
-
     from .calibration.outputs import fit_rows, parameter_rows
+    from .experiments.console import wrapping_table
+    from .report.fmt import by_name
 
     post = res.posterior
-    table = Table(title=f"{res.name}: posterior (P10 / P50 / P90)", title_justify="left")
-    for col in ("parameter", "prior P50", "P10", "P50", "P90", "R-hat"):
-        table.add_column(col, justify="left" if col == "parameter" else "right")
-
+    table = wrapping_table(f"{res.name}: posterior (P10 / P50 / P90)",
+                           ("parameter", "prior P50", "P10", "P50", "P90", "R-hat"))
+    table.title_justify = "left"
     for row in parameter_rows(post):
-        table.add_row(row["label"], f"{row['prior_p50']:.4g}", f"{row['posterior_p10']:.4g}",
-                      f"{row['posterior_p50']:.4g}", f"{row['posterior_p90']:.4g}",
-                      f"{row['r_hat']:.3f}")
+        table.add_row(row["label"], *(by_name(row["path"], row[k]) for k in (
+            "prior_p50", "posterior_p10", "posterior_p50", "posterior_p90")),
+            f"{row['r_hat']:.3f}")
     out.print(table)
     fit = fit_rows(post)
     inside = sum(1 for r in fit if r["within_p10_p90"])

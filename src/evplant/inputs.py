@@ -7,9 +7,11 @@ to map each field path to its line, so a pydantic error at
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import difflib
+import types
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -211,9 +213,61 @@ def _nearest_line(loc: Sequence[str | int], lines: Mapping[Path_, int]) -> int |
         path = path[:-1]
 
 
-def _describe(err: Mapping[str, Any]) -> str:
+def did_you_mean(word: str, names: Iterable[str]) -> str:
+    """'; did you mean `delay_months`?' for the closest of ``names`` (by spelling, or
+    the one name that starts with the word), or ''."""
+    known = sorted(set(names))
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    starts = [n for n in known if n.startswith(word)]
+    if not close and len(starts) == 1:
+        close = starts
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The types an annotation allows: Optional, unions and Annotated unwrapped."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _members(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return [m for a in get_args(annotation) for m in _members(a)]
+    return [annotation]
+
+
+def field_names(model: type[BaseModel], loc: Sequence[str | int]) -> set[str]:
+    """The fields a model allows at a location (list items by index, mapping values by
+    key): what a misspelt field is matched against."""
+    found: list[Any] = [model]
+    for part in loc:
+        nxt: list[Any] = []
+        for t in (m for a in found for m in _members(a)):
+            origin, args = get_origin(t), get_args(t)
+            if isinstance(part, int) and origin in (list, tuple) and args:
+                nxt.append(args[0])
+            elif isinstance(part, str) and origin is dict and len(args) == 2:
+                nxt.append(args[1])
+            elif isinstance(part, str) and isinstance(t, type) and issubclass(t, BaseModel):
+                field = t.model_fields.get(part)
+                if field is not None:
+                    nxt.append(field.annotation)
+        found = nxt
+    return {
+        name
+        for t in (m for a in found for m in _members(a))
+        if isinstance(t, type) and issubclass(t, BaseModel)
+        for name in t.model_fields
+    }
+
+
+def _describe(err: Mapping[str, Any], model: type[BaseModel] | None = None) -> str:
     msg = str(err["msg"])
     if err["type"] == "extra_forbidden":
+        loc = [p for p in err["loc"] if isinstance(p, str | int)]
+        hint = ""
+        if model is not None and loc and isinstance(loc[-1], str):
+            hint = did_you_mean(loc[-1], field_names(model, loc[:-1]))
+        if hint:
+            return f"unknown field{hint} (`evplant schema` lists the allowed fields)"
         return "unknown field (check the spelling; `evplant schema` lists the allowed fields)"
     if err["type"] == "missing":
         return "required field is missing"
@@ -223,9 +277,13 @@ def _describe(err: Mapping[str, Any]) -> str:
 
 
 def problems_from_validation(
-    exc: ValidationError, source: str, lines: Mapping[Path_, int]
+    exc: ValidationError,
+    source: str,
+    lines: Mapping[Path_, int],
+    model: type[BaseModel] | None = None,
 ) -> list[Problem]:
-    """Turn a pydantic ValidationError into one Problem per error, with lines."""
+    """Turn a pydantic ValidationError into one Problem per error, with lines; with the
+    ``model`` validated, an unknown field gets the closest allowed name."""
     problems = []
     for err in exc.errors(include_url=False):
         # pydantic appends the tag of a discriminated union to the location
@@ -233,7 +291,7 @@ def problems_from_validation(
         clean = _strip_union_tags(loc, lines)
         problems.append(
             Problem(
-                message=_describe(err),
+                message=_describe(err, model),
                 file=source,
                 line=_nearest_line(clean, lines),
                 field=field_path(clean),
@@ -274,7 +332,7 @@ def validate(model: type[M], data: Any, source: str, lines: Mapping[Path_, int])
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise EvplantError(problems=problems_from_validation(exc, source, lines)) from None
+        raise EvplantError(problems=problems_from_validation(exc, source, lines, model)) from None
 
 
 def read_user_file(path: str | Path, kind: str, encoding: str = "utf-8") -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Sequence
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -92,3 +93,29 @@ def first_day(label: str) -> dt.date:
     """The first day of a month."""
     year, mon = str(label)[:7].split("-")
     return dt.date(int(year), int(mon), 1)
+
+
+#: months in the rolling mean a rate must hold (a single good month is not a rate)
+HOLD_MONTHS = 3
+
+
+def held_from(
+    values: Sequence[float | None], level: float, window: int = HOLD_MONTHS
+) -> int | None:
+    """The index of the first month from which a rolling ``window``-month mean holds
+    ``level``: every mean over ``window`` months running, from that month to the end,
+    reaches it (a missing month counts as 0). A series shorter than the window holds it
+    from its first month if its mean does. None if it never holds to the end."""
+    x = [0.0 if v is None or v != v else float(v) for v in values]
+    if not x:
+        return None
+    tol = 1e-9 * max(abs(level), 1.0)
+    if len(x) < window:
+        return 0 if sum(x) / len(x) >= level - tol else None
+    means = [sum(x[k : k + window]) / window for k in range(len(x) - window + 1)]
+    start = None
+    for k in range(len(means) - 1, -1, -1):
+        if means[k] < level - tol:
+            break
+        start = k
+    return start

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
+from .months import held_from
 from .months import months as month_range
 from .plant.model import PhaseRun, Plant
+from .plant.spec import PhaseSpec
 from .records import DictView, PlantTotals, Record, WideRows, wide
 from .scenario import timeline
 from .scenario.schema import Scenario
@@ -35,7 +37,9 @@ class Summary(DictView):
     break-even, totals), ``notes`` what a planner should know about the run's dates and
     orders (:mod:`evplant.scenario.timeline`), ``timeline`` the scenario's timeline as
     rows for the report's chart; ``source``/``seed``/``overrides`` say how the run was
-    made (set by the CLI; left out of :meth:`to_dict` while None).
+    made, ``central`` which uncertain values it set to their law's centre (path, label,
+    law, written, central: :mod:`evplant.experiments.central`) (set by the CLI; left
+    out of :meth:`to_dict` while None).
     """
 
     def __init__(
@@ -46,6 +50,7 @@ class Summary(DictView):
         source: str | None = None,
         seed: int | None = None,
         overrides: list[str] | None = None,
+        central: list[dict[str, Any]] | None = None,
         notes: list[str] | None = None,
         timeline: list[dict[str, str]] | None = None,
     ) -> None:
@@ -54,13 +59,14 @@ class Summary(DictView):
         self.notes = list(notes or [])
         self.timeline = list(timeline or [])
         self.source, self.seed, self.overrides = source, seed, overrides
+        self.central = central
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as written to ``summary.json``."""
         out: dict[str, Any] = dict(self.plant)
         out.update(self.venture)
         out["notes"], out["timeline"] = list(self.notes), list(self.timeline)
-        for key in ("source", "seed", "overrides"):
+        for key in ("source", "seed", "overrides", "central"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
@@ -82,6 +88,7 @@ class PlantSummary(TypedDict):
     bottleneck_shop_months: dict[str, int]
     partner: str | None
     in_work_at_end: float
+    phase_settings: list[dict[str, Any]]
 
 
 @dataclass
@@ -295,12 +302,12 @@ def summarise(scenario: Scenario, plant: Plant, totals: Sequence[PlantTotals]) -
     }
     target = scenario.plant.target_rate
     monthly_target = target / 12.0
-    first_rate = next(
-        (m for p, m in zip(produced, months, strict=True) if p >= monthly_target), None
+    # at the rate from the first month from which a three-month mean holds it to the end
+    at_rate, at_cap = held_from(produced.tolist(), monthly_target), held_from(
+        capacity.tolist(), monthly_target
     )
-    first_cap = next(
-        (m for c, m in zip(capacity, months, strict=True) if c >= monthly_target), None
-    )
+    first_rate = months[at_rate] if at_rate is not None else None
+    first_cap = months[at_cap] if at_cap is not None else None
     shops = Counter(r.bottleneck_shop for r in totals if r.bottleneck_shop)
     stations = Counter(r.bottleneck_station for r in totals if r.bottleneck_station)
     partner = scenario.plant.partner
@@ -320,4 +327,20 @@ def summarise(scenario: Scenario, plant: Plant, totals: Sequence[PlantTotals]) -
         "bottleneck_shop_months": dict(shops),
         "partner": partner.name if partner is not None and partner.enabled else None,
         "in_work_at_end": float(sum(plant.in_work(p) for p in plant.phases)),
+        "phase_settings": [phase_settings(p) for p in scenario.plant.phases],
+    }
+
+
+def phase_settings(phase: PhaseSpec) -> dict[str, Any]:
+    """What a phase's capacity rests on, for the report to explain output beside the
+    nameplate: the nameplate, the last shift regime and the cycle-time scale."""
+    last = phase.shifts[-1]
+    return {
+        "phase": phase.name,
+        "nameplate_per_year": phase.nameplate_per_year,
+        "shifts": last.shifts,
+        "hours": last.hours,
+        "days_per_week": last.days_per_week,
+        "from": last.start,
+        "cycle_time_scale": phase.cycle_time_scale,
     }

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..report.fmt import by_name
 from ..report.fmt import count as fmt_count
 from ..report.page import PLOTLY_CONFIG, Card, Section, document, table
 from .inference import Posterior
@@ -132,9 +133,10 @@ def render_calibration(post: Posterior, fit: Sequence[dict[str, Any]]) -> str:
     params = table(
         ["parameter", "path", "prior P10-P90", "posterior P10", "P50", "P90", "ESS bulk",
          "ESS tail", "R-hat"],
-        [[p.name, p.path, f"{qp[0, j]:.4g} - {qp[2, j]:.4g}", f"{q[0, j]:.4g}",
-          f"{q[1, j]:.4g}", f"{q[2, j]:.4g}", f"{d['effective_samples'][j]:.0f}",
-          f"{d['ess_tail'][j]:.0f}", f"{d['r_hat'][j]:.3f}"] for j, p in enumerate(post.params)],
+        [[p.name, p.path, f"{by_name(p.path, qp[0, j])} - {by_name(p.path, qp[2, j])}",
+          by_name(p.path, q[0, j]), by_name(p.path, q[1, j]), by_name(p.path, q[2, j]),
+          f"{d['effective_samples'][j]:.0f}", f"{d['ess_tail'][j]:.0f}", f"{d['r_hat'][j]:.3f}"]
+         for j, p in enumerate(post.params)],
         numeric=(3, 4, 5, 6, 7, 8),
     )
     diag = table(

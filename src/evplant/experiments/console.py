@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -53,13 +53,22 @@ def progress_bar(
         yield update
 
 
+def wrapping_table(title: str, columns: Sequence[str]) -> Table:
+    """A terminal table whose cells wrap (folding a word too long for its column)
+    rather than end in an ellipsis, however narrow the terminal: the first column is
+    text, the others numbers."""
+    table = Table(title=title)
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="left" if i == 0 else "right", overflow="fold")
+    return table
+
+
 def stats_table(result: McResult) -> Table:
-    table = Table(
-        title=f"{result.scenario}: {result.replications} replications, seed {result.seed}, "
-        f"{result.months[0]}..{result.months[-1]}"
+    table = wrapping_table(
+        f"{result.scenario}: {result.replications} replications, seed {result.seed}, "
+        f"{result.months[0]}..{result.months[-1]}",
+        ("KPI", "mean", "95% CI", "P10", "P50", "P90", "reached"),
     )
-    for col in ("KPI", "mean", "95% CI", "P10", "P50", "P90", "reached"):
-        table.add_column(col, justify="left" if col == "KPI" else "right")
     for k in result.kpi_names:
         s = result.stats[k]
         table.add_row(
@@ -74,11 +83,10 @@ def tornado_tables(result: McResult) -> list[Table]:
     out = []
     for t in result.tornado.values():
         note = "; rough: fewer than 10 replications per parameter" if t.rough else ""
-        table = Table(
-            title=f"sensitivity of {K.label(t.output)} (P10 \u2192 P90 of each{note})"
+        table = wrapping_table(
+            f"sensitivity of {K.label(t.output)} (P10 \u2192 P90 of each{note})",
+            ("parameter", "at P10", "at P90", "swing", "rho"),
         )
-        for col in ("parameter", "at P10", "at P90", "swing", "rho"):
-            table.add_column(col, justify="left" if col == "parameter" else "right")
         for b in t.bars:
             rho = "\u2013" if math.isnan(b.rank_corr) else f"{b.rank_corr:+.2f}"
             table.add_row(b.name, K.fmt(t.output, b.y_low), K.fmt(t.output, b.y_high),
@@ -88,10 +96,10 @@ def tornado_tables(result: McResult) -> list[Table]:
 
 
 def compare_table(cmp: McComparison) -> Table:
-    table = Table(title=f"B \u2212 A over {cmp.a.replications} paired replications "
-                  f"(seed {cmp.a.seed})")
-    for col in ("KPI", "A mean", "B mean", "B \u2212 A", "95% CI (paired)", "B higher in"):
-        table.add_column(col, justify="left" if col == "KPI" else "right")
+    table = wrapping_table(
+        f"B \u2212 A over {cmp.a.replications} paired replications (seed {cmp.a.seed})",
+        ("KPI", "A mean", "B mean", "B \u2212 A", "95% CI (paired)", "B higher in"),
+    )
     for k in cmp.kpi_names:
         p = cmp.paired[k]
         d = p.diff

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..report.fmt import money, pct
+from ..report.fmt import by_name, money, pct
 from ..report.page import Card, Section, document, figure, table
 from ..report.plot import Figure
 from . import kpis as K
@@ -145,7 +145,8 @@ def tornado_chart(t: Tornado) -> Figure:
     scale = 1e-9 if money_out else 1.0
     unit = "CNY bn" if money_out else "vehicles"
     bars = t.bars
-    labels = [f"{b.name} ({b.x_low:.3g} \u2192 {b.x_high:.3g})" for b in bars]
+    labels = [f"{b.name} ({by_name(b.path, b.x_low)} \u2192 {by_name(b.path, b.x_high)})"
+              for b in bars]
     fig = Figure()
     fig.add_bar(y=labels, x=[(b.y_low - t.base) * scale for b in bars], base=t.base * scale,
                 orientation="h", name="parameter at its P10", marker_color=_rgba(BLUE, 0.85))
@@ -174,7 +175,7 @@ def kpi_rows(result: McResult) -> list[list[str]]:
 def _law(p: object) -> str:
     d = p.model_dump(exclude_none=True)  # type: ignore[attr-defined]
     keys = [k for k in ("low", "mode", "high", "mean", "sd") if k in d]
-    return f"{d['law']}(" + ", ".join(f"{k}={d[k]:.4g}" for k in keys) + ")"
+    return f"{d['law']}(" + ", ".join(f"{k}={by_name(d['path'], d[k])}" for k in keys) + ")"
 
 
 def render_mc(result: McResult) -> str:
@@ -226,8 +227,8 @@ def render_mc(result: McResult) -> str:
                 lo, hi = (float(v) for v in np.quantile(result.values[:, j], [0.1, 0.9]))
             else:
                 lo, hi = (float(v) for v in p.ppf(np.array([0.1, 0.9])))
-            rows.append([p.name, p.path, _law(p), f"{lo:.4g}", f"{hi:.4g}",
-                         f"{float(np.mean(result.values[:, j])):.4g}"])
+            rows.append([p.name, p.path, _law(p), by_name(p.path, lo), by_name(p.path, hi),
+                         by_name(p.path, float(np.mean(result.values[:, j])))])
         sections.append(Section(
             "parameters", "Uncertain parameters",
             "Each replication draws every parameter from its law, by inversion of a uniform "

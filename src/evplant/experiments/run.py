@@ -26,7 +26,7 @@ from ..results import jsonable
 from ..scenario import load
 from ..scenario.uncertainty import Uncertainty
 from . import kpis as K
-from . import plan
+from .central import uncertain_parameters
 from .executors import DaskExecutor, Sequential, make_executor
 from .forecast import (
     FORECAST_CSV,
@@ -119,23 +119,10 @@ def prepare(
         raise EvplantError("must not be negative", field="--seed")
     prepared = load.prepare(scenario, overrides)
     base, data, source = prepared.scenario, prepared.data, prepared.source
-    params = list(base.uncertainty)
-    try:
-        locs = plan.check_params(data, params)
-    except EvplantError as exc:
-        raise EvplantError(
-            problems=[type(p)(p.message, file=source, field=p.field) for p in exc.problems]
-        ) from None
-    posterior, observed = None, ()
-    if base.posterior is not None:
-        posterior, params = _posterior(str(scenario), base, params)
-        locs = plan.check_params(data, params)
+    params, locs, posterior = uncertain_parameters(scenario, prepared)
+    observed: tuple[Any, ...] = ()
     if base.calibration is not None and base.calibration.observed_files:
         observed = _observed(str(scenario), base.calibration.observed_files)
-    pinned = set(prepared.overridden)
-    keep = [i for i, loc in enumerate(locs) if loc not in pinned]
-    params = [params[i] for i in keep]
-    locs = [locs[i] for i in keep]
     months = month_range(base.horizon.start, base.horizon.end)
     venture = base.venture is not None
     cal = base.calibration
@@ -176,29 +163,6 @@ def prepare(
         evplant=__version__,
     )
     return job, manifest
-
-
-def _posterior(
-    name_or_path: str, base: Any, params: list[Uncertainty]
-) -> tuple[plan.PosteriorDraws, list[Uncertainty]]:
-    """The scenario's posterior samples, and its parameters with every posterior path
-    drawn from them (in place of a prior given in `uncertainty:`)."""
-    from ..calibration.outputs import read_posterior
-    from ..scenario.load import beside
-
-    paths, values, weights = read_posterior(beside(name_or_path, base.posterior.file))
-    labels = {u.path: u for u in params}
-    priors = {u.path: u for u in (base.calibration.parameters if base.calibration else [])}
-    drawn = [
-        Uncertainty(
-            path=p, law="posterior",
-            label=(labels.get(p) or priors.get(p) or Uncertainty(path=p, law="posterior")).label,
-            integer=bool(priors[p].integer) if p in priors else False,
-        )
-        for p in paths
-    ]
-    rest = [u for u in params if u.path not in set(paths) and u.law != "posterior"]
-    return plan.PosteriorDraws(tuple(paths), values, weights), rest + drawn
 
 
 def _observed(name_or_path: str, relative: list[str]) -> tuple[Any, ...]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..experiments.central import central_case
 from ..results import REPORT_HTML, write_run
 from ..run import RunResult, simulate
 from ..scenario.load import prepare
@@ -60,7 +61,9 @@ class Runs:
             if job is not None:
                 job.progress(offset + done, total or months)
 
-        result = simulate(prepared.scenario, SEED, progress=progress)
+        # the central case, as `evplant run` runs it, so a download reruns to these figures
+        scenario = central_case(source, prepared).scenario
+        result = simulate(scenario, SEED, progress=progress)
         with self._lock:
             self._runs[key] = result
             while len(self._runs) > self.size:

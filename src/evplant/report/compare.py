@@ -178,7 +178,9 @@ def _flat(summary: Mapping[str, Any]) -> dict[str, tuple[str, str, Any]]:
     dictionaries become one entry each."""
     out: dict[str, tuple[str, str, Any]] = {}
     for key, value in summary.items():
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and any(isinstance(v, Mapping) for v in value.values()):
+            out[key] = (key, fmt.label(key), dict(value))  # named things: their names
+        elif isinstance(value, Mapping):
             for sub, v in value.items():
                 if key == "produced_by_year":
                     name = f"Produced in {sub}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import calendar
 from typing import Any
 
+import numpy as np
+
 from ..months import first_day
 from .data import month_index, num
 
@@ -40,6 +42,9 @@ LABELS = {
     "brand": "Brand",
     "budget_used_share": "Share of budget used",
     "discount_rate_per_year": "Discount rate (a year)",
+    "spent_before_start_cny": "Spent before the run (sunk: in the investment, not the NPV)",
+    "capex_before_start_cny": "Capex items dated before the run (paid at its start)",
+    "capex_after_end_cny": "Capex items after the horizon (outside the run)",
 }
 
 
@@ -71,6 +76,19 @@ def money(value: Any, currency: str = "CNY", *, signed: bool = False) -> str:
         if a >= scale:
             return f"{sign}{unit}{_sig3(a / scale)} {suffix}"
     return f"{sign}{unit}{a:,.0f}"
+
+
+def number(value: Any, digits: int = 4) -> str:
+    """A plain number as written in a scenario: whole numbers with separators, others
+    to ``digits`` significant figures, never in scientific notation."""
+    v = num(value)
+    if v is None:
+        return "\u2013"
+    if float(v).is_integer() or abs(v) >= 10**digits:
+        return count(v)
+    text = np.format_float_positional(abs(v), precision=digits, unique=False,
+                                      fractional=False, trim="-")
+    return f"{MINUS}{text}" if v < 0 else text
 
 
 def _sig3(x: float) -> str:
@@ -132,7 +150,39 @@ def is_money(key: str) -> str | None:
 
 
 def is_share(key: str) -> bool:
-    return "share" in key or key.endswith("_rate_per_year") or key.startswith("discount_rate")
+    """A share or a rate, shown as a percentage: by its name (``*share*``,
+    ``*_rate_per_year``, ``discount_rate*``, a ``*growth*`` or ``*change*`` a year)."""
+    last = key.rsplit(".", 1)[-1]
+    return (
+        "share" in last
+        or last.endswith("_rate_per_year")
+        or last.startswith("discount_rate")
+        or (last.endswith("_per_year") and ("growth" in last or "change" in last))
+    )
+
+
+#: words of a key whose number is a ratio or a factor, not a count of cars or orders
+FRACTIONAL = ("factor", "ratio", "scale", "appeal", "elasticity", "per_year", "hours", "days")
+
+
+def is_count(key: str) -> bool:
+    """A count (cars, orders, stores, months): shown as a whole number."""
+    last = key.rsplit(".", 1)[-1]
+    return not (is_money(last) or is_share(last) or "weeks" in last
+                or any(w in last for w in FRACTIONAL))
+
+
+def by_name(key: str, value: Any) -> str:
+    """A scenario's number by what the last part of its dotted path says it is: money
+    with its unit, shares and rates as %, others to four figures (whole numbers whole);
+    never in scientific notation."""
+    last = key.rsplit(".", 1)[-1]
+    currency = is_money(last)
+    if currency:
+        return money(value, currency)
+    if is_share(last):
+        return pct(value)
+    return number(value)
 
 
 def auto(key: str, value: Any) -> str:
@@ -146,6 +196,8 @@ def auto(key: str, value: Any) -> str:
         return f"{month(a, '?')} \u2013 {month(b, '?')}"
     if isinstance(value, str):
         return month(value) if key.endswith("_month") or key.endswith("_rate") else value
+    if isinstance(value, dict):
+        return names(value)
     currency = is_money(key)
     if currency:
         return money(value, currency)
@@ -156,11 +208,22 @@ def auto(key: str, value: Any) -> str:
         return str(value)
     if "weeks" in key:
         return f"{count(v, 1)} weeks"
+    if is_count(key):
+        return count(v)
     return count(v) if abs(v) >= 100 or float(v).is_integer() else count(v, 2)
+
+
+def names(value: dict[Any, Any]) -> str:
+    """A mapping of named things (the brands) as their names, comma-separated."""
+    return ", ".join(
+        str(v.get("name") or k) if isinstance(v, dict) else str(k) for k, v in value.items()
+    )
 
 
 def auto_diff(key: str, a: Any, b: Any) -> str:
     """B - A for a summary key, formatted like the values themselves."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return "same" if a == b else "changed"
     if isinstance(a, str) or isinstance(b, str) or a is None or b is None:
         if key.endswith("_month") or key.endswith("_rate"):
             return month_gap(a, b)
@@ -176,4 +239,6 @@ def auto_diff(key: str, a: Any, b: Any) -> str:
         return pct(d, signed=True).replace("%", " pts")
     if "weeks" in key:
         return f"{signed_count(d, 1)} weeks"
+    if is_count(key):
+        return signed_count(d)
     return signed_count(d) if abs(d) >= 100 or float(d).is_integer() else signed_count(d, 2)

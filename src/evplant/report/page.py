@@ -29,9 +29,9 @@ header h1 { margin: 0 0 4px; font-size: 26px; font-weight: 650; }
 header .sub { color: #cbd5e0; margin: 0 0 18px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 12px; }
 .card { background: rgba(255,255,255,0.09); border: 1px solid rgba(255,255,255,0.18);
-        border-radius: 8px; padding: 10px 14px; }
+        border-radius: 8px; padding: 10px 14px; min-width: 0; overflow-wrap: anywhere; }
 .card .k { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: #cbd5e0; }
-.card .v { font-size: 22px; font-weight: 650; margin-top: 2px; white-space: nowrap; }
+.card .v { font-size: 22px; font-weight: 650; margin-top: 2px; }
 .card .n { font-size: 12.5px; color: #e2e8f0; }
 nav { background: #fff; border-bottom: 1px solid var(--line);
       position: sticky; top: 0; z-index: 5; }

@@ -7,7 +7,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from . import data, figures, fmt, gantt
+from ..months import HOLD_MONTHS, held_from
+from . import data, explain, figures, fmt, gantt
 from . import venture_figures as vf
 from .data import Rows, phase_label, shop_label
 from .marginal import marginal_cards, marginal_section
@@ -24,7 +25,16 @@ SHOWN = {
     "brands",
     "notes",
     "timeline",
+    "phase_settings",
+    "central",
 }
+
+
+def first_held(rows: Rows, key: str, level: float) -> str | None:
+    """For a run written without the summary's figure: the first month from which a
+    rolling three-month mean of ``key`` holds ``level`` (:func:`evplant.months.held_from`)."""
+    i = held_from(data.series(rows, key), level)
+    return data.months(rows)[i] if i is not None else None
 
 
 def horizon_text(summary: Mapping[str, Any], rows: Rows) -> str:
@@ -58,7 +68,9 @@ def headline(rows: Rows, summary: Mapping[str, Any]) -> list[Card]:
     target = target_of(summary, rows)
     first = summary.get("first_month_at_target_rate")
     if first is None:
-        first = figures.first_month_at(rows, "produced", target / 12)
+        first = first_held(rows, "produced", target / 12)
+    cap = summary.get("first_month_capacity_at_target_rate")
+    held = f"a {HOLD_MONTHS}-month mean holds it from then on"
     out = [
         Card(
             "Vehicles produced",
@@ -68,20 +80,23 @@ def headline(rows: Rows, summary: Mapping[str, Any]) -> list[Card]:
         Card(
             f"At the {fmt.count(target)}/yr rate from",
             fmt.month(first),
-            f"capacity there from {fmt.month(summary.get('first_month_capacity_at_target_rate'))}"
+            f"{held}; capacity from {fmt.month(cap)}"
             if "first_month_capacity_at_target_rate" in summary
-            else "",
+            else held,
         ),
     ]
     best = data.num(summary.get("peak_month_produced")) or data.peak(rows, "produced")
     if best is not None:
-        out.append(
-            Card("Best month", fmt.count(best), f"{fmt.count(best * 12)} a year at that pace")
-        )
-    shop = summary.get("bottleneck_shop") or _most_common(rows, "bottleneck_shop")
-    if shop:
+        pace = f"{fmt.count(best * 12)} a year at that pace"
+        if target and best * 12 > target:
+            pace += f", {fmt.pct(best * 12 / target, 0)} of the target: see Production"
+        out.append(Card("Best month", fmt.count(best), pace))
+    card = explain.bottleneck_card(rows, summary)
+    if card is not None:
         station = summary.get("bottleneck_station") or _most_common(rows, "bottleneck_station")
-        out.append(Card("Main bottleneck", shop_label(str(shop)), str(station or "")))
+        if station:
+            card = Card(card.label, card.value, f"at {station}; {card.note}")
+        out.append(card)
     if data.is_venture(rows) or "npv_cny" in summary:
         out += venture_cards(summary)
     return out
@@ -117,6 +132,10 @@ def venture_cards(summary: Mapping[str, Any]) -> list[Card]:
             if budget and used is not None
             else ""
         )
+        sunk = data.num(summary.get("spent_before_start_cny")) or 0.0
+        sunk += data.num(summary.get("capex_before_start_cny")) or 0.0
+        if sunk:
+            note += ("; " if note else "") + f"incl. {fmt.money(sunk)} spent before the run"
         out.append(Card("Investment", fmt.money(summary["cum_investment_usd"], "USD"), note))
     return out
 
@@ -140,22 +159,25 @@ def note(text: str) -> str:
 def plant_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
     target = target_of(summary, rows)
     out: list[Section] = []
-    first = summary.get("first_month_at_target_rate") or figures.first_month_at(
-        rows, "produced", target / 12
-    )
+    first = summary.get("first_month_at_target_rate") or first_held(rows, "produced", target / 12)
     s = Section(
         "production",
         "Production and capacity",
         "Cars built each month, stacked by plant phase, against capacity: what the lines "
         "could build that month given the learning reached, the shifts worked and the "
         f"working days. The dashed line is the target rate of {fmt.count(target)} cars a "
-        f"year ({fmt.count(target / 12)} a month); output first reached it in "
-        f"{fmt.month(first)}. A gap between a bar and the capacity line is output lost to "
-        "breakdowns, starving and blocking, or to missing parts.",
+        f"year ({fmt.count(target / 12)} a month); output holds it from "
+        f"{fmt.month(first)} (the first month from which every {HOLD_MONTHS}-month mean "
+        "reaches it). A gap between a bar and the capacity line is output lost to "
+        "breakdowns, starving and blocking, or to missing parts. "
+        + explain.nameplate_text(rows, summary),
     )
     if _add(s, figures.production(rows, target)):
         out.append(s)
     out += timeline_sections(summary)
+    central = explain.central_section(summary)
+    if central is not None:
+        out.append(central)
 
     mature = data.peak(rows, "capacity")
     reached = []
@@ -358,9 +380,13 @@ def venture_sections(rows: Rows, summary: Mapping[str, Any]) -> list[Section]:
         "Orders taken against cars delivered, and the cancellations a long wait causes. "
         "The backlog is cars ordered but not yet delivered; the wait is how long a new "
         "order would take to deliver at the current rate"
-        + (f" (horizon average {fmt.count(wait, 1)} weeks)." if wait is not None else "."),
+        + (f" (horizon average {fmt.count(wait, 1)} weeks)." if wait is not None else ".")
+        + (" " + explain.demand_text(rows, summary) if explain.demand_text(rows, summary) else ""),
     )
     if _add(s, vf.demand(rows)):
+        orders = explain.demand_table(rows)
+        if orders:
+            s.parts.append(orders)
         out.append(s)
 
     stores = data.peak(rows, "stores")
@@ -447,5 +473,7 @@ def render_run(
         headline(rows, summary) + marginal_cards(marginal),
         sections,
         "evplant digital twin. Money in CNY unless marked US$; one run of the simulation "
-        "with one random seed, so single months carry noise.",
+        "with one random seed, so single months carry noise"
+        + (", at the centre of its uncertain values (see that section); evplant mc gives "
+           "the spread." if summary.get("central") else "."),
     )

@@ -135,13 +135,15 @@ class Prepared:
     lines: dict[Loc, int] = field(repr=False)
     overridden: dict[Loc, str]
     overrides: tuple[str, ...] = ()
+    #: phases whose ramp a run's state gives (``prepare``'s ``started``)
+    started: tuple[str, ...] = ()
 
     def with_values(self, locs: Sequence[Loc], values: Sequence[Any], label: str = "") -> Scenario:
         """The scenario with each value set at its location, validated (a fresh copy of
         the data; this one is left alone). ``label`` names the variant in errors."""
         data = apply(self.data, locs, values)
         source = f"{self.source}, {label}" if label else self.source
-        return validate_scenario(data, source, self.lines, self.overridden)
+        return validate_scenario(data, source, self.lines, self.overridden, self.started)
 
 
 def prepare(
@@ -183,7 +185,7 @@ def prepare(
         keys, value = parse_set(item)
         overridden[set_path(data, keys, value, clip(item))] = clip(item)
     scenario = validate_scenario(data, source, lines, overridden, started)
-    return Prepared(scenario, data, source, lines, overridden, tuple(overrides))
+    return Prepared(scenario, data, source, lines, overridden, tuple(overrides), tuple(started))
 
 
 def load_scenario(
@@ -234,7 +236,7 @@ def validate_scenario(
     try:
         return Scenario.model_validate(data, context={"started_phases": tuple(started)})
     except ValidationError as exc:
-        problems = problems_from_validation(exc, source, lines or {})
+        problems = problems_from_validation(exc, source, lines or {}, Scenario)
         fixed = []
         for prob, err in zip(problems, exc.errors(include_url=False), strict=True):
             loc = tuple(err["loc"])

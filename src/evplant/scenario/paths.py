@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import EvplantError
-from ..inputs import field_path, independent
+from ..inputs import did_you_mean, field_path, independent
 
 Loc = tuple[str | int, ...]
 
@@ -60,7 +60,10 @@ def walk(data: Any, keys: Sequence[str], *, create: bool = False) -> tuple[Loc, 
             if key not in node or (create and not last and node[key] is None):
                 if not create:
                     known = ", ".join(str(k) for k in node)
-                    raise EvplantError(f"no key {key!r} in {field_path(loc)} (it has: {known})")
+                    hint = did_you_mean(key, (str(k) for k in node))
+                    raise EvplantError(
+                        f"no key {key!r} in {field_path(loc)} (it has: {known}){hint}"
+                    )
                 node[key] = None if last else {}
             loc.append(key)
             node = node[key]

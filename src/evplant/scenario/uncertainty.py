@@ -6,6 +6,7 @@ the scenario (as ``--set`` would), so any number in a scenario can be made uncer
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -54,6 +55,30 @@ class Uncertainty(Model):
     @property
     def name(self) -> str:
         return self.label or self.path
+
+    def median(self) -> float:
+        """The law's median, the centre of what Monte Carlo draws (rounded where draws
+        are): what a single run uses. Closed forms, so a run needs no scipy; the tests
+        check them against ``ppf(0.5)``."""
+        if self.law == "posterior":
+            raise ValueError(f"{self.path}: a posterior parameter's median is its samples'")
+        if self.law == "uniform":
+            assert self.low is not None and self.high is not None
+            x = (self.low + self.high) / 2
+        elif self.law == "triangular":
+            lo, hi, mo = self.low, self.high, self.mode
+            assert lo is not None and hi is not None and mo is not None
+            if (mo - lo) / (hi - lo) >= 0.5:
+                x = lo + math.sqrt((hi - lo) * (mo - lo) / 2)
+            else:
+                x = hi - math.sqrt((hi - lo) * (hi - mo) / 2)
+        elif self.law == "normal":
+            assert self.mean is not None
+            x = self.mean
+        else:
+            assert self.mean is not None and self.sd is not None
+            x = self.mean / math.sqrt(1 + (self.sd / self.mean) ** 2)  # exp(mu)
+        return float(round(x)) if self.integer else float(x)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Values at probabilities u (inverse CDF), so draws can use common random numbers."""

@@ -416,6 +416,7 @@ class Finance:
             "budget_used_share": before / cfg.usd_cny / cfg.budget_usd,
             "budget_exhausted_month": None,
             "cum_investment_usd_at_budget_end": None,
+            "spent_before_start_cny": cfg.spent_before_start_cny,
             "capex_before_start_cny": self.capex_before_start,
             "capex_after_end_cny": self.capex_after_end,
         }
