@@ -43,6 +43,8 @@ def sections(name: str, disc: dict[str, object]) -> str:
              "  discrepancy:", "    metrics:"]
     for metric, t in terms.items():  # type: ignore[union-attr]
         lines.append(f"      {metric}: {{sd: {t['sd']:.4g}, sd_per_month: {t['sd_per_month']:.4g}}}")
+    lines.append("  # this vintage's own forecast (evplant mc, to 2026), drawn behind a single run")
+    lines.append(f"  forecast: calibration/{name}-forecast.csv")
     lines.append("  # the other forecast vintages of this plant, drawn by `evplant mc`'s report")
     lines.append("  vintages:")
     for other, label in VINTAGES.items():
@@ -54,8 +56,8 @@ def sections(name: str, disc: dict[str, object]) -> str:
 
 def edit(text: str, name: str, disc: dict[str, object]) -> str:
     # drop what an earlier install inserted, then insert afresh
-    text = re.sub(r"(?ms)^  # the model's own error, growing.*?^  vintages:\n(    - .*?\n)+", "",
-                  text)
+    text = re.sub(r"(?ms)^  # the model's own error, growing.*?^  vintages:\n(    - [^\n]*\n)+",
+                  "", text)
     return re.sub(r"(?m)^calibration:\n", lambda m: m.group(0) + sections(name, disc), text,
                   count=1)
 

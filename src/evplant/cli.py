@@ -284,8 +284,9 @@ def run(
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             ).to_dict()
             extra["marginal.json"] = json.dumps(values, indent=2) + "\n"
+        forecast, forecast_source = _own_forecast(scenario, sc)
         html = render_run(result.monthly, summary.to_dict(), title=f"evplant: {sc.name}",
-                          marginal=values)
+                          marginal=values, forecast=forecast, forecast_source=forecast_source)
         states = run_state.files(result, at[-1])
         write_run(target, result, html, states, extra)
     _print_summary(summary.to_dict())
@@ -293,6 +294,23 @@ def run(
         f"wrote {target}/monthly.csv, monthly.parquet, tables/, summary.json, report.html, "
         + ", ".join([*states, *extra])
     )
+
+
+def _own_forecast(name_or_path: str, sc: Any) -> tuple[list[Any], str]:
+    """The scenario's own forecast table (``calibration.forecast``), for the report's band;
+    none where it has none or it cannot be read (the report then shows no band)."""
+    if sc.calibration is None or sc.calibration.forecast is None:
+        return [], ""
+    from .experiments.forecast import read_forecast
+    from .scenario.load import beside
+
+    path = beside(name_or_path, sc.calibration.forecast)
+    try:
+        return read_forecast(Path(path).read_text(encoding="utf-8"), str(path)), \
+            sc.calibration.forecast
+    except (OSError, EvplantError) as exc:
+        err.print(f"note: the scenario's forecast band is not drawn: {exc}", markup=False)
+        return [], ""
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -54,6 +54,9 @@ class CalibrationConfig(BaseModel):
         "`evplant mc`'s predictive bands",
     )
 
+    forecast: str | None = Field(
+        None, description="this scenario's own forecast (a forecast.csv of `evplant mc`), "
+        "relative to the scenario: `evplant run` draws its band behind the run's figures")
     vintages: list[VintageRef] = Field(
         default_factory=list, description="earlier forecasts of this plant (forecast.csv "
         "files of `evplant mc`), drawn beside a Monte Carlo run's own")

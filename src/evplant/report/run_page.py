@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..months import HOLD_MONTHS, held_from
 from . import data, explain, figures, fmt, gantt
 from . import venture_figures as vf
 from .data import Rows, phase_label, shop_label
+from .forecast_band import band_section
 from .marginal import marginal_cards, marginal_section
 from .page import Card, Section, document, figure, table, tables
+
+if TYPE_CHECKING:
+    from ..experiments.forecast import ForecastRow
 
 # Summary keys the plant sections already show in their own tables.
 SHOWN = {
@@ -452,15 +456,21 @@ def render_run(
     *,
     title: str,
     marginal: Mapping[str, Any] | None = None,
+    forecast: Sequence[ForecastRow] = (),
+    forecast_source: str = "",
 ) -> str:
     """The complete, self-contained HTML report of one run; ``marginal``, the plant's
-    marginal values (``MarginalValues.to_dict()``), adds their ranking."""
+    marginal values (``MarginalValues.to_dict()``), adds their ranking; ``forecast``
+    (the scenario's own forecast table) draws its band behind the run's deliveries."""
     scenario = summary.get("scenario") or "unnamed scenario"
     sub = [f"Scenario {scenario}", horizon_text(summary, rows)]
     if "partner" in summary:
         partner = summary.get("partner")
         sub.append(f"engineering partner: {partner}" if partner else "no engineering partner")
     sections = plant_sections(rows, summary)
+    band = band_section(rows, forecast, forecast_source) if forecast else None
+    if band is not None:
+        sections.insert(0, band)
     ranking = marginal_section(marginal)
     if ranking is not None:  # beside the bottleneck: the ranking that acts on it
         at = next((i + 1 for i, s in enumerate(sections) if s.id == "shops"), len(sections))
