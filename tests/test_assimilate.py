@@ -202,3 +202,24 @@ def test_mc_writes_both_bands_for_months_quarters_and_years(
     assert width("2024-12", "predictive") / width("2024-12", "model") > \
         width("2024-08", "predictive") / width("2024-08", "model")
     assert "Forecast: how sure" in (tmp_path / "mc" / "report.html").read_text()
+
+
+def test_a_single_run_draws_its_scenario_forecast_band(
+    first_half: Calibrated, tmp_path: Path
+) -> None:
+    """calibration.forecast: the run's report shows the forecast's predictive band behind
+    the run's months, and says what a single run is."""
+    from evplant.experiments import run_mc
+
+    sc = tmp_path / "sc.yaml"
+    for f in ("scenario.yaml", "posterior.parquet"):
+        (tmp_path / f).write_bytes((first_half.out_dir / f).read_bytes())
+    run_mc(str(tmp_path / "scenario.yaml"), 6, out_dir=tmp_path / "mc", seed=2, report=False)
+    (tmp_path / "forecast.csv").write_bytes((tmp_path / "mc" / "forecast.csv").read_bytes())
+    text = (tmp_path / "scenario.yaml").read_text()
+    sc.write_text(text.replace("calibration:\n", "calibration:\n  forecast: forecast.csv\n", 1))
+    res = CliRunner().invoke(app, ["run", str(sc), "--out", str(tmp_path / "run"), "-q"])
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "How sure: this run against the forecast" in page
+    assert "A single run is one history" in page
