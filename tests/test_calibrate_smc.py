@@ -129,3 +129,25 @@ def test_a_budget_too_small_to_temper_stops_and_says_so() -> None:
     assert not res.complete
     assert calls["n"] <= 64
     assert res.stages[-1].beta == 1.0  # forced by one reweighting
+
+
+def test_simulation_based_calibration_the_truths_ranks_are_uniform() -> None:
+    """Talts et al. (2018): draw a truth from the prior, data from the truth, the
+    posterior by SMC; the truth's rank among the posterior's draws must be uniform.
+    A sampler that is overconfident piles ranks at the ends, a biased one on one side."""
+    rng = np.random.default_rng(2024)
+    trials, draws = 120, 19  # ranks 0..19 among 19 thinned draws: 20 bins
+    ranks = []
+    for t in range(trials):
+        truth = rng.normal(0, PRIOR_SD, 3)
+        y = truth + rng.normal(0, NOISE, 3)
+        starts = [rng.normal(0, PRIOR_SD, (60, 3)) for _ in range(2)]
+        res = run(starts, gauss_eval(None, y), seed=100 + t, chains=15, steps=4)
+        theta = np.concatenate([r.particles.theta for r in res])[:, 0]
+        pick = rng.choice(len(theta), draws, replace=False)
+        ranks.append(int(np.sum(theta[pick] < truth[0])))
+    counts = np.bincount(ranks, minlength=draws + 1)
+    # grouped into 5 bins of 4 ranks: a chi-square test of uniformity
+    grouped = counts.reshape(5, 4).sum(axis=1)
+    assert stats.chisquare(grouped).pvalue > 0.001, grouped
+    assert 0.3 < np.mean(ranks) / draws < 0.7
