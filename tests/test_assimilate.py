@@ -202,6 +202,15 @@ def test_mc_writes_both_bands_for_months_quarters_and_years(
     assert width("2024-12", "predictive") / width("2024-12", "model") > \
         width("2024-08", "predictive") / width("2024-08", "model")
     assert "Forecast: how sure" in (tmp_path / "mc" / "report.html").read_text()
+    # an earlier vintage named in calibration.vintages is drawn beside this forecast
+    (tmp_path / "earlier.csv").write_bytes((tmp_path / "mc" / "forecast.csv").read_bytes())
+    sc.write_text(text.replace("calibration:\n", "calibration:\n  vintages:\n"
+                               "    - {name: the earlier vintage, forecast: earlier.csv}\n"
+                               "    - {name: a lost one, forecast: missing.csv}\n", 1))
+    run_mc(str(sc), 4, out_dir=tmp_path / "mc2", seed=2)
+    page = (tmp_path / "mc2" / "report.html").read_text()
+    assert "the earlier vintage (P50, P10" in page
+    assert "Not drawn: a lost one (not drawn:" in page
 
 
 def test_a_single_run_draws_its_scenario_forecast_band(
