@@ -15,10 +15,12 @@ Each stage picks the next ``beta`` so that the particles' importance weights kee
 effective sample size (Kish) of ``ess_target`` x N (bisection), resamples ``M``
 ancestors (systematic), and runs ``P - 1`` random-walk Metropolis steps from each
 under the new density; all ``M x P`` states are the next particles ("waste-free":
-no state is thrown away, so the chains need not mix in one stage).  The proposal is a
-Gaussian with the particles' weighted covariance, scaled each stage towards an
-acceptance of about a quarter.  The stages also estimate the log evidence
-``log p(new record | start)``.
+no state is thrown away, so the chains need not mix in one stage).  Half the
+proposals are independent draws from the Gaussian fitted to the reweighted particles
+(in a dozen dimensions and more, a short random walk barely moves, and the particles
+would collapse onto their few ancestors); the others are a random walk with the
+particles' weighted covariance, scaled each stage towards a quarter accepted.  The
+stages also estimate the log evidence ``log p(new record | start)``.
 
 Several independent runs advance together (``runs``), each with its own generator:
 their proposals are evaluated in one batch, so a parallel executor is kept busy, yet
@@ -204,7 +206,7 @@ def temper(
             active = live  # one more stage at beta = 1 for every run
         if not active:
             break
-        moves: list[tuple[_Live, np.ndarray, np.ndarray, float]] = []
+        moves: list[tuple[_Live, np.ndarray, np.ndarray, np.ndarray, float]] = []
         for r in active:
             over = not affordable and r.beta < 1.0
             if over:
@@ -221,6 +223,7 @@ def temper(
             w /= w.sum()
             ess = float(1.0 / (w**2).sum())
             cov = weighted_cov(r.p.theta, w)
+            mean = w @ r.p.theta
             anc = systematic(w, chains if not over else n, r.rng)
             r.beta = beta
             if over:  # no budget for moves: resample to equal weights and stop
@@ -228,10 +231,10 @@ def temper(
                 r.stages.append(Stage(beta, ess, math.nan, r.scale))
                 r.done = True
                 continue
-            moves.append((r, anc, cov, ess))
+            moves.append((r, anc, mean, cov, ess))
         if moves:
             _move(moves, evaluate, chains, steps)
-        for r, _, _, _ in moves:
+        for r, *_ in moves:
             r.done = r.beta >= 1.0
         if on_stage is not None:
             on_stage(stage, [r.beta for r in live])
@@ -244,61 +247,100 @@ def _take(p: Particles, idx: np.ndarray, chain: np.ndarray, draw: np.ndarray) ->
 
 
 def _move(
-    moves: list[tuple[_Live, np.ndarray, np.ndarray, float]],
+    moves: list[tuple[_Live, np.ndarray, np.ndarray, np.ndarray, float]],
     evaluate: Evaluator,
     chains: int,
     steps: int,
 ) -> None:
     """Waste-free: from each run's ancestors, ``steps - 1`` Metropolis steps, every
-    state kept; the proposals of all runs are evaluated together, step by step."""
+    state kept; the proposals of all runs are evaluated together, step by step.
+
+    Each step is, with probability ``INDEPENDENT``, an independent proposal from the
+    Gaussian fitted to the reweighted particles (it jumps across the posterior at once
+    when the posterior is near that Gaussian: short chains still give new, nearly
+    independent states), and otherwise a random walk with the particles' covariance
+    (which explores where the Gaussian is a poor fit)."""
     states = []
-    for r, anc, cov, _ in moves:
+    for r, anc, mean, cov, _ in moves:
         cur = _take(r.p, anc, np.arange(chains), np.zeros(chains, dtype=np.int64))
         try:
             chol = np.linalg.cholesky(cov)
         except np.linalg.LinAlgError:
             chol = np.diag(np.sqrt(np.maximum(np.diag(cov), 1e-300)))
-        states.append((r, cur, chol, [cur]))
-    accepted = [0] * len(states)
+        states.append(_Chains(r, cur, chol, mean, [cur]))
     for step in range(1, steps):
-        props = []
-        for r, cur, chol, _ in states:
-            z = r.rng.standard_normal(cur.theta.shape)
-            props.append(cur.theta + r.scale * z @ chol.T)
+        props, coins = [], []
+        for c in states:
+            m = len(c.cur.theta)
+            coin = c.r.rng.random(m) < INDEPENDENT
+            z = c.r.rng.standard_normal(c.cur.theta.shape)
+            jump = c.mean + INDEPENDENT_SCALE * z @ c.chol.T
+            walk = c.cur.theta + c.r.scale * z @ c.chol.T
+            props.append(np.where(coin[:, None], jump, walk))
+            coins.append(coin)
         lp, a, b = evaluate(np.concatenate(props))
         at = 0
-        for j, (r, cur, chol, kept) in enumerate(states):
-            m = len(cur.theta)
+        for j, c in enumerate(states):
+            m = len(c.cur.theta)
             sl = slice(at, at + m)
             at += m
             new = Particles(props[j], lp[sl], a[sl], b[sl])
-            u = r.rng.random(m)
+            u = c.r.rng.random(m)
             with np.errstate(invalid="ignore"):
-                ratio = new.logpost(r.beta) - cur.logpost(r.beta)
+                ratio = new.logpost(c.r.beta) - c.cur.logpost(c.r.beta)
+                # the independent proposal's densities: q(current) / q(proposed)
+                ratio = ratio + np.where(coins[j], c.logq(c.cur.theta) - c.logq(new.theta), 0.0)
             ok = np.log(u) < np.where(np.isnan(ratio), -np.inf, ratio)
-            accepted[j] += int(ok.sum())
-            nxt = Particles(
-                np.where(ok[:, None], new.theta, cur.theta),
-                np.where(ok, new.log_prior, cur.log_prior),
-                np.where(ok[:, None], new.a, cur.a),
-                np.where(ok[:, None], new.b, cur.b),
+            c.tried_walk += int((~coins[j]).sum())
+            c.walked += int((ok & ~coins[j]).sum())
+            c.accepted += int(ok.sum())
+            c.cur = Particles(
+                np.where(ok[:, None], new.theta, c.cur.theta),
+                np.where(ok, new.log_prior, c.cur.log_prior),
+                np.where(ok[:, None], new.a, c.cur.a),
+                np.where(ok[:, None], new.b, c.cur.b),
                 np.arange(m),
                 np.full(m, step),
             )
-            kept.append(nxt)
-            states[j] = (r, nxt, chol, kept)
-    for j, (r, _, _, kept) in enumerate(states):
-        total = len(kept[0].theta) * (steps - 1)
-        acc = accepted[j] / total if total else 0.0
-        r.p = Particles(
-            np.concatenate([k.theta for k in kept]),
-            np.concatenate([k.log_prior for k in kept]),
-            np.concatenate([k.a for k in kept]),
-            np.concatenate([k.b for k in kept]),
-            np.concatenate([np.arange(len(k.theta)) for k in kept]),
-            np.concatenate([np.full(len(k.theta), s) for s, k in enumerate(kept)]),
+            c.kept.append(c.cur)
+    for j, c in enumerate(states):
+        total = len(c.kept[0].theta) * (steps - 1)
+        acc = c.accepted / total if total else 0.0
+        c.r.p = Particles(
+            np.concatenate([k.theta for k in c.kept]),
+            np.concatenate([k.log_prior for k in c.kept]),
+            np.concatenate([k.a for k in c.kept]),
+            np.concatenate([k.b for k in c.kept]),
+            np.concatenate([np.arange(len(k.theta)) for k in c.kept]),
+            np.concatenate([np.full(len(k.theta), s) for s, k in enumerate(c.kept)]),
         )
-        ess = moves[j][3]
-        r.stages.append(Stage(r.beta, ess, acc, r.scale))
-        # towards an acceptance of a quarter, the optimum for random-walk moves
-        r.scale *= math.exp(1.5 * (acc - 0.25))
+        c.r.stages.append(Stage(c.r.beta, moves[j][4], acc, c.r.scale))
+        # the random walk's scale towards a quarter accepted, its optimum
+        if c.tried_walk:
+            c.r.scale *= math.exp(1.5 * (c.walked / c.tried_walk - 0.25))
+
+
+INDEPENDENT = 0.5  # share of independent (Gaussian) proposals among the moves
+INDEPENDENT_SCALE = 1.2  # their spread against the particles': a little wider, for the tails
+
+
+@dataclass
+class _Chains:
+    """One run's chains during a stage of moves."""
+
+    r: _Live
+    cur: Particles
+    chol: np.ndarray
+    mean: np.ndarray
+    kept: list[Particles]
+    accepted: int = 0
+    walked: int = 0
+    tried_walk: int = 0
+    inv: np.ndarray | None = None
+
+    def logq(self, theta: np.ndarray) -> np.ndarray:
+        """The independent proposal's log density (up to a constant) at ``theta``."""
+        if self.inv is None:  # a small triangular inverse, once (no threaded BLAS call)
+            self.inv = np.linalg.inv(self.chol)
+        z = (theta - self.mean) @ self.inv.T
+        return np.asarray(-0.5 * np.sum(z**2, axis=1) / INDEPENDENT_SCALE**2)
