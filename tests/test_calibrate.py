@@ -45,13 +45,13 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_recovers_known_parameters_and_learns_from_the_record(observed: Path) -> None:
-    post = run_calibration(TINY, observed, budget=900, seed=1)
+    post = run_calibration(TINY, observed, budget=1100, seed=1)
     lo, hi = np.quantile(post.samples, [0.02, 0.98], axis=0)
     assert lo[0] <= 1.15 <= hi[0]
     assert lo[1] <= 2500.0 <= hi[1]
     prior_sd = np.std(post.prior_samples, axis=0)
     assert np.std(post.samples[:, 0]) < 0.25 * prior_sd[0]  # the line's speed is pinned
-    assert post.simulations <= 900
+    assert post.simulations <= 1100
 
 
 def test_simulation_based_calibration_on_draws_from_the_prior(tmp_path: Path) -> None:
@@ -62,23 +62,23 @@ def test_simulation_based_calibration_on_draws_from_the_prior(tmp_path: Path) ->
     for k in range(4):
         truth = (rng.uniform(0.7, 1.4), rng.uniform(300, 6000))
         obs = record(*truth, tmp_path / f"obs{k}.csv")
-        post = run_calibration(TINY, obs, budget=640, seed=k)
+        post = run_calibration(TINY, obs, budget=1100, seed=k)
         ranks.append([float(np.mean(post.samples[:, j] < truth[j])) for j in range(2)])
     r = np.array(ranks)
     assert ((r[:, 0] > 0.01) & (r[:, 0] < 0.99)).all(), r
 
 
 def test_same_seed_same_posterior_whatever_the_workers(observed: Path) -> None:
-    one = run_calibration(TINY, observed, budget=600, seed=5)
-    two = run_calibration(TINY, observed, budget=600, seed=5, workers=2)
+    one = run_calibration(TINY, observed, budget=1100, seed=5)
+    two = run_calibration(TINY, observed, budget=1100, seed=5, workers=2)
     np.testing.assert_array_equal(one.samples, two.samples)
     np.testing.assert_array_equal(one.log_posterior, two.log_posterior)
-    other = run_calibration(TINY, observed, budget=600, seed=6)
+    other = run_calibration(TINY, observed, budget=1100, seed=6)
     assert not np.array_equal(one.samples, other.samples)
 
 
 def test_outputs_form_a_runnable_calibrated_scenario(observed: Path, tmp_path: Path) -> None:
-    res = calibrate(TINY, observed, out_dir=tmp_path / "cal", budget=600, seed=2,
+    res = calibrate(TINY, observed, out_dir=tmp_path / "cal", budget=1100, seed=2,
                     name="tiny-fitted")
     names = {f.name for f in res.files}
     assert names == {"posterior.parquet", "fit.csv", "calibration.json", "scenario.yaml",
@@ -94,7 +94,7 @@ def test_outputs_form_a_runnable_calibrated_scenario(observed: Path, tmp_path: P
     assert table.num_rows == len(res.posterior.samples)
     assert sum(table.column("weight").to_pylist()) == pytest.approx(1.0)
     summary = json.loads((tmp_path / "cal" / "calibration.json").read_text())
-    assert summary["simulations"] == res.posterior.simulations <= 600
+    assert summary["simulations"] == res.posterior.simulations <= 1100
     fit = (tmp_path / "cal" / "fit.csv").read_text().splitlines()
     assert len(fit) == 1 + 17 and fit[0].startswith("period,metric,relation,observed")
 
@@ -104,7 +104,7 @@ def test_mc_on_a_calibrated_scenario_draws_whole_posterior_samples(
 ) -> None:
     from evplant.experiments import run_mc
 
-    calibrate(TINY, observed, out_dir=tmp_path / "cal", budget=600, seed=3)
+    calibrate(TINY, observed, out_dir=tmp_path / "cal", budget=1100, seed=3)
     res = run_mc(str(tmp_path / "cal" / "scenario.yaml"), 6, out_dir=tmp_path / "mc", seed=1)
     post = pq.read_table(tmp_path / "cal" / "posterior.parquet")
     pairs = set(zip(post.column("plant.phases.line.cycle_time_scale").to_pylist(),
@@ -119,14 +119,15 @@ def test_mc_on_a_calibrated_scenario_draws_whole_posterior_samples(
 
 
 def test_backtest_scores_the_forecast_after_each_origin(observed: Path, tmp_path: Path) -> None:
-    bt = backtest(TINY, ["2024-07"], observed, out_dir=tmp_path / "bt", budget=600, draws=8)
+    bt = backtest(TINY, ["2024-06"], observed, out_dir=tmp_path / "bt", budget=1100, draws=8)
     [score] = bt.origins
     s = score.score()
-    # fitted: months 1-6 and Q1, Q2; scored: months 7-12 and Q3, Q4 (the year straddles)
-    assert s["fitted_statements"] == 8 and s["forecast_statements"] == 8
+    # the origin is the last month known: fitted months 1-6 and Q1, Q2; scored months
+    # 7-12 and Q3, Q4 (the year straddles the origin: neither fitted nor scored)
+    assert s["fitted"] == 8 and s["scored"] == 8
     lines = (tmp_path / "bt" / "backtest.csv").read_text().splitlines()
     assert len(lines) == 1 + 8
-    assert (tmp_path / "bt" / "origin-2024-07" / "scenario.yaml").exists()
+    assert (tmp_path / "bt" / "origin-2024-06" / "scenario.yaml").exists()
 
 
 def test_cli_calibrate_writes_everything_and_refuses_bad_records(
@@ -135,7 +136,7 @@ def test_cli_calibrate_writes_everything_and_refuses_bad_records(
     runner = CliRunner()
     out = tmp_path / "cli"
     res = runner.invoke(app, ["calibrate", TINY, "--observed", str(observed), "--out", str(out),
-                              "--budget", "600", "-q"])
+                              "--budget", "1100", "-q"])
     assert res.exit_code == 0, res.output
     assert "statements within the fit's P10-P90" in res.output
     assert (out / "scenario.yaml").exists()
@@ -146,7 +147,7 @@ def test_cli_calibrate_writes_everything_and_refuses_bad_records(
     bad = tmp_path / "bad.csv"
     bad.write_text("period,metric,relation,value,unit,note\n2024-01,sold,eq,5,vehicles,x\n")
     res = runner.invoke(app, ["calibrate", TINY, "--observed", str(bad), "--out",
-                              str(tmp_path / "nothing"), "--budget", "600", "-q"])
+                              str(tmp_path / "nothing"), "--budget", "1100", "-q"])
     assert res.exit_code == 2
     assert res.output.strip().splitlines() == [
         f"error: {bad}:2: metric: 'sold' is not a metric; allowed: produced, delivered, "
