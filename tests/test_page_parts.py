@@ -155,7 +155,7 @@ def _wait(cond: object, timeout: float = 10.0) -> None:
 
 
 def test_one_job_at_a_time_per_session_and_the_others_wait() -> None:
-    jobs = Jobs(workers=2, per_session=2)
+    jobs = Jobs(quick_workers=2, long_workers=0, per_session=2)
     log: list[str] = []
     gate = threading.Event()
     a1 = jobs.submit(_job("a", "1", log, gate))
@@ -170,7 +170,7 @@ def test_one_job_at_a_time_per_session_and_the_others_wait() -> None:
 
 
 def test_a_newer_quick_rerun_replaces_the_waiting_one_and_the_queue_is_bounded() -> None:
-    jobs = Jobs(workers=1, per_session=2)
+    jobs = Jobs(quick_workers=1, long_workers=0, per_session=2)
     log: list[str] = []
     gate = threading.Event()
     first = jobs.submit(_job("a", "x", log, gate))
@@ -188,7 +188,7 @@ def test_a_newer_quick_rerun_replaces_the_waiting_one_and_the_queue_is_bounded()
 
 
 def test_cancel_stops_the_running_job_at_its_next_progress_report() -> None:
-    jobs = Jobs(workers=1)
+    jobs = Jobs(quick_workers=1, long_workers=0)
     log: list[str] = []
     job = jobs.submit(_job("a", "long", log, threading.Event()))
     _wait(lambda: job.done > 3)
@@ -196,7 +196,7 @@ def test_cancel_stops_the_running_job_at_its_next_progress_report() -> None:
     assert jobs.cancel("a") == 2
     _wait(lambda: job.state == "cancelled")
     assert "end along" not in log and waiting.state == "cancelled"
-    assert jobs.status("a")[2] is job
+    assert jobs.status("a").last is job
     jobs.close()
 
 
