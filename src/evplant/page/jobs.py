@@ -144,8 +144,9 @@ class Jobs:
             k = 0
             for pool in (QUICK, LONG):
                 for j in [j for j in self._queue[pool] if j.session == session]:
-                    j.state, j.why = "cancelled", why
+                    j.state, j.why, j.finished = "cancelled", why, time.monotonic()
                     self._queue[pool].remove(j)
+                    self._last[session] = j  # a running one, unwinding, comes after
                     k += 1
                 for j in self._running[pool]:
                     if j.session == session and not j.cancel_event.is_set():
