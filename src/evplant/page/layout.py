@@ -135,7 +135,8 @@ def results_panel(limits: Limits) -> html.Div:
             html.Div(id="run-error", className="error"),
             html.Div(f"A job runs while its tab is open: one not heard from for "
                      f"{limits.quiet_s:g} s is cancelled. Reruns and long jobs take "
-                     "turns in pools of their own.", className="hint"),
+                     "turns in pools of their own. The server keeps at most "
+                     f"{limits.max_sessions} open tabs.", className="hint"),
         ]),
         html.Section([html.H2("Base against edited"), html.Div(id="compare-figures")]),
         html.Section([html.H2("Bottleneck"), html.Div(id="bottleneck")]),
