@@ -352,6 +352,11 @@ def test_two_edits_a_millisecond_apart_end_on_the_newer(server: Server,
         pg.wait_for_timeout(500)
         assert f"{HOURS}={newer}" in pg.text_content("#cards")
         assert f"{HOURS}={older}" not in pg.text_content("#cards")
+        # and the session's edits are the newer ones: what it downloads, or runs next
+        with pg.expect_download() as dl:
+            pg.click("#download-yaml")
+        text = Path(dl.value.path()).read_text(encoding="utf-8")
+        assert f"hours: {newer}," in text and f"hours: {older}," not in text
     pg.context.close()
 
 
