@@ -167,9 +167,9 @@ def test_a_boolean_where_a_number_is_meant_is_refused_as_in_the_cli(page: Any) -
     assert cli.returncode == 2 and "expected a number, got a boolean" in cli.stderr
 
 
-def _horizons(pg: Any) -> list[str]:
+def _horizons(pg: Any, within: str = "") -> list[str]:
     """What each headline card says of the months it covers."""
-    cards = pg.locator("#cards .card")
+    cards = pg.locator(f"#cards {within} .card")
     return [cards.nth(i).locator(".hz").inner_text() for i in range(cards.count())]
 
 
@@ -181,6 +181,11 @@ def test_every_header_figure_states_its_horizon(page: Any) -> None:
 def test_the_full_horizon_button_runs_the_full_horizon_after_typing_replications(
         page: Any) -> None:
     before = page.inner_text("#status")
+    page.fill("#extra", "horizon.end=2026-06")  # 30 months: the first two years and more
+    page.click("#extra-apply")
+    _done_after(page, before)
+    assert set(_horizons(page)) == {"over 2024-01..2025-12 (first two years)"}
+    before = page.inner_text("#status")
     page.fill("#replications", "2")  # typed, not entered: the click blurs it
     page.click("#run-full")
     page.wait_for_function(
@@ -188,7 +193,10 @@ def test_the_full_horizon_button_runs_the_full_horizon_after_typing_replications
         "'full horizon, 2 replications')", timeout=60_000)
     _done_after(page, before, timeout=300_000)
     assert page.inner_text("#status").startswith("full horizon, 2 replications: done")
-    assert set(_horizons(page)) == {"over 2024-01..2033-12 (full horizon)"}
+    # the edited run's cards, and the base run's over its own (unedited) horizon
+    assert set(_horizons(page)) == {"over 2024-01..2026-06 (full horizon)",
+                                    "over 2024-01..2033-12 (full horizon)"}
+    assert set(_horizons(page, ".cards.base")) == {"over 2024-01..2033-12 (full horizon)"}
     assert page.locator("#paired-table").count() == 1
 
 
