@@ -148,10 +148,13 @@ class PageApp:
         """Re-submit the edits a tab kept (its session was re-made, or it edited while
         it had none): the tab's edits are the truth, the server's copy a cache."""
         seq, items = edit_record(kept)
-        if seq <= s.seq or (not items and not lost):
+        if seq <= s.seq:
             return
         with s.lock:
             if seq <= s.seq:
+                return
+            if not items and not lost:  # nothing to send: the base run is shown
+                s.seq = seq
                 return
             s.seq = seq
             origin = {it: -1 for it in items}
