@@ -401,3 +401,21 @@ def prepare_text(text: str) -> object:
         path = Path(d) / "edited.yaml"
         path.write_text(text, encoding="utf-8")
         return prepare(str(path))
+
+
+def test_the_status_line_never_says_done_while_a_newer_edit_is_unanswered() -> None:
+    from evplant.page.app import PageApp
+
+    page = PageApp(str(Path(__file__).parent / "data" / "tiny-plant.yaml"))
+    try:
+        s = page.sessions.new(None)
+        done = page.jobs.submit(Job(s.id, "short", "first two years", lambda j: None))
+        _wait(lambda: done.state == "done")
+        s.seq = 3
+        assert page._status(s, {"n": 3})[0].startswith("first two years: done")
+        assert page._status(s, {"n": 4})[0] == "checking your newest edit"
+        s.refusal = "--set a=b: no such field\nmore"
+        assert page._status(s, {"n": 3})[0] == "edit refused: --set a=b: no such field"
+    finally:
+        page.close()
+    assert not page.out_dir.exists()  # the server's own folder goes with it
