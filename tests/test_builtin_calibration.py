@@ -87,7 +87,8 @@ def test_each_vintage_is_the_plan_fitted_through_its_month(name: str, through: s
     assert summary["fit_months"].endswith(through)
     d = summary["diagnostics"]
     assert d["runs"] == 4 and d["reached_posterior"]
-    fit = list(csv.DictReader((CAL / f"{name}-fit.csv").open()))
+    with (CAL / f"{name}-fit.csv").open() as f:
+        fit = list(csv.DictReader(f))
     assert all(month_number(f"{r['period'][:4]}-12" if len(r["period"]) == 4 else
                             r["period"] if "-" in r["period"] else
                             f"{r['period'][:4]}-{3 * int(r['period'][-1]):02d}")
@@ -113,7 +114,8 @@ def test_the_default_took_2025_in_from_the_2024_posterior() -> None:
 
 
 def test_the_backtest_scores_every_quarter_end_against_naive_forecasts() -> None:
-    rows = list(csv.DictReader((CAL / "beijing-etown-backtest.csv").open()))
+    with (CAL / "beijing-etown-backtest.csv").open() as f:
+        rows = list(csv.DictReader(f))
     assert {r["origin"] for r in rows} == {"2024-06", "2024-09", "2024-12", "2025-03",
                                            "2025-06"}
     assert {"naive_last", "naive_seasonal", "naive_trend", "score", "inside"} <= set(rows[0])
@@ -131,7 +133,8 @@ def test_each_vintage_ships_its_forecast_with_both_bands(name: str) -> None:
     sc, _ = load_scenario(name)
     assert sc.calibration is not None and sc.calibration.forecast is not None
     assert sc.calibration.discrepancy is not None
-    rows = list(csv.DictReader(Path(beside(name, sc.calibration.forecast)).open()))
+    with Path(beside(name, sc.calibration.forecast)).open() as f:
+        rows = list(csv.DictReader(f))
     bands = {(r["period"], r["metric"], r["band"]): r for r in rows}
     for q in ("2025Q4", "2026Q1", "2026Q4"):
         model, pred = bands[(q, "delivered", "model")], bands[(q, "delivered", "predictive")]

@@ -133,8 +133,9 @@ def test_a_lever_change_reruns_and_redraws_the_figures(page: Any) -> None:
     assert "plant.partner.enabled=false" in page.text_content("#cards")
 
 
-def test_a_bad_value_shows_the_clis_message_and_changes_nothing(page: Any) -> None:
-    before = (page.inner_text("#differences"), page.inner_text("#status"))
+def test_a_bad_value_shows_the_clis_message_beside_it_and_by_the_run_buttons(
+        page: Any) -> None:
+    before = page.inner_text("#differences")
     _change(page, SHIFTS, "7")
     error = _lever(page, SHIFTS).locator(".error")
     error.wait_for(state="visible", timeout=30_000)
@@ -143,9 +144,74 @@ def test_a_bad_value_shows_the_clis_message_and_changes_nothing(page: Any) -> No
         capture_output=True, text=True, timeout=120,
     )
     assert cli.returncode == 2
-    assert error.inner_text() == cli.stderr.strip().removeprefix("error: ")
+    message = cli.stderr.strip().removeprefix("error: ")
+    assert error.inner_text() == message
+    # the status line beside the run buttons says so too, not "ready"
+    page.wait_for_function("() => document.querySelector('#status').textContent"
+                           ".startsWith('edit refused')", timeout=30_000)
+    assert page.inner_text("#status") == f"edit refused: {message}"
     page.wait_for_timeout(1500)
-    assert (page.inner_text("#differences"), page.inner_text("#status")) == before
+    assert page.inner_text("#differences") == before  # and nothing ran
+
+
+def test_a_boolean_where_a_number_is_meant_is_refused_as_in_the_cli(page: Any) -> None:
+    hours = "plant.phases.phase1.shifts.0.hours"
+    _change(page, hours, "true")
+    error = _lever(page, hours).locator(".error")
+    error.wait_for(state="visible", timeout=30_000)
+    assert error.inner_text().endswith("hours: expected a number, got a boolean (true)")
+    cli = subprocess.run(
+        [sys.executable, "-m", "evplant.cli", "run", PLAN, "--set", f"{hours}=True", "-q"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert cli.returncode == 2 and "expected a number, got a boolean" in cli.stderr
+
+
+def _horizons(pg: Any, within: str = "") -> list[str]:
+    """What each headline card says of the months it covers."""
+    cards = pg.locator(f"#cards {within} .card")
+    return [cards.nth(i).locator(".hz").inner_text() for i in range(cards.count())]
+
+
+def test_every_header_figure_states_its_horizon(page: Any) -> None:
+    first = _horizons(page)
+    assert len(first) >= 4 and set(first) == {"over 2024-01..2025-12 (first two years)"}
+
+
+def test_the_full_horizon_button_runs_the_full_horizon_after_typing_replications(
+        page: Any) -> None:
+    before = page.inner_text("#status")
+    page.fill("#extra", "horizon.end=2026-06")  # 30 months: the first two years and more
+    page.click("#extra-apply")
+    _done_after(page, before)
+    assert set(_horizons(page)) == {"over 2024-01..2025-12 (first two years)"}
+    before = page.inner_text("#status")
+    page.fill("#replications", "2")  # typed, not entered: the click blurs it
+    page.click("#run-full")
+    page.wait_for_function(
+        "() => document.querySelector('#status').textContent.startsWith("
+        "'full horizon, 2 replications')", timeout=60_000)
+    _done_after(page, before, timeout=300_000)
+    assert page.inner_text("#status").startswith("full horizon, 2 replications: done")
+    # the edited run's cards, and the base run's over its own (unedited) horizon
+    assert set(_horizons(page)) == {"over 2024-01..2026-06 (full horizon)",
+                                    "over 2024-01..2033-12 (full horizon)"}
+    assert set(_horizons(page, ".cards.base")) == {"over 2024-01..2033-12 (full horizon)"}
+    assert page.locator("#paired-table").count() == 1
+
+
+def test_a_moved_date_shows_the_date_in_effect(page: Any) -> None:
+    from evplant.scenario.load import prepare
+
+    moved = prepare(PLAN, ["plant.phases.phase2.delay_months=6"]).scenario
+    written = prepare(PLAN).scenario.plant.phases[1].sop
+    sop = _lever(page, "plant.phases.phase2.sop")
+    assert sop.locator("input").input_value() == written
+    before = page.inner_text("#status")
+    _change(page, "plant.phases.phase2.delay_months", "6")
+    _done_after(page, before)
+    effective = sop.locator(".effective").inner_text()
+    assert effective == f"in effect: {moved.plant.phases[1].sop}" != f"in effect: {written}"
 
 
 def test_the_downloaded_scenario_runs_with_evplant_run_to_the_same_figures(
@@ -165,6 +231,19 @@ def test_the_downloaded_scenario_runs_with_evplant_run_to_the_same_figures(
     dl.value.save_as(path)
     text = path.read_text(encoding="utf-8")
     assert "2024-03-15" in text and path.name == f"{PLAN}-edited.yaml"
+    # the scenario's own text: every line kept but the two edited and the record's file
+    # (made absolute, so the file runs from any folder), which say so
+    from evplant.scenario.load import scenario_text
+
+    original = scenario_text(PLAN)[0].splitlines()
+    lines = [ln for ln in text.splitlines() if "written by `evplant serve`" not in ln
+             and not ln.startswith(f"# {PLAN}.yaml (built-in) with ")]
+    assert len(lines) == len(original)
+    changed = [(a, b) for a, b in zip(original, lines, strict=True) if a != b]
+    assert len(changed) == 3 and all("edited on the page (was" in b for _, b in changed)
+    assert {a.split(":")[0].strip() for a, _ in changed} == {"horizon", "sop", "observed"}
+    for old, new in changed:  # each line's own comment is kept after the mark
+        assert new.endswith(old.partition(" #")[2].strip())
     out = tmp_path / "run"
     cli = subprocess.run(
         [sys.executable, "-m", "evplant.cli", "run", str(path), "--out", str(out), "-q"],

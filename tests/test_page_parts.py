@@ -155,7 +155,7 @@ def _wait(cond: object, timeout: float = 10.0) -> None:
 
 
 def test_one_job_at_a_time_per_session_and_the_others_wait() -> None:
-    jobs = Jobs(workers=2, per_session=2)
+    jobs = Jobs(quick_workers=2, long_workers=0, per_session=2)
     log: list[str] = []
     gate = threading.Event()
     a1 = jobs.submit(_job("a", "1", log, gate))
@@ -170,7 +170,7 @@ def test_one_job_at_a_time_per_session_and_the_others_wait() -> None:
 
 
 def test_a_newer_quick_rerun_replaces_the_waiting_one_and_the_queue_is_bounded() -> None:
-    jobs = Jobs(workers=1, per_session=2)
+    jobs = Jobs(quick_workers=1, long_workers=0, per_session=2)
     log: list[str] = []
     gate = threading.Event()
     first = jobs.submit(_job("a", "x", log, gate))
@@ -188,7 +188,7 @@ def test_a_newer_quick_rerun_replaces_the_waiting_one_and_the_queue_is_bounded()
 
 
 def test_cancel_stops_the_running_job_at_its_next_progress_report() -> None:
-    jobs = Jobs(workers=1)
+    jobs = Jobs(quick_workers=1, long_workers=0)
     log: list[str] = []
     job = jobs.submit(_job("a", "long", log, threading.Event()))
     _wait(lambda: job.done > 3)
@@ -196,7 +196,7 @@ def test_cancel_stops_the_running_job_at_its_next_progress_report() -> None:
     assert jobs.cancel("a") == 2
     _wait(lambda: job.state == "cancelled")
     assert "end along" not in log and waiting.state == "cancelled"
-    assert jobs.status("a")[2] is job
+    assert jobs.status("a").last is job
     jobs.close()
 
 
@@ -218,3 +218,204 @@ def test_serve_rejects_an_unknown_scenario_like_run() -> None:
     result = CliRunner().invoke(app, ["serve", "no-such-plant", "--port", "0"])
     assert result.exit_code == 2
     assert "no built-in scenario or file 'no-such-plant'" in result.output
+
+
+def test_quick_reruns_never_wait_behind_a_long_job_and_a_waiting_one_knows_its_place() -> None:
+    jobs = Jobs(quick_workers=1, long_workers=1)
+    log: list[str] = []
+    gate = threading.Event()
+    mc = jobs.submit(Job("a", "mc", "mc", _job("a", "mc", log, gate).work, long=True))
+    _wait(lambda: mc.state == "running")
+    other = jobs.submit(Job("b", "mc", "mc", _job("b", "mc", log, gate).work, long=True))
+    third = jobs.submit(Job("c", "mc", "mc", _job("c", "mc", log, gate).work, long=True))
+    assert [(j.id, ahead) for j, ahead in jobs.status("c").waiting] == [(third.id, 2)]
+    assert jobs.status("b").waiting[0][1] == 1
+    quick = jobs.submit(_job("b", "short", log))  # the long pool is full; this is not
+    _wait(lambda: quick.state == "done")
+    assert mc.state == "running" and other.state == "queued"
+    gate.set()
+    _wait(lambda: third.state == "done")
+    jobs.close()
+
+
+def test_a_job_that_does_not_finish_marks_its_folder(tmp_path: Path) -> None:
+    from evplant.page.jobs import UNFINISHED
+
+    jobs = Jobs(quick_workers=0, long_workers=1)
+    folder = tmp_path / "mc-x"
+    started = threading.Event()
+
+    def work(job: Job) -> None:
+        folder.mkdir()
+        for k in range(10_000):
+            job.progress(k, 10_000)
+            started.set()
+            time.sleep(0.001)
+
+    job = jobs.submit(Job("a", "mc", "Monte Carlo, 9 replications", work, long=True,
+                          folder=folder))
+    started.wait(10)
+    assert jobs.cancel("a", "its tab did not poll for 3 s") == 1
+    _wait(lambda: job.state == "cancelled")
+    note = (folder / UNFINISHED).read_text(encoding="utf-8")
+    assert note.startswith("Monte Carlo, 9 replications: cancelled at ")
+    assert "(its tab did not poll for 3 s)" in note
+    done = jobs.submit(Job("a", "mc", "ok", lambda j: folder.mkdir(exist_ok=True), long=True,
+                           folder=tmp_path / "other"))
+    _wait(lambda: done.state == "done")
+    assert not (tmp_path / "other").exists()
+    jobs.close()
+
+
+def test_quiet_sessions_lose_their_jobs_and_only_quiet_ones_are_evicted() -> None:
+    from evplant.page.sessions import Full, Sessions
+
+    quiet: list[str] = []
+    dropped: list[str] = []
+    sessions = Sessions(2, 0.3, lambda sid: quiet.append(sid) or 1, dropped.append)
+    a, b = sessions.new(None), sessions.new(None)
+    with pytest.raises(Full):
+        sessions.new(None)  # both polling: a new tab is refused, none silenced
+    end = time.monotonic() + 0.6
+    while time.monotonic() < end:
+        sessions.get(b.id)  # b polls, a does not
+        time.sleep(0.05)
+    assert a.id in quiet and b.id not in quiet
+    c = sessions.new(None)
+    assert dropped == [a.id] and sessions.get(a.id) is None
+    assert sessions.get(b.id) is b and sessions.get(c.id) is c
+    sessions.close()
+
+
+def test_a_dead_servers_folder_and_locks_are_cleared_and_a_live_ones_kept(
+        tmp_path: Path) -> None:
+    import subprocess
+
+    from evplant.page import leftovers
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = tmp_path / "evplant-serve-dead"
+    dead.mkdir()
+    (dead / "serve.pid").write_text(f"{gone.pid}\n")
+    alive = tmp_path / "evplant-serve-alive"
+    alive.mkdir()
+    (alive / "serve.pid").write_text("1\n")
+    other = tmp_path / "evplant-serve-unknown"  # no process id: not known to be ours
+    other.mkdir()
+    assert leftovers.clear_dead_servers(tmp_path) == [dead]
+    assert not dead.exists() and alive.exists() and other.exists()
+
+    out = tmp_path / "out" / "s1"
+    (out / "mc-1" / "chunks").mkdir(parents=True)
+    (out / ".mc-1.lock").write_text(f"{gone.pid}\n")
+    (out / "mc-2").mkdir()
+    (out / ".mc-2.lock").write_text("1\n")
+    assert leftovers.clear_dead_locks(tmp_path / "out") == [out / "mc-1"]
+    assert not (out / ".mc-1.lock").exists() and (out / ".mc-2.lock").exists()
+    assert (out / "mc-1" / "UNFINISHED.txt").read_text().startswith("interrupted")
+    own = leftovers.make_temporary()
+    leftovers.remove_temporary(own)
+    assert not own.exists()
+
+
+def test_the_any_field_box_is_capped_in_lines_item_size_and_reading_time() -> None:
+    levers = levers_for(prepare(PLAN))
+    values = [["on"] if lv.kind == "boolean" and lv.value else
+              ([] if lv.kind == "boolean" else lv.text()) for lv in levers]
+    many = "\n".join(f"plant.phases.phase1.shifts.0.hours={7 + i % 3}" for i in range(5000))
+    items, origin = edits.overrides_from(levers, values, many)
+    assert len(items) == edits.MAX_EXTRA_LINES + 1  # read no further than the cap
+    assert edits.check(PLAN, items, origin).problems[-1][0].startswith(
+        f"extra: at most {edits.MAX_EXTRA_LINES} lines")
+    long = "plant.phases.phase1.sop=" + "x" * (edits.MAX_ITEM_CHARS + 1)
+    assert "at most 10,000 characters" in edits.check(PLAN, [long], {long: -1}).problems[-1][0]
+    few = items[:50]
+    slow = edits.check(PLAN, few, {it: -1 for it in few}, seconds=0.0)
+    assert slow.problems[-1][0].startswith("extra: the values took more than 0 s")
+    assert edits.check(PLAN, few, {it: -1 for it in few}).ok
+
+
+def test_malformed_callback_requests_are_named() -> None:
+    from evplant.page.requests import edit_number, edit_record, malformed
+
+    callbacks = {"a.children": {"inputs": [{"id": "x", "property": "value"}], "state": []}}
+    good = {"output": "a.children", "outputs": {"id": "a", "property": "children"},
+            "inputs": [{"id": "x", "property": "value", "value": 1}], "state": []}
+    assert malformed(good, callbacks) == ""
+    assert malformed([], callbacks) == "the body is not a JSON object"
+    assert malformed({**good, "output": "b.children"}, callbacks) == "no such callback"
+    assert malformed({**good, "inputs": [{"id": 3}]}, callbacks).startswith("inputs: not")
+    assert malformed({**good, "inputs": []}, callbacks) == "inputs: 1 expected, got 0"
+    assert malformed({**good, "changedPropIds": [1]}, callbacks).startswith("changedPropIds")
+    assert edit_number({"n": 3, "full": True}) == (3, True)
+    for bad in ({"n": True}, {"n": 1.5}, {"n": 0}, {"n": 2, "full": "yes"}, None):
+        with pytest.raises(Exception, match="edit-seq"):
+            edit_number(bad)
+    assert edit_record({"seq": 2, "items": ["a=1"]}) == (2, ["a=1"])
+    assert edit_record({"seq": True, "items": ["a=1"]}) == (0, [])
+    assert edit_record({"seq": 2, "items": [1]}) == (2, [])
+
+
+def test_a_boolean_for_a_number_is_refused_by_the_cli_and_a_boolean_field_takes_one() -> None:
+    cli = CliRunner().invoke(app, ["run", PLAN, "--set",
+                                   "plant.phases.phase1.shifts.0.hours=true", "--quiet"])
+    assert cli.exit_code == 2
+    assert cli.output.strip() == ("error: --set plant.phases.phase1.shifts.0.hours=true: "
+                                  "plant.phases[0].shifts[0].hours: expected a number, got "
+                                  "a boolean (true)")
+    for item in ("venture.finance.budget_usd=false", "plant.phases.phase1.shifts.0.shifts=true"):
+        with pytest.raises(Exception, match="expected a number, got a boolean"):
+            prepare(PLAN, [item])
+    assert prepare(PLAN, ["plant.partner.enabled=false"]).scenario.plant.partner.enabled is False
+    assert prepare(PLAN, ["plant.phases.phase1.shifts.0.hours=7"]).scenario.plant.phases[
+        0].shifts[0].hours == 7.0  # an integer is still a number
+
+
+def test_the_edited_text_keeps_every_other_line_and_reads_back_as_the_data() -> None:
+    from evplant.scenario.load import scenario_text
+    from evplant.scenario.text import edited_text, reads_as
+
+    items = ["plant.phases.phase2.delay_months=6", "plant.partner.enabled=false",
+             "venture.channel.stores={2024-03: 10, 2025-03: 20}"]
+    prepared = prepare(PLAN, items)
+    text = edits.scenario_yaml(PLAN, prepared)
+    original = scenario_text(PLAN)[0]
+    assert "written as data" not in text
+    again = prepare_text(text).scenario  # type: ignore[attr-defined]
+    files = {"posterior", "calibration"}  # made absolute, so found from any folder
+    assert again.model_dump(exclude=files) == prepared.scenario.model_dump(exclude=files)
+    kept = set(original.splitlines()) & set(text.splitlines())
+    comments = [ln for ln in original.splitlines() if ln.lstrip().startswith("#")]
+    assert set(comments) <= kept  # every comment line survives
+    assert "      delay_months: 6   # edited on the page" in text
+    # a list item's own value cannot be set in the text: the caller is told
+    assert edited_text("a:\n  - 1\n", {("a", 0): 2}, [(("a", 0), 2)], str) is None
+    assert reads_as("a: [1, 2]\n", {"a": [1, 2]}) and not reads_as("a: [1\n", {"a": [1]})
+
+
+def prepare_text(text: str) -> object:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "edited.yaml"
+        path.write_text(text, encoding="utf-8")
+        return prepare(str(path))
+
+
+def test_the_status_line_never_says_done_while_a_newer_edit_is_unanswered() -> None:
+    from evplant.page.app import PageApp
+
+    page = PageApp(str(Path(__file__).parent / "data" / "tiny-plant.yaml"))
+    try:
+        s = page.sessions.new(None)
+        done = page.jobs.submit(Job(s.id, "short", "first two years", lambda j: None))
+        _wait(lambda: done.state == "done")
+        s.seq = 3
+        assert page._status(s, {"n": 3})[0].startswith("first two years: done")
+        assert page._status(s, {"n": 4})[0] == "checking your newest edit"
+        s.refusal = "--set a=b: no such field\nmore"
+        assert page._status(s, {"n": 3})[0] == "edit refused: --set a=b: no such field"
+    finally:
+        page.close()
+    assert not page.out_dir.exists()  # the server's own folder goes with it

@@ -531,10 +531,22 @@ def serve(
         Path | None,
         typer.Option("--out", help="folder for the page's outputs (default: a new temporary one)"),
     ] = None,
+    quiet_after: Annotated[
+        float,
+        typer.Option(help="seconds a tab may go without polling before its jobs are "
+                     "cancelled and its session may be evicted", min=1.0, max=86400.0),
+    ] = 90.0,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="a Dask scheduler's address for Monte Carlo, replications and "
+                     "calibration (default: the page's own long-job worker)"),
+    ] = None,
 ) -> None:
     """Start the interactive planning page (a local web app) and print its address."""
+    import logging
+
     from .page import serve as run_page
-    from .page.safety import is_loopback
+    from .page.safety import Limits, is_loopback
 
     if not is_loopback(host):
         err.print(f"warning: listening on {host}: anyone who can reach it can run simulations")
@@ -543,8 +555,11 @@ def serve(
         sys.stdout.write(f"evplant serve: {url} (Ctrl+C stops)\n")
         sys.stdout.flush()
 
+    logging.basicConfig(format="evplant serve: %(message)s")
+    logging.getLogger("evplant.page").setLevel(logging.INFO)
     try:
-        run_page(_named(scenario), host, port, out_dir, on_ready=ready)
+        run_page(_named(scenario), host, port, out_dir, on_ready=ready, scheduler=scheduler,
+                 limits=Limits(quiet_s=quiet_after))
     except OSError as exc:
         raise EvplantError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:

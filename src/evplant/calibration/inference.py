@@ -332,7 +332,9 @@ class Density:
         return self.memo[np.asarray(theta, dtype=float).tobytes()][3]
 
 
-STEPS = 8  # states a chain keeps per stage (waste-free: P): shorter chains left the particles collapsed in a dozen dimensions
+# states a chain keeps per stage (waste-free: P): chains of 4 left the particles
+# collapsed onto their ancestors in 22 dimensions
+STEPS = 8
 RUNS = 4  # independent SMC runs: R-hat compares them
 STAGES_PLANNED = 8  # stages the budget is sized for; what is left polishes at beta = 1
 POLISH = 6  # at most this many stages at beta = 1 once every run is there

@@ -172,8 +172,9 @@ def rounded_point(post: Posterior) -> list[float | int]:
     return [v if isinstance(v, int) else float(f"{v:.4g}") for v in post.point]
 
 
-_VALUE = r"(-?[0-9][0-9_.eE+-]*)"
-_MARK = re.compile(r"\s*calibrated: posterior median \(was ([^)]*)\);?")
+# a value calibrated twice keeps the note of the first time (the plan's value)
+_TWICE = re.compile(r"calibrated: posterior median \(was [^)]*\); calibrated: posterior "
+                    r"median \(was ([^)]*)\)")
 _HEADER = re.compile(
     r"\A# [^\n]* calibrated by `evplant (calibrate|assimilate)`[^\n]*\n(# [^\n]*\n){1,2}")
 _TAIL = re.compile(r"\n# The calibration's samples:[^\n]*\n# [^\n]*\nposterior:\n(  [^\n]*\n)+\Z")
@@ -190,28 +191,15 @@ def calibrated_text(
     posterior_file: str,
 ) -> str:
     """The scenario's own text with the point estimate set in; see the module docstring."""
-    out = text.splitlines()
-    point = rounded_point(post)
-    for loc, value in zip(post.locs, point, strict=True):
-        key = loc[-1]
-        line = lines.get(tuple(loc))
-        if isinstance(key, int) or line is None:
-            return _dumped(text, post, name, posterior_file)
-        src = out[line - 1]
-        code, sep, comment = src.partition(" #")
-        pattern = re.compile(rf"(?<![\w-]){re.escape(str(key))}(\s*:\s*){_VALUE}")
-        m = pattern.search(code)
-        if m is None:
-            return _dumped(text, post, name, posterior_file)
-        new = repr(value)
-        code = code[: m.start(2)] + new + code[m.end(2):]
-        was = m.group(2)
-        if (old := _MARK.match(comment)) is not None:  # calibrated before: keep the plan's value
-            was, comment = old.group(1), comment[old.end():]
-            sep = sep if comment.strip() else ""
-        note = f"calibrated: posterior median (was {was})"
-        out[line - 1] = f"{code} # {note};{comment}" if sep else f"{code}   # {note}"
-    body = "\n".join(out) + "\n"
+    from ..scenario.text import edited_text
+
+    edited = edited_text(
+        text, lines, list(zip(post.locs, rounded_point(post), strict=True)),
+        lambda old: f"calibrated: posterior median (was {old})",
+    )
+    if edited is None:
+        return _dumped(text, post, name, posterior_file)
+    body = _TWICE.sub(r"calibrated: posterior median (was \1)", edited)
     body = re.sub(r"(?m)^name:.*$", f"name: {name}", body, count=1)
     header = (
         f"# {name}: {post.scenario} calibrated by `evplant {post.method}` on "
@@ -241,13 +229,9 @@ def _expected(text: str, post: Posterior, name: str, posterior_file: str) -> Any
 
 def _same(result: str, text: str, post: Posterior, name: str, posterior_file: str) -> bool:
     """Whether the edited text reads back as exactly the data meant."""
-    from ..inputs import load_text
+    from ..scenario.text import reads_as
 
-    try:
-        got = load_text(result)
-    except yaml.YAMLError:
-        return False
-    return bool(got == _expected(text, post, name, posterior_file))
+    return reads_as(result, _expected(text, post, name, posterior_file))
 
 
 def _dumped(text: str, post: Posterior, name: str, posterior_file: str) -> str:

@@ -10,7 +10,13 @@ from typing import Any
 from dash import dcc, html
 
 from ..report.page import CSS as REPORT_CSS
+from .edits import MAX_EXTRA_LINES
 from .levers import Lever
+from .safety import Limits
+
+#: the form's values and the tab's edits outlive a reload and the server's session;
+#: per tab, like the session they belong to
+KEEP: dict[str, Any] = {"persistence": True, "persistence_type": "session"}
 
 CSS = REPORT_CSS + """
 .grid { display: grid; grid-template-columns: 340px 1fr; gap: 20px; align-items: start; }
@@ -26,6 +32,11 @@ legend { font-weight: 650; font-size: 14px; padding: 0 4px 0 0; }
 .hint { font-size: 11.5px; color: var(--muted); }
 .error { color: var(--bad); font-size: 12.5px; white-space: pre-wrap; }
 .error:empty { display: none; }
+.effective { font-size: 12px; color: var(--accent); }
+.effective:empty { display: none; }
+.notice { font-size: 13px; color: var(--bad); }
+.notice:empty { display: none; }
+.card .hz { font-size: 11px; color: #a0aec0; margin-top: 2px; }
 .bar { display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: center; }
 button { font: inherit; font-size: 13.5px; padding: 4px 12px; border-radius: 5px;
          border: 1px solid var(--accent); background: #fff; color: var(--accent);
@@ -66,18 +77,19 @@ def lever_control(i: int, lv: Lever) -> html.Div:
     if lv.kind == "boolean":
         control: Any = dcc.Checklist(
             id={"type": "lever", "index": i}, options=[{"label": " yes", "value": "on"}],
-            value=["on"] if lv.value else [], inline=True,
+            value=["on"] if lv.value else [], inline=True, **KEEP,
         )
     else:
         control = dcc.Input(
             id={"type": "lever", "index": i}, type="text", value=lv.text(), debounce=True,
-            spellCheck="false", autoComplete="off", name=lv.path,
+            spellCheck="false", autoComplete="off", name=lv.path, **KEEP,
         )
     return html.Div(
         [
             html.Label(lv.label, title=f"{lv.path}: {lv.description}".rstrip(": ")),
             control,
             html.Div(hint, className="hint") if hint else None,
+            html.Div(id={"type": "lever-effective", "index": i}, className="effective"),
             html.Div(id={"type": "lever-error", "index": i}, className="error"),
         ],
         className="lever",
@@ -97,7 +109,8 @@ def levers_panel(levers: Sequence[Lever]) -> html.Aside:
                 html.Legend("Any field, by path"),
                 dcc.Textarea(id="extra", placeholder="path=value, one a line, as --set\n"
                              "e.g. venture.contract.enabled=true", rows=3,
-                             spellCheck=False),
+                             spellCheck=False, **KEEP),
+                html.Div(f"at most {MAX_EXTRA_LINES} lines", className="hint"),
                 html.Button("Apply", id="extra-apply"),
                 html.Div(id="extra-error", className="error"),
             ]),
@@ -105,20 +118,25 @@ def levers_panel(levers: Sequence[Lever]) -> html.Aside:
     )
 
 
-def results_panel() -> html.Div:
+def results_panel(limits: Limits) -> html.Div:
     return html.Div([
         html.Section([
             html.Div([
                 html.Button("Run the full horizon", id="run-full", className="primary"),
                 html.Label(["Replications ", dcc.Input(id="replications", type="text",
                                                        value="0", className="small-in",
-                                                       debounce=True)]),
+                                                       debounce=True, **KEEP)]),
                 html.Button("Cancel", id="cancel", disabled=True),
                 html.Progress(id="progress", value="0", max="1"),
                 html.Span(id="status", className="status"),
             ], className="bar"),
+            html.Div(id="notice", className="notice"),
             html.Div(id="replications-error", className="error"),
             html.Div(id="run-error", className="error"),
+            html.Div(f"A job runs while its tab is open: one not heard from for "
+                     f"{limits.quiet_s:g} s is cancelled. Reruns and long jobs take "
+                     "turns in pools of their own. The server keeps at most "
+                     f"{limits.max_sessions} open tabs.", className="hint"),
         ]),
         html.Section([html.H2("Base against edited"), html.Div(id="compare-figures")]),
         html.Section([html.H2("Bottleneck"), html.Div(id="bottleneck")]),
@@ -155,14 +173,17 @@ def results_panel() -> html.Div:
     ])
 
 
-def page(title: str, subtitle: str, session: str, levers: Sequence[Lever],
-         cards: Any) -> html.Div:
+def page(title: str, subtitle: str, levers: Sequence[Lever], cards: Any,
+         limits: Limits) -> html.Div:
     return html.Div([
-        dcc.Store(id="session", data=session),
+        # the tab's server session (made on its first poll), and its numbered edits
+        dcc.Store(id="session", storage_type="session"),
+        dcc.Store(id="edit-seq", storage_type="session", data={"n": 0, "full": False}),
+        dcc.Store(id="edits", storage_type="session", data={"seq": 0, "items": []}),
         dcc.Store(id="shown", data=-1),
         dcc.Interval(id="tick", interval=400),
         html.Header(html.Div([html.H1(title, id="title"), html.P(subtitle, className="sub"),
                               html.Div(cards, id="cards")], className="wrap")),
-        html.Main(html.Div(html.Div([levers_panel(levers), results_panel()],
+        html.Main(html.Div(html.Div([levers_panel(levers), results_panel(limits)],
                                     className="grid"), className="wrap")),
     ])

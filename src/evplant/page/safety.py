@@ -20,8 +20,13 @@ class Limits:
 
     max_request_bytes: int = 1_000_000  # a form's callback is a few kB; 1 MB is ample
     max_sessions: int = 16  # browser sessions kept (their runs held in memory)
-    jobs_per_session: int = 4  # jobs waiting per session (one runs at a time)
-    workers: int = 1  # jobs running at once across sessions (the machine's cores)
+    jobs_per_session: int = 4  # jobs waiting per session (one runs at a time per pool)
+    quick_workers: int = 2  # reruns at once across sessions (the machine's cores)
+    long_workers: int = 1  # replications, Monte Carlo, calibration at once
+    #: a tab polls several times a second; one silent this long has gone (closed, or a
+    #: laptop asleep): its jobs are cancelled and its session may be evicted. Above a
+    #: minute, since browsers slow a hidden tab's timers to once a minute.
+    quiet_s: float = 90.0
     max_replications: int = 200  # Monte Carlo and paired differences
     max_calibration_budget: int = 20_000
 

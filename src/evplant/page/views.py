@@ -19,12 +19,14 @@ from .work import Outcome
 LABELS = ("base", "edited")
 
 
-def cards(items: Sequence[Card], cls: str = "cards") -> html.Div:
+def cards(items: Sequence[Card], cls: str = "cards", horizon: str = "") -> html.Div:
+    """Cards; with ``horizon``, each says the months its figure covers."""
     return html.Div(
         [
             html.Div(
                 [html.Div(c.label, className="k"), html.Div(c.value, className="v"),
-                 html.Div(c.note, className="n") if c.note else None],
+                 html.Div(c.note, className="n") if c.note else None,
+                 html.Div(horizon, className="hz") if horizon else None],
                 className="card",
             )
             for c in items
@@ -37,16 +39,22 @@ def headline(outcome: Outcome) -> html.Div:
     """The run page's cards of the edited run, and below them the base run's."""
     edit, base = outcome.edit, outcome.base
     horizon = "first two years" if outcome.short else "full horizon"
+
+    def over(run: Any) -> str:  # every figure says the months it covers
+        return f"over {run.summary.to_dict().get('horizon', '')} ({horizon})"
+
     if not outcome.overrides:
         return html.Div([
             html.Div(f"Base, {horizon} (no change yet)", className="row-k"),
-            cards(run_page.headline(base.monthly, base.summary.to_dict())),
+            cards(run_page.headline(base.monthly, base.summary.to_dict()),
+                  horizon=over(base)),
         ])
     return html.Div([
         html.Div(f"Edited, {horizon}: {' '.join(outcome.overrides)}", className="row-k"),
-        cards(run_page.headline(edit.monthly, edit.summary.to_dict())),
+        cards(run_page.headline(edit.monthly, edit.summary.to_dict()), horizon=over(edit)),
         html.Div("Base", className="row-k"),
-        cards(run_page.headline(base.monthly, base.summary.to_dict()), "cards base"),
+        cards(run_page.headline(base.monthly, base.summary.to_dict()), "cards base",
+              horizon=over(base)),
     ])
 
 

@@ -77,7 +77,7 @@ class Runs:
 
 def compare_runs(
     job: Job, runs: Runs, source: str, overrides: Sequence[str], *, short: bool,
-    replications: int = 0, out_dir: Path | None = None,
+    replications: int = 0, out_dir: Path | None = None, scheduler: str | None = None,
 ) -> Outcome:
     """The base and the edited scenario over the short or the full horizon, and with
     ``replications`` the paired differences of their KPIs on common random numbers."""
@@ -104,7 +104,7 @@ def compare_runs(
         paired = compare_mc(
             source, source, replications, out_dir=(out_dir or Path(".")) / f"paired-{job.id}",
             seed=SEED, overrides_a=base_items, overrides_b=[*overrides, *horizon],
-            progress=progress, report=False,
+            progress=progress, report=False, scheduler=scheduler,
         )
     return Outcome(short, list(overrides), results[0], results[1],
                    time.perf_counter() - t0, paired, replications)
@@ -120,21 +120,23 @@ def _months(prepared: Any, short: bool) -> list[str]:
 
 
 def monte_carlo(job: Job, source: str, overrides: Sequence[str], replications: int,
-                out_dir: Path) -> Any:
-    """``run_mc`` on the edited scenario, into the app's output folder."""
+                out_dir: Path, scheduler: str | None = None) -> Any:
+    """``run_mc`` on the edited scenario into ``out_dir``, one replication a batch, so
+    that a cancel stops it after the replication under way."""
     from ..experiments import run_mc
 
-    return run_mc(source, replications, out_dir=out_dir / f"mc-{job.id}", seed=SEED,
-                  overrides=list(overrides), progress=job.progress)
+    return run_mc(source, replications, out_dir=out_dir, seed=SEED,
+                  overrides=list(overrides), progress=job.progress, batch_size=1,
+                  scheduler=scheduler)
 
 
 def calibration(job: Job, source: str, overrides: Sequence[str], budget: int,
-                out_dir: Path) -> Any:
-    """``calibrate`` on the edited scenario, into the app's output folder."""
+                out_dir: Path, scheduler: str | None = None) -> Any:
+    """``calibrate`` on the edited scenario into ``out_dir``."""
     from ..calibration.api import calibrate
 
-    return calibrate(source, out_dir=out_dir / f"calibration-{job.id}", budget=budget,
-                     seed=SEED, overrides=list(overrides), progress=job.progress)
+    return calibrate(source, out_dir=out_dir, budget=budget, seed=SEED,
+                     overrides=list(overrides), progress=job.progress, scheduler=scheduler)
 
 
 DOWNLOADS = {
