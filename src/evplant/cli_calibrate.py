@@ -27,9 +27,10 @@ if TYPE_CHECKING:
     from .calibration.api import Calibrated
 
 ObservedOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
-        "--observed", help="observations CSV (default: the scenario's calibration.observed)"
+        "--observed", help="the record: a CSV, a workbook FILE.xlsx[#sheet] or a database "
+        "URL#table (default: the scenario's calibration.observed)"
     ),
 ]
 ThroughOption = Annotated[
