@@ -103,18 +103,18 @@ def locate(text: str, option: str, *, suffixes: tuple[str, ...] | None = None) -
                 f"{clip(shown)}: {part!r} is not a table name (letters, digits and _, "
                 "optionally schema.table)", field=option)
         return Location("database", url, part, shown)
-    path, part = text, None
+    path, sheet = text, None
     head, sep, tail = text.rpartition("#")
     if sep and Path(head).suffix.lower() == ".xlsx" and not Path(text).exists():
-        path, part = head, tail
-        if not part.strip():
+        path, sheet = head, tail
+        if not sheet.strip():
             raise EvplantError(f"{clip(text)}: name the sheet after #", field=option)
     suffix = Path(path).suffix.lower()
     if suffixes is not None and suffix not in suffixes:
         raise EvplantError(
             f"{clip(text)}: a {suffix or 'file without a suffix'} is not read here; give "
             f"{', '.join(suffixes)} or a database URL#table", field=option)
-    return Location("file", path, part, text)
+    return Location("file", path, sheet, text)
 
 
 def database_error(exc: Exception, loc: Location, doing: str) -> EvplantError:
