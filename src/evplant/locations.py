@@ -33,8 +33,10 @@ if TYPE_CHECKING:
 __all__ = ["Location", "connected", "database_error", "locate", "mask", "scrub"]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-# user:password@ in a URL's authority (SQLAlchemy's own rule: the password ends at '@')
-_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)([^@]*)@")
+# user:password@ in a URL's authority, up to the last '@': a password with an unencoded
+# '@' (which SQLAlchemy would cut at the first) is still masked whole; masking too much
+# of a malformed URL is harmless
+_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:)(.*)@")
 _QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd)=)([^&#]*)", re.IGNORECASE)
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 

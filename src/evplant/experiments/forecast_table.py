@@ -262,7 +262,7 @@ def _arrow(rows: Sequence[VintageRow]) -> Any:
     schema = pa.schema([*(pa.field(c, pa.string(), nullable=False) for c in COLUMNS[:4]),
                         *(pa.field(c, pa.float64()) for c in ("p10", "p50", "p90")),
                         pa.field("band", pa.string(), nullable=False),
-                        pa.field("made_at", pa.timestamp("s", tz="UTC"), nullable=False)])
+                        pa.field("made_at", pa.timestamp("ms", tz="UTC"), nullable=False)])
     return pa.table([pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)],
                     schema=schema)
 
