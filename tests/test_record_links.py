@@ -440,6 +440,10 @@ def test_a_forecast_table_without_its_unique_key_is_refused(tmp_path: Path) -> N
                      f"sqlite:///{db}#forecasts"], out)
     assert lines[0].startswith(f"sqlite:///{db}#forecasts: the table has no unique key on "
                                "(vintage, scenario, period, metric, band)")
+    fresh = tmp_path / "fresh.db"  # refused before the run: no empty database left behind
+    refused(["mc", TINY, "-r", "2", "--out", str(out), "--forecast-to",
+             f"sqlite:///{fresh}#f", "--forecast-to", f"sqlite:///{db}#forecasts"], out)
+    assert not fresh.exists()
     for args, why in [(["--vintage", "a b"], "--vintage: 'a b' is not a vintage name"),
                       (["--forecast-to", str(tmp_path / "f.txt")], "a .txt is not read"),
                       (["--against", TINY, "--forecast-to", str(tmp_path / "f.csv")],
@@ -461,6 +465,21 @@ def test_assimilate_refuses_forecast_options_without_a_target(
                     "--forecast-to", str(tmp_path / "f.csv"), "--forecast-horizon", "2024-13",
                     "--out", str(out)], out) == [
         "--forecast-horizon: '2024-13' must be a month YYYY-MM"]
+
+
+def test_assimilate_refuses_a_vintage_already_written_before_any_simulation(
+    first_half: Calibrated, csv_record: Path, tmp_path: Path
+) -> None:
+    table = tmp_path / "forecasts.csv"
+    FT.append_vintage(FT.targets([str(table)]), [FT.VintageRow(
+        "2024-12", "tiny-h1", "2024", "produced", 1.0, 2.0, 3.0, "model", FT.now())])
+    before = table.read_bytes()
+    out = tmp_path / "o"
+    assert refused(["assimilate", str(first_half.out_dir / "scenario.yaml"), "--observed",
+                    str(csv_record), "--forecast-to", str(table), "--out", str(out)], out) == [
+        f"{table}: vintage 2024-12 of tiny-h1 is there already; an earlier vintage is never "
+        "rewritten (name a new one with --vintage)"]
+    assert table.read_bytes() == before
 
 
 def test_nan_quantiles_are_nulls_in_every_table(tmp_path: Path) -> None:

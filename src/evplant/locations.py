@@ -30,7 +30,8 @@ from .errors import EvplantError, clip
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-__all__ = ["Location", "connected", "database_error", "locate", "mask", "scrub"]
+__all__ = ["Location", "connected", "database_error", "locate", "mask", "missing_sqlite",
+           "scrub"]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 # user:password@ in a URL's authority, up to the last '@': a password with an unencoded
@@ -119,6 +120,23 @@ def locate(text: str, option: str, *, suffixes: tuple[str, ...] | None = None) -
     return Location("file", path, sheet, text)
 
 
+def missing_sqlite(loc: Location) -> bool:
+    """Whether ``loc`` is an SQLite database whose file does not exist (yet): connecting
+    would make an empty one."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if loc.kind != "database":
+        return False
+    try:
+        url = make_url(loc.target)
+    except ArgumentError:
+        return False
+    db = url.database or ""
+    return (url.get_backend_name() == "sqlite" and bool(db) and db != ":memory:"
+            and not db.startswith("file:") and not Path(db).is_file())
+
+
 def database_error(exc: Exception, loc: Location, doing: str) -> EvplantError:
     """A database's refusal as a user error naming the table (password masked)."""
     orig = getattr(exc, "orig", None) or exc
@@ -141,10 +159,9 @@ def connected(loc: Location, *, create: bool = False) -> Iterator[Engine]:
     except ArgumentError:
         raise EvplantError("not a database URL (dialect+driver://user:password@host/db)",
                            file=loc.shown) from None
-    if url.get_backend_name() == "sqlite" and not create:
-        db = url.database or ""
-        if db and db != ":memory:" and not db.startswith("file:") and not Path(db).is_file():
-            raise EvplantError(f"the SQLite database {db} does not exist", file=loc.shown)
+    if not create and missing_sqlite(loc):
+        raise EvplantError(f"the SQLite database {url.database} does not exist",
+                           file=loc.shown)
     try:
         engine = sa.create_engine(url, poolclass=NullPool)
     except NoSuchModuleError:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvplantError, clip
-from ..locations import Location, connected, database_error, locate
+from ..locations import Location, connected, database_error, locate, missing_sqlite
 from .forecast import ForecastRow
 
 COLUMNS = ("vintage", "scenario", "period", "metric", "p10", "p50", "p90", "band", "made_at")
@@ -96,8 +96,10 @@ def refuse_taken(places: Sequence[Location], vintage: str, scenario: str) -> Non
     """Refuse, before a run, a vintage some target holds already (and a target that
     cannot be read or written: a wrong password fails here, not after the run)."""
     for loc in places:
+        if missing_sqlite(loc):
+            continue  # made at the write, not before the run
         if loc.kind == "database":
-            with connected(loc, create=True) as engine:
+            with connected(loc) as engine:
                 try:
                     with engine.connect() as conn:
                         table = _existing(conn, loc)
