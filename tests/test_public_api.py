@@ -35,6 +35,8 @@ EXPECTED = {
     "RunState",
     "run_mc",
     "McResult",
+    "read_forecast_table",
+    "VintageRow",
     "calibrate",
     "Calibrated",
     "Posterior",

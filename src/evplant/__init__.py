@@ -43,6 +43,8 @@ _EXPORTS = {
     "RunState": "evplant.state",
     "run_mc": "evplant.experiments.run",
     "McResult": "evplant.experiments.run",
+    "read_forecast_table": "evplant.experiments.forecast_table",
+    "VintageRow": "evplant.experiments.forecast_table",
     "calibrate": "evplant.calibration.api",
     "Calibrated": "evplant.calibration.api",
     "Posterior": "evplant.calibration.inference",
@@ -86,6 +88,8 @@ __all__ = [
     "RunState",
     "run_mc",
     "McResult",
+    "read_forecast_table",
+    "VintageRow",
     "calibrate",
     "Calibrated",
     "Posterior",
@@ -107,6 +111,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .calibration.inference import Posterior
     from .calibration.observations import Statement, read_observations
     from .errors import EvplantError, Problem
+    from .experiments.forecast_table import VintageRow, read_forecast_table
     from .experiments.run import McResult, run_mc
     from .line.calendar import WorkCalendar
     from .line.engine import LineEngine, simulate_line

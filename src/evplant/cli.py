@@ -430,6 +430,24 @@ def compare(
     out.print(f"wrote {target}")
 
 
+ForecastToOption = Annotated[
+    list[str] | None,
+    typer.Option("--forecast-to", help="append the forecast, as a new vintage, to a long "
+                 "table: FILE.parquet, FILE.csv or a database URL#table (repeatable)"),
+]
+VintageOption = Annotated[
+    str | None,
+    typer.Option("--vintage", help="the vintage's name in --forecast-to (default: the last "
+                 "month the posterior was fitted on)"),
+]
+
+
+def print_vintage(vintage: str | None, scenario: str, where: list[str]) -> None:
+    if vintage is not None:
+        out.print(f"appended vintage {vintage} of {scenario} to {', '.join(where)}",
+                  markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command()
 @user_errors
 def mc(
@@ -457,6 +475,8 @@ def mc(
         typer.Option(help="a second scenario: report B - A on common random numbers"),
     ] = None,
     overrides: SetOption = None,
+    forecast_to: ForecastToOption = None,
+    vintage: VintageOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Monte Carlo: R replications of the whole venture; statistics, fan and tornado charts."""
@@ -464,6 +484,9 @@ def mc(
     from .experiments import compare_mc, run_mc
     from .experiments.console import compare_table, progress_bar, stats_table, tornado_tables
 
+    if against is not None and forecast_to:
+        raise EvplantError("writes one scenario's forecast; not with --against",
+                           field="--forecast-to")
     try:
         with progress_bar(err, disable=quiet) as progress:
             if against is None:
@@ -477,6 +500,8 @@ def mc(
                     resume=resume,
                     overrides=overrides or [],
                     progress=progress,
+                    forecast_to=forecast_to or [],
+                    vintage=vintage,
                 )
             else:
                 cmp = compare_mc(
@@ -506,6 +531,7 @@ def mc(
         out.print(
             f"{res.ran} replications run ({res.executor}) in {res.seconds:.1f} s; wrote {files}"
         )
+        print_vintage(res.vintage, res.scenario, res.forecast_to)
     else:
         out.print(compare_table(cmp))
         out.print(f"wrote {', '.join(str(f) for f in cmp.files)}")

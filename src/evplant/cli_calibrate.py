@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .cli import (
+    ForecastToOption,
     ScenarioArg,
     SchedulerOption,
     SetOption,
+    VintageOption,
     WorkersOption,
     _named,
     app,
     err,
     out,
+    print_vintage,
     user_errors,
 )
 
@@ -27,9 +30,10 @@ if TYPE_CHECKING:
     from .calibration.api import Calibrated
 
 ObservedOption = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
-        "--observed", help="observations CSV (default: the scenario's calibration.observed)"
+        "--observed", help="the record: a CSV, a workbook FILE.xlsx[#sheet] or a database "
+        "URL#table (default: the scenario's calibration.observed)"
     ),
 ]
 ThroughOption = Annotated[
@@ -206,23 +210,47 @@ def assimilate(
     ] = None,
     through: ThroughOption = None,
     overrides: SetOption = None,
+    forecast_to: ForecastToOption = None,
+    forecast_replications: Annotated[
+        int | None, typer.Option(min=1, help="replications of the new posterior's forecast "
+                                 "(with --forecast-to; default 200)")
+    ] = None,
+    forecast_horizon: Annotated[
+        str | None, typer.Option(help="YYYY-MM: the forecast's last month (with "
+                                 "--forecast-to; default: the scenario's horizon end)")
+    ] = None,
+    vintage: VintageOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Take the record's months after a calibrated scenario's last fitted month into its
     posterior (data tempering from the posterior it has, not from the plan); write the
-    same outputs as calibrate."""
+    same outputs as calibrate, and with --forecast-to the new posterior's forecast."""
     scenario = _named(scenario)
     from .calibration.api import assimilate as run_assimilate
+    from .errors import EvplantError
     from .experiments.console import progress_bar
 
+    if not forecast_to:
+        given = [o for o, v in (("--forecast-replications", forecast_replications),
+                                ("--forecast-horizon", forecast_horizon),
+                                ("--vintage", vintage)) if v is not None]
+        if given:
+            raise EvplantError("needs --forecast-to (where the forecast goes)", field=given[0])
     try:
         with progress_bar(err, disable=quiet, description="simulations") as progress:
             res = run_assimilate(
                 str(scenario), observed, out_dir=out_dir, budget=budget, seed=seed,
                 workers=workers, scheduler=scheduler, overrides=overrides or [], name=name,
-                progress=progress, origin=_after(through),
+                progress=progress, origin=_after(through), forecast_to=forecast_to or [],
+                forecast_replications=forecast_replications or 200,
+                forecast_horizon=forecast_horizon, vintage=vintage,
             )
     except KeyboardInterrupt:
         err.print("interrupted: nothing was written")
         raise typer.Exit(130) from None
     _print_posterior(res)
+    if res.forecast is not None:
+        fc = res.forecast
+        out.print(f"forecast: {fc.replications} replications of {fc.scenario} over "
+                  f"{fc.months[0]}..{fc.months[-1]} in {fc.out_dir}", soft_wrap=True)
+        print_vintage(fc.vintage, fc.scenario, fc.forecast_to)

@@ -36,6 +36,7 @@ class Problem:
     file: str | None = None
     line: int | None = None
     field: str | None = None
+    key: str | None = None  # a row with no line (a database table's): its key cells
 
     def __str__(self) -> str:
         where = ""
@@ -43,6 +44,8 @@ class Problem:
             where = self.file
             if self.line is not None:
                 where += f":{self.line}"
+            if self.key is not None:
+                where += f" (row {self.key})"
             where += ": "
         field = f"{self.field}: " if self.field else ""
         return one_line(f"{where}{field}{self.message}")

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EvplantError
-from .inference import Observed, Posterior, run_calibration
+from .inference import Observed, Posterior, Setup, run_calibration
 from .outputs import write_all
+
+if TYPE_CHECKING:
+    from ..experiments.run import McResult
 
 Progress = Callable[[int, int], None]
 
@@ -22,6 +25,7 @@ class Calibrated:
     out_dir: Path
     name: str
     files: list[Path] = field(default_factory=list)
+    forecast: McResult | None = None  # an assimilation's forecast (with --forecast-to)
 
 
 def calibrate(
@@ -132,21 +136,78 @@ def assimilate(
     report: bool = True,
     executor: Any = None,
     origin: str | None = None,
+    forecast_to: Sequence[str] = (),
+    forecast_replications: int = 200,
+    forecast_horizon: str | None = None,
+    vintage: str | None = None,
 ) -> Calibrated:
     """Take the record's statements after a calibrated scenario's last fitted month into
     its posterior (:mod:`.assimilate`), and write the same outputs as :func:`calibrate`.
 
     ``name``: the new scenario's name (default: the scenario's own).
+    ``forecast_to``: forecast tables (``.parquet``, ``.csv``, ``URL#table``) to append
+    the new posterior's forecast to: a Monte Carlo run of the new scenario
+    (``forecast_replications`` replications, its horizon extended to
+    ``forecast_horizon`` if given) into ``out_dir/forecast-<vintage>``, appended as
+    vintage ``vintage`` (default: the new last fitted month);
+    see :mod:`evplant.experiments.forecast_table`.
     Raises EvplantError for bad input (no posterior, a record that ends before the last
-    fitted month, a budget too small) before anything is written."""
+    fitted month, a budget too small, a vintage already written) before anything is
+    written."""
+    from ..experiments import forecast_table as FT
     from .assimilate import run_assimilation
 
     if budget < 1:
         raise EvplantError("must be at least 1", field="--budget")
     if name is not None and not name.strip():
         raise EvplantError("must not be empty", field="--name")
+    places = FT.targets(forecast_to)
+    horizon = [] if forecast_horizon is None else [f"horizon.end={_month(forecast_horizon)}"]
+    if places and forecast_replications < 1:
+        raise EvplantError("must be at least 1", field="--forecast-replications")
+    chosen: list[str] = []
+
+    def ready(s: Setup) -> None:
+        if horizon:  # the forecast's horizon must make a valid scenario: refuse it now
+            from ..experiments.run import prepare
+            from ..months import month_number
+
+            if month_number(horizon[0].split("=")[1]) <= month_number(s.months[1]):
+                raise EvplantError(f"must be after the record's last month {s.months[1]}",
+                                   field="--forecast-horizon")
+            prepare(scenario, seed, [*overrides, *horizon])
+        if places:
+            chosen.append(FT.vintage_name(vintage if vintage is not None else s.months[1]))
+            FT.refuse_taken(places, chosen[0], name or s.name)
+
     post = run_assimilation(
         scenario, observed, budget=budget, seed=seed, workers=workers, scheduler=scheduler,
-        overrides=overrides, progress=progress, executor=executor, origin=origin,
+        overrides=overrides, progress=progress, executor=executor, origin=origin, ready=ready,
     )
-    return written(post, scenario, overrides, name, out_dir, budget, report)
+    cal = written(post, scenario, overrides, name, out_dir, budget, report)
+    if places:
+        from ..experiments.run import run_mc
+
+        def part(done: int, total: int) -> None:
+            if progress is not None:
+                progress(budget + done, budget + total)
+
+        cal.forecast = run_mc(
+            cal.out_dir / "scenario.yaml", forecast_replications, workers=workers,
+            scheduler=scheduler, out_dir=cal.out_dir / f"forecast-{chosen[0]}", seed=seed,
+            overrides=horizon, progress=part, report=report, executor=executor,
+            forecast_to=forecast_to, vintage=chosen[0],
+        )
+    return cal
+
+
+def _month(text: str) -> str:
+    from .observations import period_months
+
+    try:
+        first, last = period_months(text)
+    except ValueError:
+        first = last = ""
+    if not first or first != last:
+        raise EvplantError(f"{text!r} must be a month YYYY-MM", field="--forecast-horizon")
+    return first

@@ -44,6 +44,7 @@ from .inference import (
     Density,
     Observed,
     Posterior,
+    Setup,
     chains_for,
     pooled,
     prior_draws,
@@ -92,9 +93,12 @@ def run_assimilation(
     executor: Sequential | DaskExecutor | None = None,
     runs: int = RUNS,
     origin: str | None = None,
+    ready: Callable[[Setup], None] | None = None,
 ) -> Posterior:
     """Take in the statements after the scenario's posterior's last fitted month (those
-    that end before ``origin`` only, if given)."""
+    that end before ``origin`` only, if given). ``ready(setup)`` is called once the
+    record is read and checked, before any simulation: what would refuse the result
+    (a forecast's vintage already written) refuses it there."""
     t0 = time.perf_counter()
     if seed < 0:
         raise EvplantError("must not be negative", field="--seed")
@@ -120,6 +124,8 @@ def run_assimilation(
         need = 2 * k * runs * (STEPS + STAGES * (STEPS - 1))
         raise EvplantError(f"{budget} simulations are too few: give at least {need}",
                            field="--budget")
+    if ready is not None:
+        ready(s)
     n = chains * STEPS
     owned = executor is None
     ex = executor if executor is not None else make_executor(workers, scheduler)

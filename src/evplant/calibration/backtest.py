@@ -213,7 +213,7 @@ def backtest(
             raise EvplantError(f"no observed statement starts after {o}", field="--origin")
         if not [s for s in full.statements if month_number(s.last) <= month_number(o)]:
             raise EvplantError(f"no observed statement ends by {o}", field="--origin")
-    record = _record_files(scenario, full, observed)
+    record = full.record  # read once: every origin sees the same statements
     step_budget = assimilate_budget if assimilate_budget is not None else max(budget // 4, 1)
     out = Path(out_dir)
     total = budget + step_budget * (len(order) - 1) + draws * len(order)
@@ -262,18 +262,6 @@ def backtest(
 
     atomic.write_text(result.files[3], render_backtest(result, full.name))
     return result
-
-
-def _record_files(scenario: str | Path, full: Setup, observed: Observed) -> list[Path]:
-    """The record as absolute paths, so each origin's scenario (in its own folder)
-    reads the same files."""
-    from ..scenario.load import beside
-
-    if isinstance(observed, str | Path):
-        return [Path(observed).resolve()]
-    if observed is not None:
-        return [Path(f).resolve() for f in observed]
-    return [Path(beside(str(scenario), f)).resolve() for f in full.cfg.observed_files]
 
 
 def _forecast(

@@ -47,7 +47,7 @@ from .likelihood import (
     model_values,
     needed_columns,
 )
-from .observations import Statement, before, read_observations, span
+from .observations import Record, Statement, before, read_record, span
 from .smc import Particles, RunResult, temper, tempered
 
 Progress = Callable[[int, int], None]
@@ -145,6 +145,7 @@ class Posterior:
     seconds: float = 0.0
     executor: str = ""
     method: str = "calibrate"  # the command that made it: calibrate or assimilate
+    record: tuple[str, ...] = ()  # where the statements were read (passwords masked)
 
     @property
     def point(self) -> list[float | int]:
@@ -157,23 +158,31 @@ class Posterior:
         return np.asarray(np.nanquantile(flat, q, axis=0))
 
 
-Observed = str | Path | Sequence[str | Path] | None
+#: the record: a file, workbook sheet or database table (:func:`.observations.read_record`),
+#: several read as one, or statements read already
+Observed = str | Path | Sequence[str | Path] | Record | None
 
 
-def _resolve_observed(
-    name_or_path: str, cfg: CalibrationConfig, observed: Observed
-) -> list[Statement]:
+def _joined(records: Sequence[Record]) -> Record:
+    return Record(tuple(s for r in records for s in r.statements),
+                  tuple(src for r in records for src in r.sources))
+
+
+def resolve_observed(name_or_path: str, cfg: CalibrationConfig, observed: Observed) -> Record:
+    """The record a calibration reads: ``observed``, or the scenario's own files."""
     from ..scenario.load import beside
 
+    if isinstance(observed, Record):
+        return observed
     if isinstance(observed, str | Path):
-        return read_observations(observed)
+        return read_record(observed)
     if observed is not None:  # several files, read as one record
-        return [s for f in observed for s in read_observations(f)]
+        return _joined([read_record(f) for f in observed])
     if not cfg.observed_files:
         raise EvplantError(
             "no observations: give --observed FILE or calibration.observed in the scenario"
         )
-    return [s for f in cfg.observed_files for s in read_observations(beside(name_or_path, f))]
+    return _joined([read_record(beside(name_or_path, f)) for f in cfg.observed_files])
 
 
 @dataclass(frozen=True)
@@ -183,6 +192,7 @@ class Setup:
     name: str
     statements: list[Statement]
     months: tuple[str, str]
+    record: Record  # as read (before --origin cut it)
 
 
 def setup(
@@ -204,7 +214,8 @@ def setup(
             "the scenario has no calibration: section (what to learn, and the priors)",
             file=job.source,
         )
-    statements = _resolve_observed(str(scenario), cfg, observed)
+    record = resolve_observed(str(scenario), cfg, observed)
+    statements = list(record.statements)
     if origin is not None:
         statements = before(statements, origin)
         if not statements:
@@ -242,7 +253,7 @@ def setup(
         columns=tuple(needed_columns(statements)),
         seeds=tuple(child_seed(seed, _SIM_SEEDS, k) for k in range(cfg.seeds)),
     )
-    return Setup(fit, cfg, base.name, statements, (start, last))
+    return Setup(fit, cfg, base.name, statements, (start, last), record)
 
 
 def prior_draws(params: Sequence[Uncertainty], n: int, rng: np.random.Generator) -> np.ndarray:
@@ -417,6 +428,7 @@ def pooled(
         run=run,
         simulations=density.done,
         executor=density.ex.description,
+        record=s.record.sources,
     )
     post.diagnostics = diagnostics(post, results, density.invalid)
     return post

@@ -105,13 +105,26 @@ def period_months(period: str) -> tuple[str, str]:
     raise ValueError("must be a month YYYY-MM, a quarter YYYYQn or a year YYYY")
 
 
-def parse_observations(text: str, source: str) -> list[Statement]:
-    """Statements from CSV text; every problem is reported with its line and field."""
-    reader = csv.reader(io.StringIO(text))
-    rows = list(reader)
-    if not rows or not any(cell.strip() for cell in rows[0]):
-        raise EvplantError("the file is empty; expected a header " + ",".join(COLUMNS), file=source)
-    header = [h.strip() for h in rows[0]]
+@dataclass(frozen=True)
+class Row:
+    """One row of a record as text cells, and where it is: a file's ``line`` or, in a
+    database table (whose rows have no lines), its ``key``."""
+
+    cells: dict[str, str]
+    line: int | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """Statements read, and where they were read from (as shown: passwords masked)."""
+
+    statements: tuple[Statement, ...]
+    sources: tuple[str, ...]
+
+
+def check_header(header: Sequence[str], source: str, line: int | None = 1) -> None:
+    """Refuse a header that lacks a required column or has one the record does not know."""
     missing = [c for c in COLUMNS[:5] if c not in header]
     unknown = [c for c in header if c not in COLUMNS]
     if missing or unknown:
@@ -121,11 +134,36 @@ def parse_observations(text: str, source: str) -> list[Statement]:
         if unknown:
             what.append(f"unknown column(s) {', '.join(unknown)}")
         raise EvplantError(
-            f"{'; '.join(what)}; the columns are {','.join(COLUMNS)}", file=source, line=1
+            f"{'; '.join(what)}; the columns are {','.join(COLUMNS)}", file=source, line=line
         )
-    col = {name: header.index(name) for name in header}
+
+
+def statements_of(rows: Iterable[Row], source: str) -> list[Statement]:
+    """The statements of checked rows; every bad row is reported (line or key, field)."""
     problems: list[Problem] = []
     out: list[Statement] = []
+    for row in rows:
+        stmt = _statement(row, source, problems)
+        if stmt is not None:
+            out.append(stmt)
+    if problems:
+        raise EvplantError(problems=problems)
+    if not out:
+        raise EvplantError("no statements (only a header)", file=source)
+    return out
+
+
+def parse_observations(text: str, source: str) -> list[Statement]:
+    """Statements from CSV text; every problem is reported with its line and field."""
+    reader = csv.reader(io.StringIO(text))
+    rows = list(reader)
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise EvplantError("the file is empty; expected a header " + ",".join(COLUMNS), file=source)
+    header = [h.strip() for h in rows[0]]
+    check_header(header, source)
+    col = {name: header.index(name) for name in header}
+    problems: list[Problem] = []
+    good: list[Row] = []
     for k, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -138,22 +176,22 @@ def parse_observations(text: str, source: str) -> list[Statement]:
                         "holds a comma)", source, k)
             )
             continue
-        cells = {name: (row[i].strip() if i < len(row) else "") for name, i in col.items()}
-        stmt = _statement(cells, source, k, problems)
-        if stmt is not None:
-            out.append(stmt)
+        good.append(Row({name: (row[i].strip() if i < len(row) else "")
+                         for name, i in col.items()}, line=k))
+    try:
+        out = statements_of(good, source) if good or not problems else []
+    except EvplantError as exc:
+        problems += exc.problems
     if problems:
-        raise EvplantError(problems=problems)
-    if not out:
-        raise EvplantError("no statements (only a header)", file=source)
+        raise EvplantError(problems=sorted(problems, key=lambda p: p.line or 0))
     return out
 
 
-def _statement(
-    cells: dict[str, str], source: str, line: int, problems: list[Problem]
-) -> Statement | None:
+def _statement(row: Row, source: str, problems: list[Problem]) -> Statement | None:
+    cells, line = row.cells, row.line
+
     def bad(field: str, message: str) -> None:
-        problems.append(Problem(message, source, line, field))
+        problems.append(Problem(message, source, line, field, row.key))
 
     n_before = len(problems)
     try:
@@ -198,27 +236,42 @@ def _statement(
 
 
 def read_observations(path: str | Path) -> list[Statement]:
-    """Read and check an observations CSV file.
+    """Read and check a record: a CSV file, a workbook's sheet or a database's table.
 
     Parameters
     ----------
     path : str or pathlib.Path
-        A CSV with the columns ``period,metric,relation,value,unit,note``.
+        A CSV with the columns ``period,metric,relation,value,unit,note``; a workbook
+        ``FILE.xlsx`` or ``FILE.xlsx#sheet`` whose sheet has them as its first row; or a
+        SQLAlchemy URL and table, ``URL#table``, whose table or view has them
+        (:mod:`evplant.locations`).
 
     Returns
     -------
     list of Statement
-        One per row, in file order.
+        One per row, in file order (a database table's: ordered by its columns).
 
     Raises
     ------
     EvplantError
-        For a missing file or any row that cannot be read, naming its line and field.
+        For a missing file or table, or any row that cannot be read, naming its line
+        (a table's row: its key) and field.
     """
-    from ..inputs import read_user_file
+    return list(read_record(path).statements)
 
-    text = read_user_file(path, "a CSV file", encoding="utf-8-sig")
-    return parse_observations(text, str(path))
+
+def read_record(path: str | Path) -> Record:
+    """:func:`read_observations`, with where the statements came from (as shown)."""
+    from ..inputs import read_user_file
+    from ..locations import locate
+
+    loc = locate(str(path), "--observed")
+    if loc.kind == "file" and loc.suffix != ".xlsx":
+        text = read_user_file(loc.target, "a CSV file", encoding="utf-8-sig")
+        return Record(tuple(parse_observations(text, loc.target)), (loc.shown,))
+    from .record_tables import read_table
+
+    return Record(tuple(read_table(loc)), (loc.shown,))
 
 
 def before(statements: Iterable[Statement], origin: str) -> list[Statement]:

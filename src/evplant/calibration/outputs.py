@@ -152,6 +152,7 @@ def summary(post: Posterior, fit: list[dict[str, Any]], budget: int) -> dict[str
     out: dict[str, Any] = jsonable({
         "scenario": post.scenario,
         "source": post.source,
+        "record": list(post.record),  # where the statements came from (passwords masked)
         "seed": post.seed,
         "budget": budget,
         "simulations": post.simulations,

@@ -170,6 +170,7 @@ def render_calibration(post: Posterior, fit: Sequence[dict[str, Any]]) -> str:
     ]
     return document(
         f"Calibration: {post.scenario}",
-        f"{post.source}; fitted on {post.fit_months[0]}..{post.fit_months[1]}, seed {post.seed}",
+        f"{post.source}; record {', '.join(post.record) or '-'}; fitted on "
+        f"{post.fit_months[0]}..{post.fit_months[1]}, seed {post.seed}",
         headline, sections, "evplant calibrate",
     )

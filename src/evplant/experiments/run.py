@@ -25,6 +25,7 @@ from ..outdir import claim, writing
 from ..results import jsonable
 from ..scenario import load
 from ..scenario.uncertainty import Uncertainty
+from . import forecast_table as FT
 from . import kpis as K
 from .central import uncertain_parameters
 from .executors import DaskExecutor, Sequential, make_executor
@@ -77,6 +78,8 @@ class McResult:
     observed: tuple[Any, ...] = ()  # the record's statements (calibrated scenarios)
     forecast: ForecastSpec | None = None  # how forecast.csv's predictive band is made
     vintages: tuple[Vintage, ...] = ()  # earlier forecasts of the scenario, for the report
+    vintage: str | None = None  # the vintage appended to --forecast-to (None: none given)
+    forecast_to: list[str] = field(default_factory=list)  # where (as shown: no password)
 
     def kpi(self, name: str) -> np.ndarray:
         return self.kpi_values[:, self.kpi_names.index(name)]
@@ -230,6 +233,8 @@ def run_mc(
     batch_size: int | None = None,
     report: bool = True,
     executor: Sequential | DaskExecutor | None = None,
+    forecast_to: Sequence[str] = (),
+    vintage: str | None = None,
 ) -> McResult:
     """Run ``replications`` replications of the whole venture and summarise them.
 
@@ -258,6 +263,12 @@ def run_mc(
         Continue the run in ``out_dir`` instead of starting afresh.
     overrides : sequence of str
         ``--set`` items; an override of an uncertain value pins it.
+    forecast_to : sequence of str
+        Forecast tables to append this run's forecast to, as vintage ``vintage``
+        (default: the last month the posterior was fitted on):
+        ``.parquet``, ``.csv`` or a database ``URL#table``
+        (:mod:`evplant.experiments.forecast_table`). A vintage already there is refused
+        before the run.
 
     Returns
     -------
@@ -274,6 +285,11 @@ def run_mc(
     if replications < 1:
         raise EvplantError("must be at least 1", field="--replications")
     job, manifest = prepare(scenario, seed, overrides)
+    places = FT.targets(forecast_to)
+    if places:
+        origin = job.forecast.origin if job.forecast is not None else job.months[0]
+        vintage = FT.vintage_name(vintage if vintage is not None else origin)
+        FT.refuse_taken(places, vintage, manifest.scenario)
     manifest.replications = int(replications)
     manifest.batch_size = int(batch_size or default_batch_size(replications))
     target = Path(out_dir) if out_dir is not None else Path("runs") / f"{manifest.scenario}-mc"
@@ -311,7 +327,11 @@ def run_mc(
         result.ran = len(pending)
         result.executor = description
         result.files = write_outputs(result, report=report)
-        result.seconds = time.perf_counter() - t0
+    if places and vintage is not None:
+        FT.append_vintage(places, FT.vintage_rows(result.forecast_rows(), vintage,
+                                                  result.scenario, FT.now()))
+        result.vintage, result.forecast_to = vintage, [p.shown for p in places]
+    result.seconds = time.perf_counter() - t0
     return result
 
 
