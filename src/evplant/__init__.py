@@ -45,8 +45,11 @@ _EXPORTS = {
     "McResult": "evplant.experiments.run",
     "read_forecast_table": "evplant.experiments.forecast_table",
     "VintageRow": "evplant.experiments.forecast_table",
+    "ForecastRow": "evplant.experiments.forecast",
     "calibrate": "evplant.calibration.api",
+    "assimilate": "evplant.calibration.api",
     "Calibrated": "evplant.calibration.api",
+    "Discrepancy": "evplant.calibration.discrepancy",
     "Posterior": "evplant.calibration.inference",
     "backtest": "evplant.calibration.backtest",
     "Backtest": "evplant.calibration.backtest",
@@ -90,7 +93,10 @@ __all__ = [
     "McResult",
     "read_forecast_table",
     "VintageRow",
+    "ForecastRow",
     "calibrate",
+    "assimilate",
+    "Discrepancy",
     "Calibrated",
     "Posterior",
     "backtest",
@@ -106,7 +112,9 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .calibration.api import Calibrated, calibrate
+    from .calibration.api import Calibrated, assimilate, calibrate
+    from .calibration.discrepancy import Discrepancy
+    from .experiments.forecast import ForecastRow
     from .calibration.backtest import Backtest, backtest
     from .calibration.inference import Posterior
     from .calibration.observations import Statement, read_observations
