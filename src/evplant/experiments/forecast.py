@@ -50,6 +50,9 @@ class ForecastSpec:
 
 @dataclass(frozen=True)
 class ForecastRow:
+    """One row of ``forecast.csv``: a period's P10, P50 and P90 of one metric in one
+    band (``model`` or ``predictive``), ``horizon_months`` after the last fitted month."""
+
     period: str
     metric: str
     band: str
