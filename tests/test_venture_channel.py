@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from scipy import stats
 
 from evplant.months import month_number
 from evplant.venture.channel import Channel, ChannelConfig, deliver
 from evplant.venture.common import WEEKS_PER_MONTH, split_int
 
 MONTHS = np.arange(36) + month_number("2024-01")
+BUILTIN = resources.files("evplant.scenario") / "builtin"
 
 
 def channel(n_exports: int = 1, seed: int = 0, **overrides: Any) -> Channel:
@@ -126,6 +130,49 @@ def test_cancellations_grow_as_waits_grow() -> None:
         return cancelled / ordered
 
     assert cancelled_share(500) > 2 * cancelled_share(1900) > 0
+
+
+@pytest.mark.parametrize(("scale", "shape"), [(30.0, 2.0), (40.0, 2.0), (12.0, 0.7), (90.0, 3.5)])
+def test_the_chance_to_quit_at_each_age_is_the_patience_laws(scale: float, shape: float) -> None:
+    """An order waiting into its ``a``-th month quits with the chance that patience ends
+    between ``(a - 1) w`` and ``a w`` weeks, given it lasted to ``(a - 1) w``: scipy's
+    Weibull as the reference, at every age tracked."""
+    law = stats.weibull_min(shape, scale=scale)
+    ch = channel(patience={"scale_weeks": scale, "shape": shape})
+    ages = np.arange(1, ch.quit_chance.size)
+    w = WEEKS_PER_MONTH
+    want = 1.0 - law.sf(ages * w) / law.sf((ages - 1) * w)
+    assert ch.quit_chance[0] == 0.0  # an order taken this month has not waited yet
+    np.testing.assert_allclose(ch.quit_chance[1:], want, rtol=1e-9)
+    # a month-1 order quits with the chance its patience is under one month
+    assert ch.quit_chance[1] == pytest.approx(law.cdf(w), rel=1e-12)
+
+
+def test_the_built_in_buyers_quit_as_the_scenario_says() -> None:
+    """The scenario's comment on its patience law, ``~1% quit in the first month, ~35%
+    by six months of waiting``, is what the channel does with it."""
+    data = yaml.safe_load((BUILTIN / "beijing-etown.yaml").read_text(encoding="utf-8"))
+    patience = data["venture"]["channel"]["patience"]
+    ch = channel(patience=patience)
+    assert 0.005 < ch.quit_chance[1] < 0.015
+    still_waiting = np.prod(1.0 - ch.quit_chance[1:7])  # survived months 1 to 6
+    assert 0.30 < 1.0 - still_waiting < 0.40
+
+
+def test_a_cohort_of_orders_quits_month_by_month_as_its_patience_runs_out() -> None:
+    """One month's orders and no cars: the orders still waiting after ``a`` months are
+    a binomial thinning of the cohort with the law's survival ``S(a w)``."""
+    n, scale, shape = 100_000, 30.0, 2.0
+    law = stats.weibull_min(shape, scale=scale)
+    ch = channel(stores=1000, seed=4, patience={"scale_weeks": scale, "shape": shape})
+    ch.step(0, np.zeros(2), np.array([n, 0]), np.zeros((1, 2)))
+    cancelled = 0
+    for a in range(1, 9):
+        out = ch.step(a, np.zeros(2), np.zeros(2), np.zeros((1, 2)))
+        cancelled += int(out.cancelled[0])
+        p = law.sf(a * WEEKS_PER_MONTH)
+        assert abs(int(out.backlog[0]) - n * p) < 5 * np.sqrt(n * p * (1 - p)) + 1, a
+        assert int(out.backlog[0]) + cancelled == n
 
 
 def test_target_stock_is_weeks_of_forecast_orders() -> None:
