@@ -177,7 +177,28 @@ def test_a_cohort_of_orders_quits_month_by_month_as_its_patience_runs_out() -> N
 
 def test_target_stock_is_weeks_of_forecast_orders() -> None:
     ch = channel(target_stock_weeks=WEEKS_PER_MONTH / 2)
-    assert ch.target_stock(np.array([1000.0, 0.0])).tolist() == [500, 0]
+    stock = ch.target_stock(np.array([1000.0, 0.0, 0.2]))
+    assert stock.tolist() == [500, 0, 1] and stock.dtype == np.int64  # whole cars, up
+
+
+def test_orders_older_than_the_ages_tracked_wait_in_the_last_one() -> None:
+    """Patient buyers and no cars for five years: orders outlive the 48 months of age
+    tracked and stay in the book, in its oldest bucket, to be served first."""
+    months = 62
+    ch = Channel(
+        ChannelConfig.model_validate({
+            "stores": 10, "orders_per_store_per_month": 150,
+            "patience": {"scale_weeks": 1e9, "shape": 1.0},  # nobody quits
+        }),
+        2, 0, np.arange(months), np.random.SeedSequence(1),
+    )
+    for t in range(months - 1):
+        out = ch.step(t, np.zeros(2), np.array([100 if t < 3 else 0, 0]), np.zeros((0, 2)))
+        assert out.cancelled.sum() == 0 and ch.open_orders()[0] == 100 * min(t + 1, 3)
+    oldest = ch.backlog.shape[2] - 1
+    assert ch.backlog[0, 0, oldest] == 300  # all three months' orders, none lost
+    out = ch.step(months - 1, np.array([250, 0]), np.zeros(2), np.zeros((0, 2)))
+    assert out.delivered[0, 0] == 250 and ch.backlog[0, 0, oldest] == 50
 
 
 @pytest.mark.parametrize(
