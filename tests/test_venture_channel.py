@@ -115,6 +115,69 @@ def test_the_quoted_wait_is_the_backlog_over_the_delivery_rate() -> None:
     assert out.wait_weeks[0] == stuck.cfg.max_wait_weeks  # orders and no cars at all
 
 
+def quoted_waits(history: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                 cap: float) -> tuple[np.ndarray, float]:
+    """The quoted waits after the months in ``history`` ((orders, delivered, backlog)
+    per variant each month), written out: a variant's delivery rate is the mean of its
+    deliveries over the last three months, or over the months since its first orders
+    if fewer; the plant's over the longest of those spans; wait = backlog / rate in
+    weeks, 0 with nothing waiting, the cap when nothing was delivered."""
+    t = len(history) - 1
+    orders = np.array([h[0] for h in history])
+    delivered = np.array([h[1] for h in history])
+    backlog = history[-1][2]
+
+    def wait(waiting: float, rate: float) -> float:
+        if waiting <= 0:
+            return 0.0
+        return cap if rate <= 0 else min(cap, waiting / rate * WEEKS_PER_MONTH)
+
+    spans = []
+    for v in range(backlog.size):
+        ordered = np.flatnonzero(orders[:, v] > 0)
+        spans.append(min(3, t - int(ordered[0]) + 1) if ordered.size else 1)
+    per_variant = np.array([
+        wait(backlog[v], delivered[t - spans[v] + 1 : t + 1, v].sum() / spans[v])
+        for v in range(backlog.size)
+    ])
+    span = max(spans)
+    total = wait(backlog.sum(), delivered[t - span + 1 : t + 1].sum() / span)
+    return per_variant, total
+
+
+def _schedules() -> list[tuple[np.ndarray, np.ndarray]]:
+    """(orders, cars built) a month per variant: one written by hand (a variant's one
+    month of orders, then none for a while; the first month of orders delivered in
+    part; a backlog of one; the other variant launched later), and small random ones."""
+    hand_orders = np.zeros((14, 2), dtype=np.int64)
+    hand_built = np.zeros((14, 2), dtype=np.int64)
+    hand_orders[1, 0], hand_orders[6, 0], hand_orders[5, 1], hand_orders[9, 1] = 3, 2, 3, 4
+    hand_built[1, 0], hand_built[3, 0], hand_built[7, 0] = 1, 1, 2
+    hand_built[5, 1], hand_built[10, 1], hand_built[12, 1] = 1, 2, 1
+    out = [(hand_orders, hand_built)]
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        launched = np.array([[t >= 1, t >= 5] for t in range(14)])
+        orders = rng.integers(0, 3, (14, 2)) * (rng.random((14, 2)) < 0.4) * launched
+        out.append((orders, rng.integers(0, 3, (14, 2)) * (rng.random((14, 2)) < 0.5)))
+    return out
+
+
+@pytest.mark.parametrize("schedule", range(4))
+def test_the_quoted_wait_follows_its_rule_month_by_month(schedule: int) -> None:
+    """Rates under one car a month, a backlog of one, a variant launched later than the
+    other, nobody quitting."""
+    orders, built = _schedules()[schedule]
+    ch = channel(n_exports=0, patience={"scale_weeks": 1e9, "shape": 1.0}, max_wait_weeks=60)
+    history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for t in range(len(orders)):
+        out = ch.step(t, built[t], orders[t], np.zeros((0, 2)))
+        history.append((out.orders.sum(axis=0), out.delivered.sum(axis=0), out.backlog))
+        want, total = quoted_waits(history, 60.0)
+        np.testing.assert_allclose(out.wait_weeks, want, rtol=1e-12, err_msg=f"month {t}")
+        assert out.wait_weeks_total == pytest.approx(total, rel=1e-12), t
+
+
 def test_cancellations_grow_as_waits_grow() -> None:
     ch = channel()
     assert ch.quit_chance[0] == 0.0
