@@ -188,3 +188,45 @@ def test_a_batch_is_its_replications_run_alone(job: McJob) -> None:
         assert u.integer or len(set(col.tolist())) == 3, u.path
     npv = whole.kpis[:, job.kpi_names.index("npv_cny")]
     assert len(set(npv.tolist())) == 3
+
+
+def test_a_plant_without_a_venture_reports_its_own_kpis_and_paths_only(tmp_path: Path) -> None:
+    job, _ = prepare(str(TINY), SEED, ["horizon.end=2024-06"])
+    assert not job.venture
+    _, result = replication(job, 0)
+    got = K.kpis(result, venture=False)
+    assert list(got) == K.kpi_names(job.months, False) == list(job.kpi_names)
+    assert not any(name.startswith("delivered") or name.endswith("_cny") for name in got)
+    # the fan charts keep the monthly columns a run has: the plant's output alone here
+    assert set(K.paths(result, False)) == {p for p in K.PATHS if p in result.monthly[0]}
+    assert K.path_names(False) == ["produced"]
+    assert K.path_names(True) == list(K.PATHS)
+
+
+def test_kpis_read_as_a_planner_reads_them() -> None:
+    from evplant.months import month_label
+    from evplant.report.fmt import MINUS, count, money, signed_count
+
+    # a month KPI is a month, and its difference a number of months
+    for kpi in ("month_at_target_rate", "break_even_month", "payback_month"):
+        assert K.is_month(kpi)
+        assert K.fmt(kpi, 20.0) == month_label(20.0) == "2025-09"
+        assert K.fmt(kpi, 1.5, diff=True) == "+1.5 months"
+        assert K.fmt(kpi, math.inf, diff=True) == "\u2013"
+    assert not K.is_month("produced_2025") and not K.is_month("npv_cny")
+    assert K.fmt("npv_cny", -2.25e10) == money(-2.25e10, "CNY") == f"{MINUS}CNY 22.5 bn"
+    assert K.fmt("npv_cny", 3e9, diff=True) == money(3e9, "CNY", signed=True)
+    assert K.fmt("investment_usd", 6.2e9) == money(6.2e9, "USD")
+    assert K.fmt("produced_2025", 238756.0) == count(238756.0) == "238,756"
+    assert K.fmt("produced_2025", 120.0, diff=True) == signed_count(120.0) == "+120"
+    for value in (math.nan, math.inf):
+        assert K.fmt("produced_total", value) == "\u2013"
+    # a range: one unit for both ends when they share it, a dash when undefined
+    assert K.fmt_range("npv_cny", 1.2e9, 3.4e9) == "CNY 1.20 \u2013 3.40 bn"
+    assert K.fmt_range("npv_cny", 5e8, 3.4e9) == "CNY 500 m \u2013 CNY 3.40 bn"
+    assert K.fmt_range("produced_total", 10.0, math.nan) == "\u2013"
+    assert K.fmt_range("break_even_month", 20.0, 22.0) == "2025-09 \u2013 2025-11"
+    assert K.label("produced_2025") == "Produced 2025"
+    assert K.label("delivered_2026") == "Delivered 2026"
+    assert K.label("npv_cny") == "NPV" and K.label("some_new_kpi") == "Some new kpi"
+    assert K.month_value("2025-09") == 20.0 and math.isnan(K.month_value(None))

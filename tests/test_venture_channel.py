@@ -238,6 +238,17 @@ def test_a_cohort_of_orders_quits_month_by_month_as_its_patience_runs_out() -> N
         assert int(out.backlog[0]) + cancelled == n
 
 
+def test_the_cancellations_stream_is_the_seeds_child_zero() -> None:
+    """The channel draws its cancellations from its seed's child 0 (``evplant.seeds``),
+    so another seed cancels other orders."""
+    seed = np.random.SeedSequence(9, spawn_key=(1, 2))
+    ch = Channel(ChannelConfig.model_validate({
+        "stores": 10, "orders_per_store_per_month": 150,
+        "patience": {"scale_weeks": 30, "shape": 2.0}}), 2, 0, MONTHS, seed)
+    kid = np.random.default_rng(np.random.SeedSequence(9, spawn_key=(1, 2, 0)))
+    assert ch.rng.random(4).tolist() == kid.random(4).tolist()
+
+
 def test_target_stock_is_weeks_of_forecast_orders() -> None:
     ch = channel(target_stock_weeks=WEEKS_PER_MONTH / 2)
     stock = ch.target_stock(np.array([1000.0, 0.0, 0.2]))
