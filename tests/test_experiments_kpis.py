@@ -225,6 +225,14 @@ def test_kpis_read_as_a_planner_reads_them() -> None:
     assert K.fmt_range("npv_cny", 1.2e9, 3.4e9) == "CNY 1.20 \u2013 3.40 bn"
     assert K.fmt_range("npv_cny", 5e8, 3.4e9) == "CNY 500 m \u2013 CNY 3.40 bn"
     assert K.fmt_range("produced_total", 10.0, math.nan) == "\u2013"
+    assert K.fmt_range("produced_total", math.nan, 10.0) == "\u2013"
+    assert K.fmt("break_even_month", math.nan) == "\u2013"  # a statistic with no value
+    # a range of differences signs both ends, whatever the unit
+    assert K.fmt_range("npv_cny", 1.2e9, 3.4e9, diff=True) == "+CNY 1.20 \u2013 +3.40 bn"
+    assert K.fmt_range("produced_total", -120.0, 300.0, diff=True) == f"{MINUS}120 \u2013 +300"
+    assert K.fmt_range("break_even_month", -1.0, 2.5, diff=True) == (
+        f"{MINUS}1.0 months \u2013 +2.5 months")
+    assert K.fmt("investment_usd", 3e9, diff=True) == "+US$3.00 bn"
     assert K.fmt_range("break_even_month", 20.0, 22.0) == "2025-09 \u2013 2025-11"
     assert K.label("produced_2025") == "Produced 2025"
     assert K.label("delivered_2026") == "Delivered 2026"
