@@ -285,6 +285,11 @@ def test_a_run_writes_chunks_statistics_and_files(reference: Any) -> None:
     # KPIs agree with the monthly paths they summarise
     made = reference.paths["produced"].sum(axis=1)
     np.testing.assert_allclose(reference.kpi("produced_2024"), made)
+    np.testing.assert_allclose(reference.kpi("produced_total"), made)
+    handed = reference.paths["delivered"].sum(axis=1)
+    assert (handed > reference.paths["delivered"][:, -1]).all()  # more than the last month
+    np.testing.assert_allclose(reference.kpi("delivered_2024"), handed)
+    np.testing.assert_allclose(reference.kpi("delivered_total"), handed)
     assert np.all(reference.kpi("lowest_cash_cny") <= reference.paths["cash"].min(axis=1) + 1e-3)
     assert reference.stats["npv_cny"].mean == pytest.approx(np.mean(reference.kpi("npv_cny")))
     summary = json.loads((out / "summary.json").read_text())

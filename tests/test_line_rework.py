@@ -224,6 +224,42 @@ def test_a_saturated_station_reworking_its_defects_completes_servers_x_yield_ove
     assert free.throughput_per_hour > result.throughput_per_hour / fpy * 0.97
 
 
+def test_a_deterministic_booth_that_repaints_is_a_closed_form() -> None:
+    """The guide's paint line, its figures explained: a 60 s booth that gets 80% right
+    and repaints the rest, fed every second and emptied by a 30 s audit that scraps 5%.
+    The booth is never starved (the feed is sixty times faster) nor blocked (the audit
+    is twice as fast), so the last car leaves one feed second, every booth pass and one
+    audit after the start: the horizon is exact, and the throughput follows from the
+    counts, which follow the yields."""
+    def det(seconds: float) -> dict[str, Any]:
+        return {"dist": "deterministic", "value": seconds}
+
+    line = LineSpec.model_validate({
+        "stations": [
+            {"name": "feed", "cycle_time": det(1)},
+            {"name": "booth", "cycle_time": det(60), "first_pass_yield": 0.8,
+             "on_defect": "rework"},
+            {"name": "audit", "cycle_time": det(30), "first_pass_yield": 0.95,
+             "on_defect": "scrap"},
+        ],
+        "buffers": [3, 3],
+    }).compile()
+    n = 20_000
+    result = simulate_line(line, n, seed=1)
+    booth, audit = result.stations[1], result.stations[2]
+    passes = n + booth.reworked
+    assert booth.jobs == passes and audit.jobs == n
+    assert result.horizon_s == pytest.approx(1 + 60 * passes + 30, abs=1e-6)
+    assert result.jobs + result.scrapped == n and result.scrapped == audit.scrapped
+    assert result.throughput_per_hour == pytest.approx(3600 * result.jobs / result.horizon_s)
+    # repaints: a geometric number per car, mean 1/0.8 - 1 and variance 0.2/0.8**2
+    assert abs(booth.reworked - n * 0.25) < 5 * np.sqrt(n * 0.2 / 0.64)
+    assert abs(audit.scrapped - n * 0.05) < 5 * np.sqrt(n * 0.05 * 0.95)
+    assert booth.quality == pytest.approx(n / passes)
+    # so about 60 x 0.8 x 0.95 = 45.6 good cars an hour
+    assert result.throughput_per_hour == pytest.approx(3600 / 60 * 0.8 * 0.95, rel=0.02)
+
+
 def test_a_loop_back_uses_the_capacity_of_every_station_in_it() -> None:
     # defects found at the last station go back to the first: each station of the
     # loop sees 1 / yield visits per good job

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +29,26 @@ def expo_line(means: list[float], buffers: list[int]) -> LineSpec:
     })
 
 
+def fits(d: Sequence[int], total: int | None, budget: float | None,
+         cost: Sequence[float]) -> bool:
+    """The constraints as the user states them, written out here rather than taken from
+    ``Constraint``: no buffer below zero, at most ``total`` places, at most ``budget``
+    money (a design spending the budget exactly fits, to rounding)."""
+    if min(d) < 0:
+        return False
+    if total is not None and sum(d) > total:
+        return False
+    return budget is None or math.fsum(c * b for c, b in zip(cost, d, strict=True)) <= budget + 1e-9
+
+
 def exhaustive(means: list[float], total: int | None, cost: list[float] | None = None,
                budget: float | None = None) -> list[tuple[float, tuple[int, ...]]]:
-    """Every feasible design with its exact throughput, best first."""
+    """Every design that fits, with its exact throughput, best first."""
     n = len(means) - 1
     top = total if total is not None else int(budget or 0)
-    con = Constraint(tuple(cost or [1.0] * n), total, budget)
+    costs = cost or [1.0] * n
     ranked = [(exact_per_hour(means, d), d) for d in itertools.product(range(top + 1), repeat=n)
-              if con.feasible(d)]
+              if fits(d, total, budget, costs)]
     return sorted(ranked, reverse=True)
 
 
@@ -58,6 +72,46 @@ def test_allocation_is_the_exact_optimum(means: list[float], kw: dict[str, Any])
     # the re-evaluated throughput estimates the exact one
     assert res.throughput_per_hour == pytest.approx(best, abs=4 * res.throughput_se + 0.3)
     assert res.throughput_per_hour > res.start_throughput_per_hour
+
+
+@pytest.mark.parametrize(
+    ("total", "budget", "cost"),
+    [
+        (6, None, (1.0, 1.0, 1.0)),
+        (None, 9.0, (1.0, 3.0, 2.0)),
+        (7, 12.0, (1.0, 2.0, 3.0)),
+        (None, 0.3, (0.1, 0.1, 0.1)),  # 3 x 0.1 is 0.30000000000000004: it still fits
+        (0, None, (1.0, 1.0, 1.0)),
+    ],
+)
+def test_feasibility_is_the_rule_written_out(total: int | None, budget: float | None,
+                                             cost: tuple[float, ...]) -> None:
+    con = Constraint(cost, total, budget)
+    for d in itertools.product(range(-1, 9), repeat=3):
+        assert con.feasible(d) == fits(d, total, budget, cost), d
+    # the edges: a design on the bound fits, one place more does not
+    if total is not None:
+        assert con.feasible((total, 0, 0)) and not con.feasible((total + 1, 0, 0))
+    if budget is not None and total is None:
+        at = int(round(budget / cost[0]))
+        assert con.feasible((at, 0, 0)) and not con.feasible((at + 1, 0, 0))
+
+
+@pytest.mark.parametrize(("kw", "places"), [({"total": 6}, 6),
+                                            ({"budget": 7.5, "cost": 1.5}, 5)])
+def test_with_places_alike_the_optimum_uses_exactly_the_places_given(
+    kw: dict[str, Any], places: int
+) -> None:
+    """Throughput never falls when a buffer grows, so with every place costing the same
+    the best design is one that uses every place the total (or the budget) allows."""
+    means = [50.0, 60.0, 55.0]
+    best = exhaustive(means, kw.get("total"), [kw.get("cost", 1.0)] * 2, kw.get("budget"))
+    assert sum(best[0][1]) == places
+    res = allocate_buffers(expo_line(means, [0, 0]), jobs=4_000, seed=1, trials=8,
+                           replications=2, **kw)
+    assert sum(res.buffers) == places
+    assert {sum(a.reached) for a in res.starts} == {places}
+    assert res.spent == pytest.approx(places * kw.get("cost", 1.0))
 
 
 def test_constraint_decodes_to_maximal_feasible_designs() -> None:
@@ -104,7 +158,8 @@ def test_cli_json_has_the_documented_fields(line_file: Path) -> None:
                                  "--jobs", "20000", "--seed", "3", "--trials", "12", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["buffers"] == [3, 3]  # the exact optimum (see the test above)
+    # the exact optimum of the line's Markov chain (the guide prints it too)
+    assert tuple(data["buffers"]) == exhaustive([50.0, 60.0, 55.0], 6)[0][1] == (3, 3)
     assert data["evaluations"] >= 7  # at least every design with 6 places was run
     for key in ("throughput_per_hour", "evaluations_per_second"):
         assert data[key] > 0

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from scipy import stats
 
 from evplant.months import month_number
 from evplant.venture.channel import Channel, ChannelConfig, deliver
 from evplant.venture.common import WEEKS_PER_MONTH, split_int
 
 MONTHS = np.arange(36) + month_number("2024-01")
+BUILTIN = resources.files("evplant.scenario") / "builtin"
 
 
 def channel(n_exports: int = 1, seed: int = 0, **overrides: Any) -> Channel:
@@ -111,6 +115,69 @@ def test_the_quoted_wait_is_the_backlog_over_the_delivery_rate() -> None:
     assert out.wait_weeks[0] == stuck.cfg.max_wait_weeks  # orders and no cars at all
 
 
+def quoted_waits(history: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                 cap: float) -> tuple[np.ndarray, float]:
+    """The quoted waits after the months in ``history`` ((orders, delivered, backlog)
+    per variant each month), written out: a variant's delivery rate is the mean of its
+    deliveries over the last three months, or over the months since its first orders
+    if fewer; the plant's over the longest of those spans; wait = backlog / rate in
+    weeks, 0 with nothing waiting, the cap when nothing was delivered."""
+    t = len(history) - 1
+    orders = np.array([h[0] for h in history])
+    delivered = np.array([h[1] for h in history])
+    backlog = history[-1][2]
+
+    def wait(waiting: float, rate: float) -> float:
+        if waiting <= 0:
+            return 0.0
+        return cap if rate <= 0 else min(cap, waiting / rate * WEEKS_PER_MONTH)
+
+    spans = []
+    for v in range(backlog.size):
+        ordered = np.flatnonzero(orders[:, v] > 0)
+        spans.append(min(3, t - int(ordered[0]) + 1) if ordered.size else 1)
+    per_variant = np.array([
+        wait(backlog[v], delivered[t - spans[v] + 1 : t + 1, v].sum() / spans[v])
+        for v in range(backlog.size)
+    ])
+    span = max(spans)
+    total = wait(backlog.sum(), delivered[t - span + 1 : t + 1].sum() / span)
+    return per_variant, total
+
+
+def _schedules() -> list[tuple[np.ndarray, np.ndarray]]:
+    """(orders, cars built) a month per variant: one written by hand (a variant's one
+    month of orders, then none for a while; the first month of orders delivered in
+    part; a backlog of one; the other variant launched later), and small random ones."""
+    hand_orders = np.zeros((14, 2), dtype=np.int64)
+    hand_built = np.zeros((14, 2), dtype=np.int64)
+    hand_orders[1, 0], hand_orders[6, 0], hand_orders[5, 1], hand_orders[9, 1] = 3, 2, 3, 4
+    hand_built[1, 0], hand_built[3, 0], hand_built[7, 0] = 1, 1, 2
+    hand_built[5, 1], hand_built[10, 1], hand_built[12, 1] = 1, 2, 1
+    out = [(hand_orders, hand_built)]
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        launched = np.array([[t >= 1, t >= 5] for t in range(14)])
+        orders = rng.integers(0, 3, (14, 2)) * (rng.random((14, 2)) < 0.4) * launched
+        out.append((orders, rng.integers(0, 3, (14, 2)) * (rng.random((14, 2)) < 0.5)))
+    return out
+
+
+@pytest.mark.parametrize("schedule", range(4))
+def test_the_quoted_wait_follows_its_rule_month_by_month(schedule: int) -> None:
+    """Rates under one car a month, a backlog of one, a variant launched later than the
+    other, nobody quitting."""
+    orders, built = _schedules()[schedule]
+    ch = channel(n_exports=0, patience={"scale_weeks": 1e9, "shape": 1.0}, max_wait_weeks=60)
+    history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for t in range(len(orders)):
+        out = ch.step(t, built[t], orders[t], np.zeros((0, 2)))
+        history.append((out.orders.sum(axis=0), out.delivered.sum(axis=0), out.backlog))
+        want, total = quoted_waits(history, 60.0)
+        np.testing.assert_allclose(out.wait_weeks, want, rtol=1e-12, err_msg=f"month {t}")
+        assert out.wait_weeks_total == pytest.approx(total, rel=1e-12), t
+
+
 def test_cancellations_grow_as_waits_grow() -> None:
     ch = channel()
     assert ch.quit_chance[0] == 0.0
@@ -128,9 +195,84 @@ def test_cancellations_grow_as_waits_grow() -> None:
     assert cancelled_share(500) > 2 * cancelled_share(1900) > 0
 
 
+@pytest.mark.parametrize(("scale", "shape"), [(30.0, 2.0), (40.0, 2.0), (12.0, 0.7), (90.0, 3.5)])
+def test_the_chance_to_quit_at_each_age_is_the_patience_laws(scale: float, shape: float) -> None:
+    """An order waiting into its ``a``-th month quits with the chance that patience ends
+    between ``(a - 1) w`` and ``a w`` weeks, given it lasted to ``(a - 1) w``: scipy's
+    Weibull as the reference, at every age tracked."""
+    law = stats.weibull_min(shape, scale=scale)
+    ch = channel(patience={"scale_weeks": scale, "shape": shape})
+    ages = np.arange(1, ch.quit_chance.size)
+    w = WEEKS_PER_MONTH
+    want = 1.0 - law.sf(ages * w) / law.sf((ages - 1) * w)
+    assert ch.quit_chance[0] == 0.0  # an order taken this month has not waited yet
+    np.testing.assert_allclose(ch.quit_chance[1:], want, rtol=1e-9)
+    # a month-1 order quits with the chance its patience is under one month
+    assert ch.quit_chance[1] == pytest.approx(law.cdf(w), rel=1e-12)
+
+
+def test_the_built_in_buyers_quit_as_the_scenario_says() -> None:
+    """The scenario's comment on its patience law, ``~1% quit in the first month, ~35%
+    by six months of waiting``, is what the channel does with it."""
+    data = yaml.safe_load((BUILTIN / "beijing-etown.yaml").read_text(encoding="utf-8"))
+    patience = data["venture"]["channel"]["patience"]
+    ch = channel(patience=patience)
+    assert 0.005 < ch.quit_chance[1] < 0.015
+    still_waiting = np.prod(1.0 - ch.quit_chance[1:7])  # survived months 1 to 6
+    assert 0.30 < 1.0 - still_waiting < 0.40
+
+
+def test_a_cohort_of_orders_quits_month_by_month_as_its_patience_runs_out() -> None:
+    """One month's orders and no cars: the orders still waiting after ``a`` months are
+    a binomial thinning of the cohort with the law's survival ``S(a w)``."""
+    n, scale, shape = 100_000, 30.0, 2.0
+    law = stats.weibull_min(shape, scale=scale)
+    ch = channel(stores=1000, seed=4, patience={"scale_weeks": scale, "shape": shape})
+    ch.step(0, np.zeros(2), np.array([n, 0]), np.zeros((1, 2)))
+    cancelled = 0
+    for a in range(1, 9):
+        out = ch.step(a, np.zeros(2), np.zeros(2), np.zeros((1, 2)))
+        cancelled += int(out.cancelled[0])
+        p = law.sf(a * WEEKS_PER_MONTH)
+        assert abs(int(out.backlog[0]) - n * p) < 5 * np.sqrt(n * p * (1 - p)) + 1, a
+        assert int(out.backlog[0]) + cancelled == n
+
+
+def test_the_cancellations_stream_is_the_seeds_child_zero() -> None:
+    """The channel draws its cancellations from its seed's child 0 (``evplant.seeds``),
+    so another seed cancels other orders."""
+    seed = np.random.SeedSequence(9, spawn_key=(1, 2))
+    ch = Channel(ChannelConfig.model_validate({
+        "stores": 10, "orders_per_store_per_month": 150,
+        "patience": {"scale_weeks": 30, "shape": 2.0}}), 2, 0, MONTHS, seed)
+    kid = np.random.default_rng(np.random.SeedSequence(9, spawn_key=(1, 2, 0)))
+    assert ch.rng.random(4).tolist() == kid.random(4).tolist()
+
+
 def test_target_stock_is_weeks_of_forecast_orders() -> None:
     ch = channel(target_stock_weeks=WEEKS_PER_MONTH / 2)
-    assert ch.target_stock(np.array([1000.0, 0.0])).tolist() == [500, 0]
+    stock = ch.target_stock(np.array([1000.0, 0.0, 0.2]))
+    assert stock.tolist() == [500, 0, 1] and stock.dtype == np.int64  # whole cars, up
+
+
+def test_orders_older_than_the_ages_tracked_wait_in_the_last_one() -> None:
+    """Patient buyers and no cars for five years: orders outlive the 48 months of age
+    tracked and stay in the book, in its oldest bucket, to be served first."""
+    months = 62
+    ch = Channel(
+        ChannelConfig.model_validate({
+            "stores": 10, "orders_per_store_per_month": 150,
+            "patience": {"scale_weeks": 1e9, "shape": 1.0},  # nobody quits
+        }),
+        2, 0, np.arange(months), np.random.SeedSequence(1),
+    )
+    for t in range(months - 1):
+        out = ch.step(t, np.zeros(2), np.array([100 if t < 3 else 0, 0]), np.zeros((0, 2)))
+        assert out.cancelled.sum() == 0 and ch.open_orders()[0] == 100 * min(t + 1, 3)
+    oldest = ch.backlog.shape[2] - 1
+    assert ch.backlog[0, 0, oldest] == 300  # all three months' orders, none lost
+    out = ch.step(months - 1, np.array([250, 0]), np.zeros(2), np.zeros((0, 2)))
+    assert out.delivered[0, 0] == 250 and ch.backlog[0, 0, oldest] == 50
 
 
 @pytest.mark.parametrize(
