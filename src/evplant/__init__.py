@@ -113,12 +113,12 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from .calibration.api import Calibrated, assimilate, calibrate
-    from .calibration.discrepancy import Discrepancy
-    from .experiments.forecast import ForecastRow
     from .calibration.backtest import Backtest, backtest
+    from .calibration.discrepancy import Discrepancy
     from .calibration.inference import Posterior
     from .calibration.observations import Statement, read_observations
     from .errors import EvplantError, Problem
+    from .experiments.forecast import ForecastRow
     from .experiments.forecast_table import VintageRow, read_forecast_table
     from .experiments.run import McResult, run_mc
     from .line.calendar import WorkCalendar
