@@ -272,8 +272,7 @@ def _forecast(
     ahead = [s for s in full.statements if month_number(s.first) > cut]
     months = month_range(*full.months)
     fit = full.fit
-    compiled = compile_statements(ahead, months, full.cfg.observation_model,
-                                  full.cfg.structural())
+    compiled = compile_statements(ahead, months, full.cfg.observation_model)
     job = FitJob(fit.data, fit.source, fit.params, fit.locs, compiled,
                  tuple(needed_columns(ahead)), fit.seeds)
     pick = child_rng(seed, _FORECAST, cut).choice(len(post.latent), size=draws, replace=False) \

@@ -50,22 +50,15 @@ class CalibrationConfig(BaseModel):
     observation_model: ObservationModel = ObservationModel()
     discrepancy: Discrepancy | None = Field(
         None, description="the model's structural error per metric, growing with the "
-        "forecast horizon (fitted by `evplant backtest`): in the fit at the origin, and in "
-        "`evplant mc`'s predictive bands",
+        "forecast horizon (fitted by `evplant backtest`): it widens `evplant mc`'s "
+        "predictive bands (a fit's own errors are observation_model's)",
     )
-
     forecast: str | None = Field(
         None, description="this scenario's own forecast (a forecast.csv of `evplant mc`), "
         "relative to the scenario: `evplant run` draws its band behind the run's figures")
     vintages: list[VintageRef] = Field(
         default_factory=list, description="earlier forecasts of this plant (forecast.csv "
         "files of `evplant mc`), drawn beside a Monte Carlo run's own")
-
-    def structural(self) -> dict[str, float]:
-        """The structural error at the origin per metric (none: no discrepancy)."""
-        if self.discrepancy is None:
-            return {}
-        return {m: self.discrepancy.sd(m, 0.0) for m in self.discrepancy.metrics}
 
     @property
     def observed_files(self) -> list[str]:

@@ -242,8 +242,7 @@ def setup(
     data.setdefault("horizon", {})
     data["horizon"] = {**data["horizon"], "start": start, "end": last}
     months = month_range(start, last)
-    compiled = compile_statements(statements, months, cfg.observation_model,
-                                  cfg.structural())
+    compiled = compile_statements(statements, months, cfg.observation_model)
     fit = FitJob(
         data=data,
         source=job.source,

@@ -97,14 +97,9 @@ class Compiled:
 
 
 def compile_statements(
-    statements: Sequence[Statement], months: Sequence[str], model: ObservationModel,
-    structural: Mapping[str, float] | None = None,
+    statements: Sequence[Statement], months: Sequence[str], model: ObservationModel
 ) -> Compiled:
-    """Place each statement in the run's months; refuse those the run does not cover.
-
-    ``structural``: the model's own error at the origin per metric (the discrepancy's
-    ``sd``, relative; shares absolute), added in quadrature to a reported figure's or an
-    estimate's error, so the fit does not chase what the model cannot represent."""
+    """Place each statement in the run's months; refuse those the run does not cover."""
     if not statements:
         raise EvplantError("no observed statements to calibrate on")
     start = month_number(months[0])
@@ -126,8 +121,6 @@ def compile_statements(
         else:
             rel = {"eq": err.eq_share, "approx": err.approx_share}[s.relation] if share else {
                 "eq": err.eq, "approx": err.approx}[s.relation]
-        extra = (structural or {}).get(s.metric, 0.0) if s.relation in ("eq", "approx") else 0.0
-        rel = math.hypot(rel, extra)
         width = rel if share else rel * max(abs(s.value), 1.0)
         first.append(a)
         last.append(b)

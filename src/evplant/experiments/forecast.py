@@ -8,7 +8,8 @@ Two bands, and the report says which is which:
   ``calibration.discrepancy``, fitted by ``evplant backtest`` on the twin's own
   rolling-origin errors), which grows with the months since the last month the
   posterior was fitted on (:func:`evplant.calibration.discrepancy.horizon_months`).
-  This is the band to plan on; without a discrepancy it equals the model band.
+  This is the band to plan on; without a discrepancy it equals the model band. A
+  metric the discrepancy does not list borrows its kin's (:data:`KIN`).
 
 Periods are each month of the horizon (``YYYY-MM``), each whole quarter (``YYYYQn``)
 and each whole year (``YYYY``).  Metrics: ``produced`` and, with a venture,
@@ -33,6 +34,9 @@ from ..months import month_label, month_number
 from ..seeds import child_rng
 
 BANDS = ("model", "predictive")
+#: a metric the backtest could not score borrows the structural error of its nearest kin:
+#: production follows deliveries, and the segment's revenue its cars' revenue
+KIN = {"produced": "delivered", "revenue": "revenue_cars"}
 QUANTILES = (0.1, 0.5, 0.9)
 FORECAST_CSV = "forecast.csv"
 _WIDEN = 9  # spawn key under the run's seed: the structural error's draws
@@ -116,7 +120,8 @@ def forecast_rows(
             x = _figures(paths, metric, a, b, spec.scales)
             stmt = Statement(period, first, last, metric, "eq", 0.0, METRICS[metric].unit)
             h = horizon_months(spec.origin, stmt)
-            wide = disc.widen(x, metric, h, rng)
+            own = metric if metric in disc.metrics or metric not in KIN else KIN[metric]
+            wide = disc.widen(x, own, h, rng)
             for band, values in (("model", x), ("predictive", wide)):
                 if np.isfinite(values).any():
                     q = np.nanquantile(values, QUANTILES)
