@@ -55,7 +55,7 @@ from .smc import ess_of, tempered
 
 Progress = Callable[[int, int], None]
 SURPRISE = 0.1  # ESS of one reweighting below this share of the particles: temper
-STAGES = 5  # stages an assimilation's budget is sized for (a calibration: STAGES_PLANNED)
+STAGES = 10  # stages the budget is sized for: surprising data need as many as a calibration
 _START = 6  # spawn key: the draws of the starting particles
 
 
