@@ -145,19 +145,12 @@ def backtest(
 
 def _after(through: str | None) -> str | None:
     """The first month not fitted, for ``--through YYYY-MM`` (None: the whole record)."""
-    from .calibration.observations import period_months
-    from .errors import EvplantError
+    from .calibration.observations import one_month
     from .months import month_label, month_number
 
     if through is None:
         return None
-    try:
-        first, last = period_months(through)
-    except ValueError:
-        first = last = ""
-    if not first or first != last:
-        raise EvplantError(f"{through!r} must be a month YYYY-MM", field="--through")
-    return month_label(month_number(through) + 1)
+    return month_label(month_number(one_month(through, "--through")) + 1)
 
 
 def _print_posterior(res: Calibrated) -> None:

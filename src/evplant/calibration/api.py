@@ -202,12 +202,6 @@ def assimilate(
 
 
 def _month(text: str) -> str:
-    from .observations import period_months
+    from .observations import one_month
 
-    try:
-        first, last = period_months(text)
-    except ValueError:
-        first = last = ""
-    if not first or first != last:
-        raise EvplantError(f"{text!r} must be a month YYYY-MM", field="--forecast-horizon")
-    return first
+    return one_month(text, "--forecast-horizon")

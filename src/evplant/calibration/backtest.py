@@ -48,7 +48,7 @@ from .baselines import naive_forecasts
 from .discrepancy import Discrepancy, ErrorRow, fit_discrepancy, horizon_months
 from .inference import FitJob, Observed, Setup, StepJob, evaluate, setup
 from .likelihood import compile_statements, needed_columns
-from .observations import Statement, period_months
+from .observations import Statement, one_month
 from .scores import score_statement
 
 Progress = Callable[[int, int], None]
@@ -198,12 +198,7 @@ def backtest(
     if not origins:
         raise EvplantError("give at least one --origin YYYY-MM", field="--origin")
     for o in origins:
-        try:
-            first, last = period_months(o)
-        except ValueError:
-            first = last = ""
-        if not first or first != last:
-            raise EvplantError(f"{o!r} must be a month YYYY-MM", field="--origin")
+        one_month(o, "--origin")
     order = sorted(set(origins), key=month_number)
     if draws < 2:
         raise EvplantError("must be at least 2", field="--draws")

@@ -274,6 +274,18 @@ def read_record(path: str | Path) -> Record:
     return Record(tuple(read_table(loc)), (loc.shown,))
 
 
+def one_month(text: str, field: str) -> str:
+    """``text`` if it is a month ``YYYY-MM`` (not a quarter or a year); else the user's
+    error, naming ``field`` (an option such as ``--origin``)."""
+    try:
+        first, last = period_months(text)
+    except ValueError:
+        first = last = ""
+    if not first or first != last:
+        raise EvplantError(f"{text!r} must be a month YYYY-MM", field=field)
+    return first
+
+
 def before(statements: Iterable[Statement], origin: str) -> list[Statement]:
     """The statements whose period ends before the month ``origin`` ('YYYY-MM')."""
     cut = month_index(origin)
