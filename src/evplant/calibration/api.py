@@ -156,13 +156,15 @@ def assimilate(
     written."""
     from ..experiments import forecast_table as FT
     from .assimilate import run_assimilation
+    from .observations import one_month
 
     if budget < 1:
         raise EvplantError("must be at least 1", field="--budget")
     if name is not None and not name.strip():
         raise EvplantError("must not be empty", field="--name")
     places = FT.targets(forecast_to)
-    horizon = [] if forecast_horizon is None else [f"horizon.end={_month(forecast_horizon)}"]
+    horizon = ([] if forecast_horizon is None
+               else [f"horizon.end={one_month(forecast_horizon, '--forecast-horizon')}"])
     if places and forecast_replications < 1:
         raise EvplantError("must be at least 1", field="--forecast-replications")
     chosen: list[str] = []
@@ -200,8 +202,3 @@ def assimilate(
         )
     return cal
 
-
-def _month(text: str) -> str:
-    from .observations import one_month
-
-    return one_month(text, "--forecast-horizon")
