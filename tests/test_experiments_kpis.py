@@ -68,8 +68,11 @@ def expected_kpis(scenario: Scenario, result: RunResult) -> dict[str, float]:
                 v for v, m in zip(col[key], months, strict=True) if m.startswith(year))
         out[f"{key}_total"] = float(col[key].sum())
     monthly_target = scenario.plant.target_rate / 12
-    at_target = [m for p, m in zip(col["produced"], months, strict=True) if p >= monthly_target]
-    out["month_at_target_rate"] = month_number(at_target[0]) if at_target else math.nan
+    # the first month from which every rolling three-month mean to the end holds the rate
+    p = np.asarray(col["produced"], dtype=float)
+    means = [p[k:k + 3].mean() for k in range(len(p) - 2)]
+    held = [k for k in range(len(means)) if all(x >= monthly_target for x in means[k:])]
+    out["month_at_target_rate"] = month_number(months[held[0]]) if held else math.nan
     assert scenario.venture is not None
     fin = scenario.venture.finance
     t = np.arange(1, len(months) + 1)

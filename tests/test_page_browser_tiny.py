@@ -91,7 +91,7 @@ def test_monte_carlo_from_the_page_is_run_mc(page: Any, scenario_file: Path) -> 
 
 
 def test_calibration_from_the_page_finishes_and_shows_its_posterior(page: Any) -> None:
-    page.fill("#calib-budget", "320")
+    page.fill("#calib-budget", "1100")
     page.click("#calib-start")
     page.wait_for_function(
         "() => document.querySelector('#status').textContent.startsWith('calibration')",

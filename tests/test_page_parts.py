@@ -419,3 +419,19 @@ def test_the_status_line_never_says_done_while_a_newer_edit_is_unanswered() -> N
     finally:
         page.close()
     assert not page.out_dir.exists()  # the server's own folder goes with it
+
+
+def test_two_values_on_one_line_both_change() -> None:
+    """A flow mapping holds several values on one line (a shift's hours and days): each
+    edit must see the others, not overwrite them (the 2025 calibration's shift lost its
+    hours this way)."""
+    from evplant.inputs import load_text, read_yaml
+    from evplant.scenario.text import edited_text
+
+    text = "shifts:\n  - {start: x, hours: 8, days: 5}   # facts: planned\n"
+    _, lines = read_yaml(text, "t")
+    out = edited_text(text, lines, [(("shifts", 0, "hours"), 9.5), (("shifts", 0, "days"), 6)],
+                      lambda old: f"was {old}")
+    assert out is not None
+    assert load_text(out)["shifts"][0] == {"start": "x", "hours": 9.5, "days": 6}
+    assert "facts: planned" in out

@@ -35,7 +35,7 @@ from evplant.locations import locate, mask
 from postgres import Cluster, cluster
 from test_calibrate import TINY, record
 
-BUDGET = 800
+BUDGET = 1100
 COLS = ("period", "metric", "relation", "value", "unit", "note")
 KEY_ORDER = "vintage, scenario, period, metric, band"
 
@@ -274,7 +274,7 @@ def monthly(pg: Cluster, statements: list[Statement], first_half: Calibrated,
     insert = ("INSERT INTO mes_monthly (period, metric, relation, value, unit, note) "
               "VALUES (%s, %s, %s, %s, %s, %s)")
     line = ["assimilate", str(job / "scenario.yaml"), "--observed", f"{pg.url()}#record",
-            "--out", str(job), "--budget", "600", "--forecast-to", f"{pg.url()}#forecasts",
+            "--out", str(job), "--budget", "1300", "--forecast-to", f"{pg.url()}#forecasts",
             "--forecast-to", str(job / "forecasts.parquet"), "--forecast-replications", "16",
             "--forecast-horizon", "2025-06", "-q"]
     pg_exec(pg, insert, [cells(s) for s in statements if ends_by(s, "2024-09")])

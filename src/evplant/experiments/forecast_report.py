@@ -34,11 +34,13 @@ def _pick(rows: Sequence[ForecastRow], metric: str, band: str, quarterly: bool =
 
 
 def deliveries_chart(result: McResult, rows: Sequence[ForecastRow]) -> Figure:
-    """Quarterly deliveries: predictive P10-P90 (wide, pale), model P10-P90 (narrow,
-    dark), the median, each vintage's predictive band, and the record."""
+    """Quarterly deliveries (a plant without a venture: output): predictive P10-P90
+    (wide, pale), model P10-P90 (narrow, dark), the median, each vintage's predictive
+    band, and the record."""
     fig = Figure()
-    model = _pick(rows, "delivered", "model")
-    pred = _pick(rows, "delivered", "predictive")
+    metric = "delivered" if "delivered" in result.paths else "produced"
+    model = _pick(rows, metric, "model")
+    pred = _pick(rows, metric, "predictive")
     x = [r.period for r in model]
     fig.add_bar(x=x, y=[r.p90 - r.p10 for r in pred], base=[r.p10 for r in pred],
                 marker_color=PREDICTIVE, name="predictive P10\u2013P90 (with structural error)",
@@ -49,7 +51,7 @@ def deliveries_chart(result: McResult, rows: Sequence[ForecastRow]) -> Figure:
                     marker=dict(color="#fff", size=7, line=dict(color=INK, width=1)),
                     name="P50")
     for k, v in enumerate(result.vintages):
-        vp = [r for r in _pick(v.rows, "delivered", "predictive") if r.period in set(x)]
+        vp = [r for r in _pick(v.rows, metric, "predictive") if r.period in set(x)]
         if not vp:
             continue
         c = VINTAGE[k % len(VINTAGE)]
@@ -60,13 +62,13 @@ def deliveries_chart(result: McResult, rows: Sequence[ForecastRow]) -> Figure:
                                      array=[r.p90 - r.p50 for r in vp],
                                      arrayminus=[r.p50 - r.p10 for r in vp]))
     record = [s for s in result.observed if not isinstance(s, str)
-              and s.metric == "delivered" and s.period in set(x) and s.relation == "eq"]
+              and s.metric == metric and s.period in set(x) and s.relation == "eq"]
     if record:
         fig.add_scatter(x=[s.period for s in record], y=[s.value for s in record],
                         mode="markers", marker=dict(color=INK, size=11, symbol="diamond"),
                         name="record", text=[s.note for s in record])
     fig.update_layout(
-        title="Vehicles delivered a quarter: model and predictive bands, earlier vintages, "
+        title=f"Vehicles {metric} a quarter: model and predictive bands, earlier vintages, "
               "the record", barmode="overlay", height=420, template="plotly_white",
         yaxis_title="vehicles", margin=dict(l=60, r=20, t=50, b=40),
         legend=dict(orientation="h", y=-0.18), xaxis=dict(type="category"))
@@ -109,8 +111,7 @@ def forecast_section(result: McResult) -> Section | None:
     rows = result.forecast_rows()
     spec = result.forecast
     parts: list[str] = []
-    if "delivered" in result.paths:
-        parts.append(figure(deliveries_chart(result, rows)))
+    parts.append(figure(deliveries_chart(result, rows)))
     parts.append(forecast_table(rows, spec.origin))
     if spec.discrepancy is None or not spec.discrepancy.metrics:
         note = ("This scenario has no structural error (calibration.discrepancy): the "

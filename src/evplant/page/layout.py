@@ -155,7 +155,7 @@ def results_panel(limits: Limits) -> html.Div:
         html.Section([
             html.H2("Calibration"),
             html.Div([html.Label(["Simulations ", dcc.Input(id="calib-budget", type="text",
-                                                           value="400",
+                                                           value="1200",
                                                            className="small-in")]),
                       html.Button("Start calibration", id="calib-start")], className="bar"),
             html.Div(id="calib-error", className="error"),

@@ -75,8 +75,8 @@ def edited_text(text: str, lines: Mapping[Loc, int], changes: Sequence[tuple[Loc
             old = code[span[0]:span[1]]
             code = code[: span[0]] + render(value) + code[span[1]:]
             mark = note(old)
-            edits.append((line, 1, [f"{code} # {mark};{comment}" if sep
-                                    else f"{code}   # {mark}"]))
+            # in place at once: two values on one line (a flow mapping) both change
+            out[line - 1] = f"{code} # {mark};{comment}" if sep else f"{code}   # {mark}"
             continue
         block = _block(out, line, key)
         if block is None:
