@@ -231,8 +231,9 @@ def test_the_downloaded_scenario_runs_with_evplant_run_to_the_same_figures(
     dl.value.save_as(path)
     text = path.read_text(encoding="utf-8")
     assert "2024-03-15" in text and path.name == f"{PLAN}-edited.yaml"
-    # the scenario's own text: every line kept but the two edited and the record's file
-    # (made absolute, so the file runs from any folder), which say so
+    # the scenario's own text: every line kept but the two edited and the files it names
+    # (the record's and its forecast's, made absolute, so the file runs from any
+    # folder), which say so
     from evplant.scenario.load import scenario_text
 
     original = scenario_text(PLAN)[0].splitlines()
@@ -240,8 +241,10 @@ def test_the_downloaded_scenario_runs_with_evplant_run_to_the_same_figures(
              and not ln.startswith(f"# {PLAN}.yaml (built-in) with ")]
     assert len(lines) == len(original)
     changed = [(a, b) for a, b in zip(original, lines, strict=True) if a != b]
-    assert len(changed) == 3 and all("edited on the page (was" in b for _, b in changed)
-    assert {a.split(":")[0].strip() for a, _ in changed} == {"horizon", "sop", "observed"}
+    assert len(changed) == 4 and all("edited on the page (was" in b for _, b in changed)
+    assert {a.split(":")[0].strip() for a, _ in changed} == {"horizon", "sop", "observed",
+                                                             "forecast"}
+    assert "/observed/beijing-etown-2025q1-q3.csv" in text  # both record files, absolute
     for old, new in changed:  # each line's own comment is kept after the mark
         assert new.endswith(old.partition(" #")[2].strip())
     out = tmp_path / "run"

@@ -96,7 +96,7 @@ def test_calibration_from_the_page_finishes_and_shows_its_posterior(page: Any) -
     page.wait_for_function(
         "() => document.querySelector('#status').textContent.startsWith('calibration')",
         timeout=60_000)
-    _wait_done(page, "calibration, 320 simulations")
+    _wait_done(page, "calibration, 1100 simulations")
     page.wait_for_selector("#calib-table")
     labels = [r.split("\t")[0] for r in page.locator("#calib-table tbody tr").all_inner_texts()]
     assert len(labels) == 2

@@ -208,13 +208,22 @@ def scenario_yaml(source: str, prepared: Prepared) -> str:
     changes: list[tuple[tuple[str | int, ...], Any]] = []
     for loc in prepared.overridden:
         changes.append((loc, walk(data, [str(k) for k in loc])[1]))
-    for section, key in (("posterior", "file"), ("calibration", "observed")):
+    for section, key in (("posterior", "file"), ("calibration", "observed"),
+                         ("calibration", "forecast")):
         node = data.get(section)
-        if isinstance(node, dict) and isinstance(node.get(key), str):
-            path = str(beside(source, node[key]))
-            if path != node[key]:
-                node[key] = path
-                changes.append(((section, key), path))
+        if not isinstance(node, dict):
+            continue
+        value = node.get(key)
+        # a file, or a list of them (a record kept in several files)
+        if isinstance(value, str):
+            path: Any = str(beside(source, value))
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            path = [str(beside(source, v)) for v in value]
+        else:
+            continue
+        if path != value:
+            node[key] = path
+            changes.append(((section, key), path))
     head = f"# {prepared.source}"
     if prepared.overrides:
         head += " with " + " ".join(prepared.overrides)
