@@ -55,7 +55,8 @@ def usable(out: Path) -> None:
         raise EvplantError(f"cannot write in {existing} (permission denied)", file=str(out))
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id is running (someone else's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -118,7 +119,7 @@ def _lock(lock: Path, out: Path) -> None:
                 pid = int(lock.read_text(encoding="utf-8").strip() or "0")
             except (OSError, ValueError):
                 pid = 0
-            if pid > 0 and pid != os.getpid() and _alive(pid):
+            if pid > 0 and pid != os.getpid() and process_alive(pid):
                 raise EvplantError(
                     f"is being written by another run (pid {pid}); wait for it or choose "
                     f"another --out (a lock left by a crash: delete {lock})",

@@ -17,21 +17,12 @@ import tempfile
 from pathlib import Path
 
 from .. import atomic
+from ..outdir import process_alive
 from .jobs import UNFINISHED
 
 log = logging.getLogger("evplant.page")
 PREFIX = "evplant-serve-"
 PID = "serve.pid"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 def _pid(path: Path) -> int:
@@ -61,7 +52,7 @@ def clear_dead_servers(tmp: Path | None = None) -> list[Path]:
     root = Path(tmp or tempfile.gettempdir())
     for folder in root.glob(f"{PREFIX}*"):
         pid = _pid(folder / PID)
-        if folder.is_dir() and not folder.is_symlink() and pid > 0 and not _alive(pid):
+        if folder.is_dir() and not folder.is_symlink() and pid > 0 and not process_alive(pid):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     if removed:
@@ -78,7 +69,7 @@ def clear_dead_locks(out: Path) -> list[Path]:
         return marked
     for lock in out.rglob(".*.lock"):
         pid = _pid(lock)
-        if pid == os.getpid() or (pid > 0 and _alive(pid)):
+        if pid == os.getpid() or (pid > 0 and process_alive(pid)):
             continue
         folder = lock.parent / lock.name[1: -len(".lock")]
         with contextlib.suppress(OSError):
