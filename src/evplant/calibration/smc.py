@@ -44,19 +44,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .likelihood import log_mean_exp
+
 #: thetas [n, d] -> (log prior [n], a [n, K], b [n, K]); -inf where a vector is impossible
 Evaluator = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 Spent = Callable[[], int]
-
-
-def log_mean_exp(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """log(mean(exp(x))) along an axis, without overflow; -inf where all are -inf."""
-    x = np.asarray(x, dtype=float)
-    top = np.max(x, axis=axis, keepdims=True)
-    safe = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.log(np.mean(np.exp(x - safe), axis=axis, keepdims=True)) + safe
-    return np.squeeze(np.where(np.isfinite(top), out, -np.inf), axis=axis)
 
 
 def tempered(a: np.ndarray, b: np.ndarray, beta: float) -> np.ndarray:
@@ -180,7 +172,6 @@ def temper(
     cost_per_eval: int = 1,
     max_stages: int = 200,
     polish: int = 0,
-    on_stage: Callable[[int, list[float]], None] | None = None,
 ) -> list[RunResult]:
     """Temper each run from ``beta = 0`` (its start) to 1; see the module docstring.
 
@@ -198,7 +189,7 @@ def temper(
     n = chains * steps
     stage_cost = len(live) * chains * (steps - 1) * cost_per_eval
     extra = 0
-    for stage in range(max_stages):
+    for _ in range(max_stages):
         active = [r for r in live if not r.done]
         affordable = budget is None or spent is None or spent() + stage_cost <= budget
         if not active and extra < polish and affordable:
@@ -236,8 +227,6 @@ def temper(
             _move(moves, evaluate, chains, steps)
         for r, *_ in moves:
             r.done = r.beta >= 1.0
-        if on_stage is not None:
-            on_stage(stage, [r.beta for r in live])
     return [RunResult(r.p, r.stages, r.log_z, r.complete) for r in live]
 
 
