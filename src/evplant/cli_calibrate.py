@@ -119,6 +119,7 @@ def backtest(
     from .calibration.backtest import backtest as run_backtest
     from .calibration.backtest import default_origins
     from .experiments.console import progress_bar, wrapping_table
+    from .report import fmt
 
     origins = origin or default_origins(str(scenario), observed, overrides or [])
     with progress_bar(err, disable=quiet, description="simulations") as progress:
@@ -132,7 +133,7 @@ def backtest(
                                         "vs trend"))
 
     def pct(x: float | None, signed: bool = False) -> str:
-        return "-" if x is None else (f"{100 * x:+.0f}%" if signed else f"{100 * x:.0f}%")
+        return fmt.pct(x, 0, signed=signed)
 
     for s in [*(sc.score() for sc in res.origins), res.summary()]:
         table.add_row(s["origin"], str(s["scored"]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..report import fmt
 from ..report.page import Card, Section, document, table
 from .report import INK, plot
 
@@ -16,9 +17,7 @@ BANDS = ["#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#718096"]
 
 
 def _pct(x: float | None, signed: bool = False) -> str:
-    if x is None:
-        return "-"
-    return f"{100 * x:+.0f}%" if signed else f"{100 * x:.0f}%"
+    return fmt.pct(x, 0, signed=signed)
 
 
 def summary_table(scores: Sequence[OriginScore], overall: dict[str, Any]) -> str:
